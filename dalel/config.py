@@ -1,0 +1,171 @@
+"""config.toml, read once into frozen dataclasses and checked on load.
+
+An error names the key, the bad value and the fix. Durations are written "90s", "15m", "24h".
+"""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: str, key: str = "duration") -> float:
+    """"90s" → 90.0; "15m" → 900.0; "24h" → 86400.0."""
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ConfigError(f"{key} = {value!r} is not a duration; write it like \"90s\", \"15m\" or \"24h\"")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    poll_every: str = "15m"
+    recheck_every: str = "24h"
+    request_timeout: str = "30s"
+    format: str = ""                      # yt-dlp format; empty: best (merged when ffmpeg exists)
+    subtitle_langs: tuple[str, ...] = ("kk", "ru")
+    cookies_file: str = ""
+    proxy: str = ""
+
+
+@dataclass(frozen=True)
+class TranscribeConfig:
+    model: str = "base"
+    device: str = "auto"
+    compute_type: str = "auto"
+    languages: tuple[str, ...] = ("kk", "ru")
+    batch_size: int = 8
+    beam_size: int = 5
+    cpu_threads: int = 0
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    limit: int = 20
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    url: str
+    name: str = ""
+    every: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    transcribe: TranscribeConfig = field(default_factory=TranscribeConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    channels: tuple[ChannelConfig, ...] = ()
+    path: Path | None = None             # the file it was read from
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "dalel.sqlite3"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data_dir / "archive"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.data_dir / "tmp"
+
+
+def _section(cls, raw: Any, name: str):
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[{name}] must be a table of keys")
+    known = {f.name: f for f in fields(cls)}
+    values = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise ConfigError(f"unknown key {name}.{key}; known keys: {', '.join(known)}")
+        default = known[key].default
+        if default is MISSING:
+            pass
+        elif isinstance(default, tuple):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{name}.{key} = {value!r} must be a list of strings")
+            value = tuple(value)
+        elif isinstance(default, bool) or not isinstance(value, type(default)):
+            if not (isinstance(default, str) and default == "" and isinstance(value, str)):
+                raise ConfigError(f"{name}.{key} = {value!r} must be a {type(default).__name__}")
+        values[key] = value
+    return cls(**values)
+
+
+def _validate(cfg: Config) -> None:
+    m, t = cfg.monitor, cfg.transcribe
+    for key in ("poll_every", "recheck_every", "request_timeout"):
+        parse_duration(getattr(m, key), f"monitor.{key}")
+    for ch in cfg.channels:
+        if ch.every:
+            parse_duration(ch.every, f"channels.every ({ch.url})")
+    bad = [lang for lang in t.languages if lang not in ("kk", "ru")]
+    if bad or not t.languages:
+        raise ConfigError(f"transcribe.languages = {list(t.languages)!r}: use \"kk\" and/or \"ru\"")
+    if t.device not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"transcribe.device = {t.device!r}: use \"auto\", \"cpu\" or \"cuda\"")
+    if t.batch_size < 1:
+        raise ConfigError(f"transcribe.batch_size = {t.batch_size}: must be 1 or more")
+
+
+def find_config(explicit: str | None) -> Path | None:
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"config file {explicit} not found; check --config or DALEL_CONFIG")
+        return path
+    if os.environ.get("DALEL_CONFIG"):
+        return find_config(os.environ["DALEL_CONFIG"])
+    return Path("config.toml") if Path("config.toml").is_file() else None
+
+
+def load(explicit: str | None = None, data_dir: str | None = None) -> Config:
+    """Read the config: --config, $DALEL_CONFIG or ./config.toml; else the built-in defaults."""
+    path = find_config(explicit)
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    unknown = set(raw) - {"data_dir", "monitor", "transcribe", "search", "channels"}
+    if unknown:
+        raise ConfigError(f"unknown key {sorted(unknown)[0]!r} in {path}; "
+                          "known: data_dir, [monitor], [transcribe], [search], [[channels]]")
+    chosen = data_dir or os.environ.get("DALEL_DATA_DIR") or raw.get("data_dir")
+    if not chosen:
+        if path is not None:
+            raise ConfigError(f"missing config key data_dir in {path}; set data_dir = \"...\" "
+                              "or pass --data-dir")
+        chosen = "dalel-data"
+    base = path.parent if (path is not None and not data_dir and chosen == raw.get("data_dir")) else Path.cwd()
+    channels = raw.get("channels", [])
+    if not isinstance(channels, list):
+        raise ConfigError("channels must be an array of tables: [[channels]] url = \"...\"")
+    cfg = Config(
+        data_dir=(base / Path(chosen).expanduser()).resolve(),
+        monitor=_section(MonitorConfig, raw.get("monitor", {}), "monitor"),
+        transcribe=_section(TranscribeConfig, raw.get("transcribe", {}), "transcribe"),
+        search=_section(SearchConfig, raw.get("search", {}), "search"),
+        channels=tuple(_channel(c) for c in channels),
+        path=path,
+    )
+    _validate(cfg)
+    return cfg
+
+
+def _channel(raw: Any) -> ChannelConfig:
+    if not isinstance(raw, dict) or not isinstance(raw.get("url"), str):
+        raise ConfigError("each [[channels]] entry needs url = \"...\"")
+    return _section(ChannelConfig, raw, "channels")

@@ -1,0 +1,175 @@
+"""A stand-in video platform on 127.0.0.1, and the offline demo that runs against it.
+
+The server publishes a feed in YouTube's channel-feed format (yt:videoId, media:group)
+and serves the bundled speech media. Tests use it too: entries can be added and
+removed, and paths can be made to fail, while it runs.
+"""
+from __future__ import annotations
+
+import hashlib
+import shlex
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlsplit
+from xml.sax.saxutils import escape
+
+DEMO_DIR = Path(__file__).parent / "demodata"
+DEMO_CHANNEL_ID = "UCdalelDemoChannel0000001"
+
+
+@dataclass
+class DemoVideo:
+    video_id: str
+    title: str
+    media: Path
+    published: str
+    description: str = ""
+
+
+def demo_videos() -> list[DemoVideo]:
+    return [
+        DemoVideo("DaLeLdemo01", "Эфир: о выборах и мирных переменах", DEMO_DIR / "ru_broadcast.mp4",
+                  "2024-03-01T18:00:00+00:00", "Еженедельный эфир канала."),
+        DemoVideo("DaLeLdemo02", "Новости недели", DEMO_DIR / "ru_news.mp4",
+                  "2024-03-08T18:00:00+00:00", "Обзор новостей."),
+    ]
+
+
+class Platform:
+    """A loopback HTTP server: `/feeds/videos.xml` (YouTube's Atom format) and `/media/…`."""
+
+    def __init__(self, videos: list[DemoVideo] | None = None, channel: str = "Ne deidi (demo)"):
+        self.videos = list(videos if videos is not None else demo_videos())
+        self.channel = channel
+        self.failures: dict[str, int] = {}     # path → HTTP status to answer instead
+        self.hits: dict[str, int] = {}          # path → requests served
+        self.lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def feed_url(self) -> str:
+        return f"{self.base}/feeds/videos.xml?channel_id={DEMO_CHANNEL_ID}"
+
+    def media_url(self, video: DemoVideo) -> str:
+        return f"{self.base}/media/{video.video_id}{video.media.suffix}"
+
+    def __enter__(self) -> "Platform":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def feed_xml(self) -> bytes:
+        entries = "".join(self._entry(v) for v in self.videos)
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<feed xmlns:yt="http://www.youtube.com/xml/schemas/2015" '
+            'xmlns:media="http://search.yahoo.com/mrss/" xmlns="http://www.w3.org/2005/Atom">\n'
+            f'  <link rel="self" href="{self.feed_url}"/>\n'
+            f"  <id>yt:channel:{DEMO_CHANNEL_ID}</id>\n"
+            f"  <yt:channelId>{DEMO_CHANNEL_ID}</yt:channelId>\n"
+            f"  <title>{escape(self.channel)}</title>\n"
+            f"  <author><name>{escape(self.channel)}</name></author>\n"
+            f"{entries}</feed>\n").encode("utf-8")
+
+    def _entry(self, v: DemoVideo) -> str:
+        return (
+            "  <entry>\n"
+            f"    <id>yt:video:{v.video_id}</id>\n    <yt:videoId>{v.video_id}</yt:videoId>\n"
+            f"    <yt:channelId>{DEMO_CHANNEL_ID}</yt:channelId>\n"
+            f"    <title>{escape(v.title)}</title>\n"
+            f'    <link rel="alternate" href="{self.media_url(v)}"/>\n'
+            f"    <author><name>{escape(self.channel)}</name></author>\n"
+            f"    <published>{v.published}</published>\n    <updated>{v.published}</updated>\n"
+            f"    <media:group><media:title>{escape(v.title)}</media:title>"
+            f"<media:description>{escape(v.description)}</media:description></media:group>\n"
+            "  </entry>\n")
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        platform = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # keep test and demo output clean
+                pass
+
+            def do_HEAD(self) -> None:
+                self.do_GET(head=True)
+
+            def do_GET(self, head: bool = False) -> None:
+                path = urlsplit(self.path).path
+                with platform.lock:
+                    platform.hits[path] = platform.hits.get(path, 0) + 1
+                    fail = platform.failures.get(path)
+                if fail:
+                    self._send(fail, b"error\n", "text/plain", head)
+                elif path == "/feeds/videos.xml":
+                    self._feed(head)
+                elif path.startswith("/media/"):
+                    self._media(path.removeprefix("/media/"), head)
+                else:
+                    self._send(404, b"not found\n", "text/plain", head)
+
+            def _feed(self, head: bool) -> None:
+                body = platform.feed_xml()
+                etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+                if self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
+                self._send(200, body, "application/atom+xml; charset=utf-8", head,
+                           {"ETag": etag, "Last-Modified": formatdate(usegmt=True)})
+
+            def _media(self, name: str, head: bool) -> None:
+                video = next((v for v in platform.videos
+                              if f"{v.video_id}{v.media.suffix}" == name), None)
+                if video is None:
+                    self._send(404, b"not found\n", "text/plain", head)
+                    return
+                self._send(200, video.media.read_bytes(), "video/mp4", head)
+
+            def _send(self, code: int, body: bytes, ctype: str, head: bool,
+                      headers: dict[str, str] | None = None) -> None:
+                self.send_response(code)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                if not head:
+                    self.wfile.write(body)
+
+        return Handler
+
+
+def run_demo(keep: bool = False, echo: Callable[[str], None] = print) -> None:
+    """Serve the demo channel, then run the real commands against it."""
+    from .cli import cli
+
+    data = Path(tempfile.mkdtemp(prefix="dalel-demo-"))
+    try:
+        with Platform() as platform:
+            echo(f"demo channel served at {platform.feed_url}")
+            for args in (["channel", "add", platform.feed_url, "--name", "Ne deidi (demo)"],
+                         ["poll"], ["transcribe"], ["status"],
+                         ["search", "захват власти"], ["search", "выбор"]):
+                echo("\n$ dalel " + shlex.join(args))
+                cli.main(["--data-dir", str(data), *args], prog_name="dalel", standalone_mode=False)
+    finally:
+        if keep:
+            echo(f"\ndemo archive kept in {data}")
+        else:
+            shutil.rmtree(data, ignore_errors=True)

@@ -1,0 +1,55 @@
+"""How times, links and transcripts are written out (text, SRT, WebVTT, JSON)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+
+def hms(seconds: float) -> str:
+    """123.4 → "0:02:03"."""
+    s = int(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def _stamp(seconds: float, sep: str) -> str:
+    ms = int(round(seconds * 1000))
+    return f"{ms // 3_600_000:02d}:{ms % 3_600_000 // 60_000:02d}:{ms % 60_000 // 1000:02d}{sep}{ms % 1000:03d}"
+
+
+def link_at(url: str, seconds: float) -> str:
+    """A link that opens the original at that second (YouTube: &t=123s; others: #t=123)."""
+    t = max(0, int(seconds))
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host.endswith("youtube.com") or host == "youtu.be":
+        query = [(k, v) for k, v in parse_qsl(parts.query) if k != "t"] + [("t", f"{t}s")]
+        return urlunsplit(parts._replace(query=urlencode(query)))
+    return urlunsplit(parts._replace(fragment=f"t={t}"))
+
+
+def transcript_text(t: dict[str, Any]) -> str:
+    return "".join(f"[{hms(s['start'])}] {s['text']}\n" for s in t["segments"])
+
+
+def transcript_srt(t: dict[str, Any]) -> str:
+    return "\n".join(f"{i}\n{_stamp(s['start'], ',')} --> {_stamp(s['end'], ',')}\n{s['text']}\n"
+                     for i, s in enumerate(t["segments"], start=1))
+
+
+def transcript_vtt(t: dict[str, Any]) -> str:
+    body = "\n".join(f"{_stamp(s['start'], '.')} --> {_stamp(s['end'], '.')}\n{s['text']}\n"
+                     for s in t["segments"])
+    return "WEBVTT\n\n" + body
+
+
+def transcript_json(t: dict[str, Any], video_id: str) -> str:
+    out = {k: t[k] for k in ("source", "model", "language", "language_probability",
+                             "audio_seconds", "created_at", "settings")}
+    out["video_id"] = video_id
+    out["segments"] = [{k: s[k] for k in ("start", "end", "text", "lang", "probability", "words")}
+                       for s in t["segments"]]
+    return json.dumps(out, ensure_ascii=False, indent=2)
+
+
+FORMATTERS = {"txt": transcript_text, "srt": transcript_srt, "vtt": transcript_vtt}

@@ -1,0 +1,138 @@
+"""Parse RSS 2.0 and Atom feeds, including YouTube's channel-feed format.
+
+yt-dlp does not understand YouTube's Atom format, so feeds are parsed here and
+each entry's link (or enclosure) is handed to yt-dlp.
+"""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+from .errors import FeedError
+
+NS = {
+    "atom": "http://www.w3.org/2005/Atom",
+    "yt": "http://www.youtube.com/xml/schemas/2015",
+    "media": "http://search.yahoo.com/mrss/",
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    platform: str
+    video_id: str
+    url: str            # what yt-dlp downloads
+    title: str | None = None
+    channel: str | None = None
+    published: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Feed:
+    title: str | None
+    entries: tuple[Entry, ...]
+
+
+def looks_like_feed(content: bytes) -> bool:
+    head = content[:2048].lstrip().lower()
+    return head.startswith(b"<?xml") and (b"<rss" in head or b"<feed" in head) or \
+        head.startswith(b"<rss") or head.startswith(b"<feed")
+
+
+def parse_feed(content: bytes, base_url: str = "") -> Feed:
+    """Parse a feed document; raises FeedError with what is wrong."""
+    if b"<!ENTITY" in content[:4096]:
+        raise FeedError("feed declares XML entities; refusing to expand them")
+    try:
+        root = ET.fromstring(content)
+    except ET.ParseError as exc:
+        raise FeedError(f"not a valid feed ({exc}); check the URL points at an RSS or Atom feed") from exc
+    if root.tag == f"{{{NS['atom']}}}feed":
+        return _atom(root, base_url)
+    if root.tag == "rss":
+        return _rss(root, base_url)
+    raise FeedError(f"not an RSS or Atom feed (root element <{root.tag}>)")
+
+
+def _text(el: ET.Element | None, path: str) -> str | None:
+    if el is None:
+        return None
+    found = el.find(path, NS)
+    return found.text.strip() if found is not None and found.text else None
+
+
+def _atom(root: ET.Element, base_url: str) -> Feed:
+    feed_title = _text(root, "atom:title")
+    feed_author = _text(root, "atom:author/atom:name")
+    entries = []
+    for e in root.findall("atom:entry", NS):
+        link = _atom_link(e)
+        yt_id = _text(e, "yt:videoId")
+        entry_id = yt_id or _text(e, "atom:id") or link
+        if not link or not entry_id:
+            continue
+        entries.append(Entry(
+            platform="youtube" if yt_id else _host(link or base_url),
+            video_id=safe_id(entry_id),
+            url=link,
+            title=_text(e, "atom:title") or _text(e, "media:group/media:title"),
+            channel=_text(e, "atom:author/atom:name") or feed_author or feed_title,
+            published=_text(e, "atom:published") or _text(e, "atom:updated"),
+            description=_text(e, "media:group/media:description") or _text(e, "atom:summary"),
+        ))
+    return Feed(feed_title, tuple(entries))
+
+
+def _atom_link(e: ET.Element) -> str | None:
+    links = e.findall("atom:link", NS)
+    for rel in ("enclosure", "alternate", None):
+        for link in links:
+            if link.get("rel", "alternate") == rel or rel is None:
+                if link.get("href"):
+                    return link.get("href")
+    return None
+
+
+def _rss(root: ET.Element, base_url: str) -> Feed:
+    channel = root.find("channel")
+    if channel is None:
+        raise FeedError("RSS feed has no <channel> element")
+    feed_title = _text(channel, "title")
+    entries = []
+    for item in channel.findall("item"):
+        enclosure = item.find("enclosure")
+        link = enclosure.get("url") if enclosure is not None else None
+        link = link or _text(item, "link")
+        guid = _text(item, "guid") or link
+        if not link or not guid:
+            continue
+        entries.append(Entry(
+            platform=_host(link or base_url), video_id=safe_id(guid), url=link,
+            title=_text(item, "title"), channel=feed_title,
+            published=_rfc822(_text(item, "pubDate")), description=_text(item, "description")))
+    return Feed(feed_title, tuple(entries))
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "web").lower()
+
+
+def safe_id(raw: str) -> str:
+    """An id that is also a safe folder name."""
+    raw = raw.strip()
+    for prefix in ("yt:video:",):
+        raw = raw.removeprefix(prefix)
+    return re.sub(r"[^A-Za-z0-9._-]", "_", raw)[:120].strip(".") or "item"
+
+
+def _rfc822(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).isoformat()
+    except (TypeError, ValueError):
+        return value

@@ -1,0 +1,88 @@
+"""What kind of source a URL is, and how to list its videos."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+from . import ytdlp
+from .errors import FeedError, MonitorError
+from .feeds import Entry, looks_like_feed, parse_feed
+from .fetch import Fetched, HttpOptions, fetch
+
+YOUTUBE_FEED = "https://www.youtube.com/feeds/videos.xml?channel_id={}"
+_YT_HOST = re.compile(r"^(www\.|m\.)?youtube\.com$")
+_YT_CHANNEL = re.compile(r"^/channel/(UC[\w-]{22})")
+_YT_NAMED = re.compile(r"^/(@[\w.-]+|c/[\w.-]+|user/[\w.-]+)")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    url: str
+    kind: str            # youtube | feed | ytdlp
+    feed_url: str | None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    status: int                   # 304: unchanged since the last check
+    entries: tuple[Entry, ...]
+    etag: str | None = None
+    last_modified: str | None = None
+    title: str | None = None
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise MonitorError(f"{url!r} is not an http(s) URL; give a channel, feed or playlist URL")
+
+
+def identify(url: str, ytdlp_opts: ytdlp.YtdlpOptions, http: HttpOptions = HttpOptions()) -> SourceSpec:
+    """Classify a URL a user wants to watch; contacts the source once."""
+    url = url.strip()
+    _check_url(url)
+    parts = urlsplit(url)
+    if _YT_HOST.match(parts.hostname or ""):
+        if parts.path.startswith("/feeds/videos.xml"):
+            cid = parse_qs(parts.query).get("channel_id", [""])[0]
+            return SourceSpec(url, "youtube", url, None) if cid else SourceSpec(url, "feed", url)
+        m = _YT_CHANNEL.match(parts.path)
+        if m:
+            return SourceSpec(url, "youtube", YOUTUBE_FEED.format(m.group(1)))
+        if _YT_NAMED.match(parts.path):
+            cid, name = ytdlp.resolve_channel_id(url, ytdlp_opts)
+            return SourceSpec(url, "youtube", YOUTUBE_FEED.format(cid), name)
+    try:
+        got = fetch(url, options=http)
+    except FeedError:
+        got = None  # not fetchable as a plain document; maybe yt-dlp knows it
+    if got is not None and looks_like_feed(got.content):
+        feed = parse_feed(got.content, url)
+        return SourceSpec(url, "feed", url, feed.title)
+    entries = ytdlp.list_entries(url, ytdlp_opts, limit=1)
+    if not entries:
+        raise MonitorError(f"{url} lists no videos; give a channel, feed or playlist URL")
+    return SourceSpec(url, "ytdlp", None)
+
+
+def list_source(kind: str, url: str, feed_url: str | None, *, etag: str | None = None,
+                last_modified: str | None = None, ytdlp_opts: ytdlp.YtdlpOptions,
+                http: HttpOptions = HttpOptions()) -> Listing:
+    """The videos a source shows now (feeds: only when changed since the last check)."""
+    if kind in ("youtube", "feed"):
+        got: Fetched = fetch(feed_url or url, etag=etag, last_modified=last_modified, options=http)
+        if got.status == 304:
+            return Listing(304, (), etag, last_modified)
+        feed = parse_feed(got.content, feed_url or url)
+        return Listing(200, feed.entries, got.etag, got.last_modified, feed.title)
+    entries = []
+    for e in ytdlp.list_entries(url, ytdlp_opts):
+        link = e.get("url") or e.get("webpage_url")
+        if not link or not e.get("id"):
+            continue
+        platform = "youtube" if (e.get("ie_key") or "").lower().startswith("youtube") else \
+            (urlsplit(link).hostname or "web")
+        entries.append(Entry(platform, str(e["id"]), link, e.get("title"), e.get("channel")))
+    return Listing(200, tuple(entries))

@@ -1,0 +1,141 @@
+"""Every yt-dlp call of the project: downloading one video, listing a channel, resolving a handle."""
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yt_dlp
+from yt_dlp.utils import DownloadError as YtDownloadError
+from yt_dlp.utils import smuggle_url
+
+from .errors import Deferred, DownloadError
+
+log = logging.getLogger("dalel.monitor")
+
+# Messages after which retrying cannot help.
+_PERMANENT = re.compile(
+    r"private video|video unavailable|has been removed|members[- ]only|join this channel|"
+    r"not available in your country|geo.?restrict|unsupported url|copyright|account .* terminated|"
+    r"http error 404|http error 410|http error 403|this video is not available|no video formats",
+    re.I)
+
+
+@dataclass(frozen=True)
+class YtdlpOptions:
+    format: str | None = None          # None: best single file, or best merged when ffmpeg exists
+    subtitle_langs: tuple[str, ...] = ("kk", "ru")
+    cookies_file: str | None = None
+    proxy: str | None = None
+    ffmpeg_location: str | None = None
+    socket_timeout: float = 30.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def version() -> str:
+    return yt_dlp.version.__version__
+
+
+def _params(opts: YtdlpOptions) -> dict[str, Any]:
+    ffmpeg = opts.ffmpeg_location or shutil.which("ffmpeg")
+    params: dict[str, Any] = {
+        "quiet": True, "no_warnings": True, "noprogress": True, "noplaylist": True,
+        "socket_timeout": opts.socket_timeout, "retries": 3, "fragment_retries": 3,
+        "format": opts.format or ("bv*+ba/b" if ffmpeg else "b"),
+        "logger": _Logger(),
+    }
+    if ffmpeg:
+        params["ffmpeg_location"] = ffmpeg
+    if opts.cookies_file:
+        params["cookiefile"] = opts.cookies_file
+    if opts.proxy:
+        params["proxy"] = opts.proxy
+    params.update(opts.extra)
+    return params
+
+
+class _Logger:
+    """yt-dlp's messages go to our log instead of the terminal."""
+
+    def debug(self, msg: str) -> None:
+        log.debug("yt-dlp: %s", msg)
+
+    info = debug
+
+    def warning(self, msg: str) -> None:
+        log.debug("yt-dlp warning: %s", msg)
+
+    def error(self, msg: str) -> None:
+        log.debug("yt-dlp error: %s", msg)
+
+
+def _clean(exc: Exception) -> str:
+    msg = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).removeprefix("ERROR: ").strip()
+    return msg.splitlines()[0] if msg else type(exc).__name__
+
+
+def download(url: str, workdir: Path, opts: YtdlpOptions, *, force_id: str | None = None,
+             wanted: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any] | None:
+    """Download one video with its metadata files into `workdir`; returns yt-dlp's info.
+
+    `wanted` sees the extracted info before the download; when it says no (e.g. the
+    video is archived already) nothing is downloaded and None is returned.
+    """
+    if force_id and not re.match(r"https?://(www\.|m\.)?(youtube\.com|youtu\.be)/", url):
+        url = smuggle_url(url, {"force_videoid": force_id})
+    params = _params(opts) | {
+        "paths": {"home": str(workdir), "temp": str(workdir)},
+        "outtmpl": {"default": "%(id)s.%(ext)s"},
+        "writeinfojson": True, "writethumbnail": True, "writedescription": True,
+        "writesubtitles": True, "writeautomaticsub": True,
+        "subtitleslangs": list(opts.subtitle_langs), "allow_playlist_files": False,
+        "ignore_no_formats_error": False, "overwrites": False,
+    }
+    try:
+        with yt_dlp.YoutubeDL(params) as ydl:
+            info = ydl.extract_info(url, download=False)
+            if info.get("_type") in ("playlist", "multi_video"):
+                raise DownloadError(f"{url} is a list of videos, not one video; "
+                                    "add it with `dalel channel add` instead", permanent=True)
+            if info.get("live_status") in ("is_live", "is_upcoming", "post_live"):
+                raise Deferred(f"{info.get('id')} is {info['live_status'].replace('_', ' ')}; "
+                               "it will be archived once it has ended")
+            if wanted is not None and not wanted(info):
+                return None
+            return ydl.process_ie_result(info, download=True)
+    except YtDownloadError as exc:
+        msg = _clean(exc)
+        raise DownloadError(msg, permanent=bool(_PERMANENT.search(msg))) from exc
+
+
+def list_entries(url: str, opts: YtdlpOptions, limit: int | None = None) -> list[dict[str, Any]]:
+    """The videos of a channel or playlist, newest first, without downloading."""
+    params = _params(opts) | {"extract_flat": "in_playlist", "noplaylist": False}
+    if limit:
+        params["playlistend"] = limit
+    try:
+        with yt_dlp.YoutubeDL(params) as ydl:
+            info = ydl.extract_info(url, download=False)
+    except YtDownloadError as exc:
+        msg = _clean(exc)
+        raise DownloadError(msg, permanent=bool(_PERMANENT.search(msg))) from exc
+    if info.get("_type") not in ("playlist", "multi_video"):
+        return [info]
+    return [e for e in (info.get("entries") or []) if e]
+
+
+def resolve_channel_id(url: str, opts: YtdlpOptions) -> tuple[str, str | None]:
+    """A YouTube handle or custom URL → (channel id UC…, channel name)."""
+    params = _params(opts) | {"extract_flat": True, "playlistend": 1, "noplaylist": False}
+    try:
+        with yt_dlp.YoutubeDL(params) as ydl:
+            info = ydl.extract_info(url, download=False)
+    except YtDownloadError as exc:
+        raise DownloadError(f"cannot resolve channel {url}: {_clean(exc)}") from exc
+    channel_id = info.get("channel_id") or info.get("uploader_id") or info.get("id")
+    if not channel_id or not str(channel_id).startswith("UC"):
+        raise DownloadError(f"cannot find a channel id for {url}; use the /channel/UC… URL")
+    return channel_id, info.get("channel") or info.get("uploader")

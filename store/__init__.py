@@ -1,0 +1,15 @@
+"""store: the archive's database, its full-text index and the query language.
+
+Imports none of its sibling stages.
+"""
+from .analysis import Token, analyse, index_text, normalise
+from .db import FileRecord, SegmentRecord, Source, Store, Video, WordRecord, utcnow
+from .errors import NotFound, QueryError, StoreError
+from .query import Query, parse
+from .search import Hit, Results, SearchOptions, search
+
+__all__ = [
+    "FileRecord", "Hit", "NotFound", "Query", "QueryError", "Results", "SearchOptions",
+    "SegmentRecord", "Source", "Store", "StoreError", "Token", "Video", "WordRecord",
+    "analyse", "index_text", "normalise", "parse", "search", "utcnow",
+]

@@ -1,0 +1,68 @@
+"""Text analysis: the one place that decides which form a word is indexed under.
+
+Index and query go through the same functions, so a word form matches when both
+reduce to the same stem. Russian uses Snowball; Kazakh uses the suffix stripper in
+`kazakh.py`; text of unknown language is analysed as Russian unless it contains
+letters only Kazakh uses.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
+
+from .kazakh import stem_kk
+
+# Same split as FTS5's unicode61 tokenizer: runs of letters and digits.
+WORD_RE = re.compile(r"[^\W_]+")
+_KAZAKH_ONLY = set("әғқңөұүһі")
+LANGUAGES = ("kk", "ru")
+
+
+@dataclass(frozen=True)
+class Token:
+    word: str  # as written
+    stem: str  # as indexed
+    lang: str
+
+
+def normalise(text: str) -> str:
+    """NFC, lowercase, ё→е: the forms Whisper and people write interchangeably."""
+    return unicodedata.normalize("NFC", text).lower().replace("ё", "е")
+
+
+def words(text: str) -> list[str]:
+    return WORD_RE.findall(text)
+
+
+def guess_lang(text: str) -> str:
+    low = text.lower()
+    return "kk" if any(ch in _KAZAKH_ONLY for ch in low) else "ru"
+
+
+_ru = snowballstemmer.stemmer("russian")
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str, lang: str) -> str:
+    """The indexed form of one word (already split by `words`)."""
+    w = normalise(word)
+    if lang == "kk":
+        return stem_kk(w)
+    if lang == "ru" and any("а" <= ch <= "я" for ch in w):
+        return _ru.stemWord(w)
+    return w
+
+
+def analyse(text: str, lang: str | None = None) -> list[Token]:
+    """Split `text` into words and give each its indexed form."""
+    lang = lang if lang in LANGUAGES else guess_lang(text)
+    return [Token(w, stem(w, lang), lang) for w in words(text)]
+
+
+def index_text(text: str, lang: str | None) -> str:
+    """The analysed text stored in the full-text index, one stem per word."""
+    return " ".join(t.stem for t in analyse(text, lang))

@@ -1,0 +1,359 @@
+"""The archive's database: every SQL statement of the project lives in this package.
+
+One SQLite file in WAL mode, so a daemon writes while analysts read. Writes are
+short explicit transactions; long work (downloads, transcription) happens outside
+them and commits its result at the end.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import sqlite_utils
+
+from .analysis import index_text
+from .errors import NotFound, StoreError
+from .schema import MIGRATIONS
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _from_row(cls, row: dict[str, Any]):
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in row.items() if k in names})
+
+
+@dataclass(frozen=True)
+class Source:
+    id: int
+    url: str
+    kind: str
+    feed_url: str | None
+    name: str | None
+    every_s: int | None
+    etag: str | None
+    last_modified: str | None
+    last_checked: str | None
+    last_error: str | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Video:
+    id: int
+    platform: str
+    video_id: str
+    source_id: int | None
+    url: str
+    title: str | None
+    channel: str | None
+    description: str | None
+    published: str | None
+    duration: float | None
+    state: str
+    error: str | None
+    removed_at: str | None
+    discovered_at: str
+    archived_at: str | None
+    folder: str | None
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    role: str
+    path: str  # relative to the archive root
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class WordRecord:
+    start: float
+    end: float
+    word: str
+    probability: float | None = None
+
+
+@dataclass(frozen=True)
+class SegmentRecord:
+    start: float
+    end: float
+    text: str
+    lang: str | None = None
+    probability: float | None = None
+    words: tuple[WordRecord, ...] = ()
+
+
+class Store:
+    """A connection to one archive database. Not shared between threads."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open database {self.path}: {exc}") from exc
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self._migrate()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction() as conn:
+                for statement in script.split(";\n"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {int(number)}")
+
+    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        return list(self.db.query(sql, tuple(params)))
+
+    # --- sources -----------------------------------------------------------
+
+    def add_source(self, url: str, kind: str, feed_url: str | None, name: str | None,
+                   every_s: int | None) -> Source:
+        try:
+            with self.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO sources (url, kind, feed_url, name, every_s, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)", (url, kind, feed_url, name, every_s, utcnow()))
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(f"{url} is already watched; see `dalel channel list`") from exc
+        return self.get_source(url)
+
+    def list_sources(self) -> list[Source]:
+        return [_from_row(Source, r) for r in self._rows("SELECT * FROM sources ORDER BY id")]
+
+    def get_source(self, id_or_url: str | int) -> Source:
+        key = str(id_or_url)
+        rows = self._rows("SELECT * FROM sources WHERE url = ? OR CAST(id AS TEXT) = ?"
+                          " OR feed_url = ? OR name = ?", (key, key, key, key))
+        if not rows:
+            raise NotFound(f"no channel {key!r}; see `dalel channel list`")
+        return _from_row(Source, rows[0])
+
+    def remove_source(self, id_or_url: str | int) -> Source:
+        source = self.get_source(id_or_url)
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM sources WHERE id = ?", (source.id,))
+        return source
+
+    def record_check(self, source_id: int, *, error: str | None,
+                     etag: str | None = None, last_modified: str | None = None,
+                     name: str | None = None) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE sources SET last_checked = ?, last_error = ?,"
+                " etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified),"
+                " name = COALESCE(name, ?) WHERE id = ?",
+                (utcnow(), error, etag, last_modified, name, source_id))
+
+    # --- videos ------------------------------------------------------------
+
+    def discover(self, platform: str, video_id: str, url: str, *, source_id: int | None = None,
+                 title: str | None = None, channel: str | None = None,
+                 published: str | None = None) -> tuple[Video, bool]:
+        """Record a video seen at a source. Returns (video, whether it is new)."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO videos (platform, video_id, source_id, url, title, channel, published,"
+                " discovered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (platform, video_id) DO NOTHING",
+                (platform, video_id, source_id, url, title, channel, published, utcnow()))
+            new = cur.rowcount == 1
+            if new:
+                pk = conn.execute("SELECT id FROM videos WHERE platform = ? AND video_id = ?",
+                                  (platform, video_id)).fetchone()[0]
+                conn.execute("INSERT INTO video_events (video, at, event, detail) VALUES (?, ?, ?, ?)",
+                             (pk, utcnow(), "found", url))
+        return self.video(platform, video_id), new
+
+    def video(self, platform: str, video_id: str) -> Video:
+        rows = self._rows("SELECT * FROM videos WHERE platform = ? AND video_id = ?",
+                          (platform, video_id))
+        if not rows:
+            raise NotFound(f"no video {video_id!r} on {platform}")
+        return _from_row(Video, rows[0])
+
+    def find_video(self, video_id: str) -> Video:
+        """A video by its platform id (or `platform:id` where ids collide)."""
+        platform, _, vid = video_id.rpartition(":")
+        sql = "SELECT * FROM videos WHERE video_id = ?" + (" AND platform = ?" if platform else "")
+        rows = self._rows(sql + " ORDER BY id", (vid, platform) if platform else (vid,))
+        if not rows:
+            raise NotFound(f"unknown video id {video_id!r}; see `dalel status` or `dalel search`")
+        return _from_row(Video, rows[0])
+
+    def videos(self, state: str | None = None) -> list[Video]:
+        sql = "SELECT * FROM videos" + (" WHERE state = ?" if state else "") + " ORDER BY id"
+        return [_from_row(Video, r) for r in self._rows(sql, (state,) if state else ())]
+
+    def mark_archived(self, video: Video, folder: str, files: list[FileRecord],
+                      meta: dict[str, Any]) -> Video:
+        """Record an archived video and its hashed files, in one transaction."""
+        now = utcnow()
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM files WHERE video = ?", (video.id,))
+            conn.executemany(
+                "INSERT INTO files (video, role, path, size, sha256, archived_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(video.id, f.role, f.path, f.size, f.sha256, now) for f in files])
+            conn.execute(
+                "UPDATE videos SET state = 'archived', error = NULL, folder = ?, archived_at = ?,"
+                " title = COALESCE(?, title), channel = COALESCE(?, channel),"
+                " description = COALESCE(?, description), published = COALESCE(?, published),"
+                " duration = COALESCE(?, duration) WHERE id = ?",
+                (folder, now, meta.get("title"), meta.get("channel"), meta.get("description"),
+                 meta.get("published"), meta.get("duration"), video.id))
+            conn.execute("INSERT INTO video_events (video, at, event, detail) VALUES (?, ?, ?, ?)",
+                         (video.id, now, "archived", folder))
+        return self.video(video.platform, video.video_id)
+
+    def mark_failed(self, video: Video, error: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE videos SET state = 'failed', error = ? WHERE id = ?",
+                         (error, video.id))
+            conn.execute("INSERT INTO video_events (video, at, event, detail) VALUES (?, ?, ?, ?)",
+                         (video.id, utcnow(), "failed", error))
+
+    def files(self, video: Video) -> list[FileRecord]:
+        return [_from_row(FileRecord, r) for r in
+                self._rows("SELECT * FROM files WHERE video = ? ORDER BY id", (video.id,))]
+
+    def events(self, video: Video) -> list[dict[str, Any]]:
+        return self._rows("SELECT at, event, detail FROM video_events WHERE video = ? ORDER BY id",
+                          (video.id,))
+
+    # --- transcripts -------------------------------------------------------
+
+    def videos_to_transcribe(self) -> list[Video]:
+        return [_from_row(Video, r) for r in self._rows(
+            "SELECT * FROM videos WHERE state = 'archived' AND NOT EXISTS"
+            " (SELECT 1 FROM transcripts t WHERE t.video = videos.id AND t.source = 'asr'"
+            " AND t.complete) ORDER BY id")]
+
+    def begin_transcript(self, video: Video, *, source: str, model: str | None,
+                         settings: dict[str, Any], language: str | None,
+                         language_probability: float | None,
+                         audio_seconds: float | None) -> int:
+        """Start a transcript, dropping an unfinished one of the same source (a crash's remains)."""
+        with self.transaction() as conn:
+            self._drop_transcripts(conn, video.id, source, complete_too=(source == "import"))
+            cur = conn.execute(
+                "INSERT INTO transcripts (video, source, model, settings, language,"
+                " language_probability, audio_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (video.id, source, model, json.dumps(settings, sort_keys=True), language,
+                 language_probability, audio_seconds, utcnow()))
+            return int(cur.lastrowid)
+
+    @staticmethod
+    def _drop_transcripts(conn: sqlite3.Connection, video_pk: int, source: str,
+                          complete_too: bool = False) -> None:
+        cond = "" if complete_too else " AND NOT complete"
+        ids = [r[0] for r in conn.execute(
+            "SELECT id FROM transcripts WHERE video = ? AND source = ?" + cond, (video_pk, source))]
+        for tid in ids:
+            conn.execute("DELETE FROM segments_fts WHERE rowid IN"
+                         " (SELECT id FROM segments WHERE transcript = ?)", (tid,))
+            conn.execute("DELETE FROM transcripts WHERE id = ?", (tid,))
+
+    def add_segments(self, transcript_id: int, video: Video, first_seq: int,
+                     segments: Iterable[SegmentRecord]) -> int:
+        """Append segments (with their words) and index them; returns how many."""
+        n = 0
+        with self.transaction() as conn:
+            for n, seg in enumerate(segments, start=1):
+                cur = conn.execute(
+                    "INSERT INTO segments (transcript, video, seq, start, end, text, lang, probability)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (transcript_id, video.id, first_seq + n - 1, seg.start, seg.end, seg.text.strip(),
+                     seg.lang, seg.probability))
+                seg_id = cur.lastrowid
+                conn.executemany(
+                    "INSERT INTO words (segment, position, start, end, word, probability)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    [(seg_id, i, w.start, w.end, w.word.strip(), w.probability)
+                     for i, w in enumerate(seg.words)])
+                conn.execute("INSERT INTO segments_fts (rowid, terms) VALUES (?, ?)",
+                             (seg_id, index_text(seg.text, seg.lang)))
+        return n
+
+    def finish_transcript(self, transcript_id: int, video: Video, elapsed_seconds: float) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE transcripts SET complete = 1, elapsed_seconds = ? WHERE id = ?",
+                         (elapsed_seconds, transcript_id))
+            source = conn.execute("SELECT source FROM transcripts WHERE id = ?",
+                                  (transcript_id,)).fetchone()[0]
+            if source == "asr":
+                conn.execute("UPDATE videos SET state = 'transcribed' WHERE id = ?", (video.id,))
+            conn.execute("INSERT INTO video_events (video, at, event, detail) VALUES (?, ?, ?, ?)",
+                         (video.id, utcnow(), "transcribed", f"transcript {transcript_id} ({source})"))
+
+    def transcript(self, video: Video, source: str | None = None) -> dict[str, Any]:
+        """The latest complete transcript of a video with its segments and words."""
+        sql = "SELECT * FROM transcripts WHERE video = ? AND complete"
+        params: tuple = (video.id,)
+        if source:
+            sql, params = sql + " AND source = ?", (video.id, source)
+        rows = self._rows(sql + " ORDER BY source = 'asr' DESC, id DESC LIMIT 1", params)
+        if not rows:
+            raise NotFound(f"video {video.video_id} has no transcript yet; run `dalel transcribe {video.video_id}`")
+        t = rows[0]
+        t["settings"] = json.loads(t["settings"] or "{}")
+        t["segments"] = self._rows(
+            "SELECT id, seq, start, end, text, lang, probability FROM segments"
+            " WHERE transcript = ? ORDER BY seq", (t["id"],))
+        words = self._rows(
+            "SELECT w.segment, w.start, w.end, w.word, w.probability FROM words w"
+            " JOIN segments s ON s.id = w.segment WHERE s.transcript = ? ORDER BY w.segment, w.position",
+            (t["id"],))
+        by_seg: dict[int, list] = {}
+        for w in words:
+            by_seg.setdefault(w.pop("segment"), []).append(w)
+        for s in t["segments"]:
+            s["words"] = by_seg.get(s["id"], [])
+        return t
+
+    # --- status ------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        row = self._rows(
+            "SELECT count(*) AS discovered,"
+            " sum(state IN ('archived', 'transcribed') OR archived_at IS NOT NULL) AS archived,"
+            " sum(EXISTS (SELECT 1 FROM transcripts t WHERE t.video = videos.id AND t.complete"
+            "            AND t.source = 'asr')) AS transcribed,"
+            " sum(state = 'failed') AS failed,"
+            " sum(removed_at IS NOT NULL) AS removed FROM videos")[0]
+        return {k: int(v or 0) for k, v in row.items()}

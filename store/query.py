@@ -1,0 +1,152 @@
+"""The query language, parsed once and shared by the CLI and the web.
+
+    захват власти          all words, any form, close together
+    "захват власти"        the words adjacent, in this order, any form
+    выборы OR референдум   either (OR binds the words beside it)
+    -суд                   exclude
+    власт*                 prefix of the indexed form
+    channel:X lang:ru video:ID after:2024-01-01 before:2024-12-31   filters
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .analysis import LANGUAGES, analyse, normalise, words
+from .errors import QueryError
+
+FILTERS = ("channel", "lang", "video", "after", "before")
+NEAR_DISTANCE = 12  # words; "close together" means within one spoken sentence or so
+_TOKEN = re.compile(r'\s*(-?)(?:"([^"]*)"|(\S+))')
+_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str          # as the user wrote it
+    phrase: bool = False
+    prefix: bool = False
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class Query:
+    raw: str
+    groups: tuple[tuple[Term, ...], ...]   # AND of groups; a group is an OR of terms
+    filters: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def positive(self) -> list[Term]:
+        return [t for g in self.groups for t in g if not t.negated]
+
+    def fts(self, lang: str | None = None) -> str:
+        """The FTS5 MATCH expression: the query read as each language, OR-ed."""
+        langs = [lang] if lang in LANGUAGES else list(LANGUAGES)
+        variants = list(dict.fromkeys(self._fts_for(lg) for lg in langs))
+        return variants[0] if len(variants) == 1 else " OR ".join(f"({v})" for v in variants)
+
+    def stems(self) -> tuple[set[str], set[str]]:
+        """(exact stems, prefixes) of the positive terms in every language: for highlighting."""
+        exact: set[str] = set()
+        prefixes: set[str] = set()
+        for term in self.positive:
+            if term.prefix:
+                prefixes.add(normalise(term.text))
+                continue
+            for lg in LANGUAGES:
+                exact.update(t.stem for t in analyse(term.text, lg))
+        return exact, prefixes
+
+    def _fts_for(self, lang: str) -> str:
+        def phrase(term: Term) -> str:
+            if term.prefix:
+                return f'"{normalise(term.text)}" *'
+            return '"' + " ".join(t.stem for t in analyse(term.text, lang)) + '"'
+
+        plain = all(len(g) == 1 for g in self.groups)
+        pos = [g for g in self.groups if not g[0].negated]
+        neg = [g[0] for g in self.groups if g[0].negated]
+        if plain and len(pos) > 1:
+            expr = f"NEAR({' '.join(phrase(g[0]) for g in pos)}, {NEAR_DISTANCE})"
+        else:
+            parts = [" OR ".join(phrase(t) for t in g) for g in pos]
+            expr = " AND ".join(f"({p})" if len(g) > 1 else p for p, g in zip(parts, pos))
+        for term in neg:
+            expr += f" NOT {phrase(term)}"
+        return expr
+
+
+def parse(raw: str) -> Query:
+    """Parse a query; a QueryError's message says what to fix."""
+    text = raw.strip()
+    if not text:
+        raise QueryError("empty query: give at least one word, e.g. `dalel search 'захват власти'`")
+    if text.count('"') % 2:
+        raise QueryError('unbalanced quote in query: close the phrase with a second "')
+    items: list[Term | str] = []
+    filters: dict[str, str] = {}
+    for neg, quoted, bare in _TOKEN.findall(text):
+        if quoted is not None and bare == "":
+            if not words(quoted):
+                raise QueryError('empty phrase "": put words between the quotes')
+            items.append(Term(quoted, phrase=True, negated=bool(neg)))
+            continue
+        items.extend(_bare(bare, neg, filters))
+    return Query(raw, _group(items), filters)
+
+
+def _bare(token: str, neg: str, filters: dict[str, str]) -> list[Term | str]:
+    if token == "OR" and not neg:
+        return ["OR"]
+    key, sep, value = token.partition(":")
+    if sep and key.lower() in FILTERS:
+        if not value:
+            raise QueryError(f"filter {key}: needs a value, e.g. {key}:{_example(key)}")
+        _check_filter(key.lower(), value)
+        filters[key.lower()] = value
+        return []
+    prefix = token.endswith("*")
+    body = token.rstrip("*")
+    found = words(body)
+    if not found:
+        what = "a bare *" if prefix else f"{token!r} has no letters or digits"
+        raise QueryError(f"{what}: a prefix search needs letters before the *, e.g. власт*")
+    if prefix:
+        return [Term(found[-1] if len(found) == 1 else body, prefix=True, negated=bool(neg))]
+    # "кто-то" or "e-mail" are several index words: keep them together as a phrase.
+    return [Term(" ".join(found), phrase=len(found) > 1, negated=bool(neg))]
+
+
+def _group(items: list[Term | str]) -> tuple[tuple[Term, ...], ...]:
+    groups: list[list[Term]] = []
+    pending_or = False
+    for i, item in enumerate(items):
+        if item == "OR":
+            if not groups or pending_or or i == len(items) - 1:
+                raise QueryError("OR needs a word on each side, e.g. выборы OR референдум")
+            pending_or = True
+            continue
+        assert isinstance(item, Term)
+        if pending_or:
+            if item.negated or groups[-1][-1].negated:
+                raise QueryError("cannot combine OR with an excluded -word; exclude it separately")
+            groups[-1].append(item)
+            pending_or = False
+        else:
+            groups.append([item])
+    if not groups:
+        raise QueryError("the query has only filters: add a word to search for")
+    if all(g[0].negated for g in groups):
+        raise QueryError("the query only excludes words: add a word to search for")
+    return tuple(tuple(g) for g in groups)
+
+
+def _example(key: str) -> str:
+    return {"lang": "ru", "after": "2024-01-31", "before": "2024-12-31"}.get(key, "NAME")
+
+
+def _check_filter(key: str, value: str) -> None:
+    if key == "lang" and value not in LANGUAGES:
+        raise QueryError(f"lang:{value} is not a known language; use one of {', '.join(LANGUAGES)}")
+    if key in ("after", "before") and not _DATE.match(value):
+        raise QueryError(f"{key}:{value} is not a date; write it as YYYY-MM-DD")

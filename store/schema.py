@@ -1,0 +1,93 @@
+"""Numbered migrations. A database records the last one applied in `PRAGMA user_version`."""
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the foundation
+    """
+    CREATE TABLE sources (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,              -- youtube | feed | ytdlp
+        feed_url TEXT,                   -- what is polled (YouTube: the channel feed)
+        name TEXT,
+        every_s INTEGER,                 -- poll interval override, seconds
+        etag TEXT,
+        last_modified TEXT,
+        last_checked TEXT,
+        last_error TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE videos (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        video_id TEXT NOT NULL,
+        source_id INTEGER REFERENCES sources(id) ON DELETE SET NULL,
+        url TEXT NOT NULL,
+        title TEXT,
+        channel TEXT,
+        description TEXT,
+        published TEXT,
+        duration REAL,
+        state TEXT NOT NULL DEFAULT 'discovered',  -- discovered|archived|transcribed|failed
+        error TEXT,
+        removed_at TEXT,                 -- set while unavailable at the source
+        discovered_at TEXT NOT NULL,
+        archived_at TEXT,
+        folder TEXT,                     -- relative to the archive root
+        UNIQUE (platform, video_id)
+    );
+    CREATE INDEX videos_state ON videos(state);
+    CREATE TABLE video_events (
+        id INTEGER PRIMARY KEY,
+        video INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+        at TEXT NOT NULL,
+        event TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE TABLE files (
+        id INTEGER PRIMARY KEY,
+        video INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+        role TEXT NOT NULL,              -- media|info|thumbnail|description|subtitles|manifest
+        path TEXT NOT NULL UNIQUE,       -- relative to the archive root
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        archived_at TEXT NOT NULL
+    );
+    CREATE TABLE transcripts (
+        id INTEGER PRIMARY KEY,
+        video INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+        source TEXT NOT NULL DEFAULT 'asr',   -- asr|subtitles|metadata|import
+        model TEXT,
+        settings TEXT,                   -- json
+        language TEXT,
+        language_probability REAL,
+        audio_seconds REAL,
+        elapsed_seconds REAL,
+        complete INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE segments (
+        id INTEGER PRIMARY KEY,
+        transcript INTEGER NOT NULL REFERENCES transcripts(id) ON DELETE CASCADE,
+        video INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        start REAL NOT NULL,
+        end REAL NOT NULL,
+        text TEXT NOT NULL,
+        lang TEXT,
+        probability REAL
+    );
+    CREATE INDEX segments_transcript ON segments(transcript, seq);
+    CREATE TABLE words (
+        id INTEGER PRIMARY KEY,
+        segment INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        start REAL NOT NULL,
+        end REAL NOT NULL,
+        word TEXT NOT NULL,
+        probability REAL
+    );
+    CREATE INDEX words_segment ON words(segment, position);
+    -- Analysed text, one stem per word, rowid = segments.id.
+    CREATE VIRTUAL TABLE segments_fts USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0');
+    """,
+)

@@ -1,0 +1,12 @@
+"""transcribe: Kazakh and Russian speech to timestamped segments and words.
+
+Does not import monitor/ or store/.
+"""
+from .engine import Segment, TranscribeOptions, Transcriber, TranscriptInfo, Word, decode
+from .errors import AudioError, ModelError, TranscribeError
+from .model import ensure_base_model
+
+__all__ = [
+    "AudioError", "ModelError", "Segment", "TranscribeError", "TranscribeOptions", "Transcriber",
+    "TranscriptInfo", "Word", "decode", "ensure_base_model",
+]
