@@ -165,7 +165,7 @@ def run_demo(keep: bool = False, echo: Callable[[str], None] = print) -> None:
             echo(f"demo channel served at {platform.feed_url}")
             for args in (["channel", "add", platform.feed_url, "--name", "Ne deidi (demo)"],
                          ["poll"], ["transcribe"], ["status"],
-                         ["search", "захват власти"], ["search", "выбор"]):
+                         ["search", "захват власти"], ["search", "выборы"]):
                 echo("\n$ dalel " + shlex.join(args))
                 cli.main(["--data-dir", str(data), *args], prog_name="dalel", standalone_mode=False)
     finally:

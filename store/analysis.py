@@ -1,7 +1,9 @@
 """Text analysis: the one place that decides which form a word is indexed under.
 
 Index and query go through the same functions, so a word form matches when both
-reduce to the same stem. Russian uses Snowball; Kazakh uses the suffix stripper in
+reduce to the same stem. Russian words are reduced to their lemma with pymorphy3
+(Snowball conflates too little and too much: призыв→"приз", перемены→"перем" but
+переменам→"перемен"); Kazakh uses the suffix stripper in
 `kazakh.py`; text of unknown language is analysed as Russian unless it contains
 letters only Kazakh uses.
 """
@@ -11,8 +13,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-
-import snowballstemmer
 
 from .kazakh import stem_kk
 
@@ -43,7 +43,11 @@ def guess_lang(text: str) -> str:
     return "kk" if any(ch in _KAZAKH_ONLY for ch in low) else "ru"
 
 
-_ru = snowballstemmer.stemmer("russian")
+@lru_cache(maxsize=1)
+def _morph():
+    import pymorphy3  # loads its dictionaries (~0.3 s): only when Russian text is analysed
+
+    return pymorphy3.MorphAnalyzer()
 
 
 @lru_cache(maxsize=200_000)
@@ -53,7 +57,7 @@ def stem(word: str, lang: str) -> str:
     if lang == "kk":
         return stem_kk(w)
     if lang == "ru" and any("а" <= ch <= "я" for ch in w):
-        return _ru.stemWord(w)
+        return _morph().parse(w)[0].normal_form.replace("ё", "е")
     return w
 
 

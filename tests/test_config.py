@@ -1,0 +1,66 @@
+import pytest
+
+from dalel import config as configmod
+from dalel.errors import ConfigError
+
+
+def write(tmp_path, text):
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_shipped_config_is_valid_and_equals_the_defaults(monkeypatch, tmp_path):
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    cfg = configmod.load(str(root / "config.toml"))
+    assert cfg.data_dir == root / "dalel-data"
+    assert cfg.monitor == configmod.MonitorConfig()
+    assert cfg.transcribe == configmod.TranscribeConfig()
+    assert configmod.parse_duration(cfg.monitor.poll_every) == 900
+
+
+def test_data_dir_precedence(monkeypatch, tmp_path):
+    path = write(tmp_path, 'data_dir = "from-config"\n')
+    assert configmod.load(path).data_dir == tmp_path / "from-config"
+    monkeypatch.setenv("DALEL_DATA_DIR", str(tmp_path / "from-env"))
+    assert configmod.load(path).data_dir == tmp_path / "from-env"
+    assert configmod.load(path, str(tmp_path / "flag")).data_dir == tmp_path / "flag"
+
+
+def test_config_from_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("DALEL_CONFIG", write(tmp_path, 'data_dir = "x"\n[search]\nlimit = 5\n'))
+    assert configmod.load().search.limit == 5
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[monitor]\n", "missing config key data_dir"),
+    ('data_dir = "d"\n[monitor]\npoll_every = "soon"\n', "monitor.poll_every = 'soon' is not a duration"),
+    ('data_dir = "d"\n[monitor]\npol_every = "1m"\n', "unknown key monitor.pol_every"),
+    ('data_dir = "d"\n[transcribe]\nlanguages = ["de"]\n', "transcribe.languages"),
+    ('data_dir = "d"\n[transcribe]\nbatch_size = "8"\n', "must be a int"),
+    ('data_dir = "d"\nextra = 1\n', "unknown key 'extra'"),
+    ("data_dir = \n", "not valid TOML"),
+])
+def test_bad_config_names_key_and_fix(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        configmod.load(write(tmp_path, text))
+
+
+def test_bad_config_is_one_line_on_the_cli(tmp_path):
+    from click.testing import CliRunner
+    from dalel.cli import cli
+    result = CliRunner().invoke(cli, ["--config", write(tmp_path, "[monitor]\n"), "status"])
+    assert result.exit_code == 1
+    assert result.output.strip() == (f"Error: missing config key data_dir in {tmp_path}/config.toml; "
+                                     'set data_dir = "..." or pass --data-dir')
+    missing = CliRunner().invoke(cli, ["--config", str(tmp_path / "nope.toml"), "status"])
+    assert missing.exit_code == 1 and "not found" in missing.output
+
+
+def test_durations():
+    assert configmod.parse_duration("90s") == 90
+    assert configmod.parse_duration("15m") == 900
+    assert configmod.parse_duration("24h") == 86400
+    with pytest.raises(ConfigError):
+        configmod.parse_duration("15")

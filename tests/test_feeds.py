@@ -1,0 +1,48 @@
+from pathlib import Path
+
+import pytest
+
+from monitor import FeedError, parse_feed
+
+HERE = Path(__file__).parent
+
+
+def test_real_youtube_channel_feed():
+    feed = parse_feed((HERE / "youtube-channel-feed.xml").read_bytes())
+    assert feed.title == "Digital Foundry"
+    assert len(feed.entries) == 15
+    first = feed.entries[0]
+    assert first.platform == "youtube"
+    assert first.video_id == "W_S7iKZZdHw"
+    assert first.url == "https://www.youtube.com/watch?v=W_S7iKZZdHw"
+    assert first.title.startswith("Digital Foundry Games of 2024")
+    assert first.channel == "Digital Foundry"
+    assert first.published == "2025-01-01T16:07:24+00:00"
+    assert first.description
+    assert len({e.video_id for e in feed.entries}) == 15
+
+
+def test_rss_with_enclosures():
+    rss = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Podcast</title>
+    <item><title>One</title><guid>urn:ep:1</guid><link>http://example.org/1</link>
+    <enclosure url="http://example.org/1.mp3" type="audio/mpeg" length="1"/>
+    <pubDate>Tue, 05 Mar 2024 18:00:00 GMT</pubDate></item>
+    <item><title>Two</title><link>http://example.org/2.mp4</link></item>
+    </channel></rss>"""
+    feed = parse_feed(rss)
+    one, two = feed.entries
+    assert one.url == "http://example.org/1.mp3"      # the enclosure, not the page
+    assert one.video_id == "urn_ep_1"                 # a safe folder name
+    assert one.published == "2024-03-05T18:00:00+00:00"
+    assert one.channel == "Podcast" and one.platform == "example.org"
+    assert two.video_id == "http___example.org_2.mp4"
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"<html><body>hi</body></html>", "not an RSS or Atom feed"),
+    (b"<rss><channel><item>", "not a valid feed"),
+    (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><rss/>', "entities"),
+])
+def test_broken_feeds_say_what_is_wrong(content, message):
+    with pytest.raises(FeedError, match=message):
+        parse_feed(content)

@@ -1,0 +1,121 @@
+import sqlite3
+
+import pytest
+
+
+def test_search_finds_another_word_form_at_the_second_it_was_spoken(transcribed, spoken):
+    dalel, _ = transcribed
+    result = dalel.json("search", "захват власти")  # spoken: "захвату власти"
+    assert result["query"] == "захват власти"
+    assert result["total"] >= 1
+    hit = result["hits"][0]
+    assert set(hit) >= {"video_id", "title", "channel", "start", "end", "text", "lang", "url", "score"}
+    assert hit["video_id"] == "DaLeLdemo01"
+    assert "захвату" in hit["text"].lower()
+    assert abs(hit["start"] - spoken["spoken_at"]) < 2.0
+    assert hit["end"] > hit["start"]
+    assert hit["lang"] == "ru"
+    assert hit["url"].endswith(f"#t={int(hit['start'])}")
+
+
+def test_search_text_output_has_timestamps_highlight_and_link(transcribed):
+    dalel, _ = transcribed
+    out = dalel("search", "власть").output
+    assert "0:00:1" in out                 # h:mm:ss
+    assert "[власти]" in out               # the spoken form, highlighted
+    assert "DaLeLdemo01" in out and "Ne deidi (demo)" in out
+    assert "#t=" in out
+
+
+def test_search_plural_and_case_forms(transcribed):
+    dalel, _ = transcribed
+    hits = dalel.json("search", "выборы")["hits"]        # spoken: выборах, выборам
+    assert {h["video_id"] for h in hits} == {"DaLeLdemo01", "DaLeLdemo02"}
+    assert dalel.json("search", "журналист")["total"] == 1  # spoken: журналисты
+
+
+def test_all_words_must_appear(transcribed):
+    dalel, _ = transcribed
+    assert dalel.json("search", "захват парламент")["total"] == 0
+    assert dalel.json("search", "мирные перемены")["total"] == 1
+
+
+def test_phrase_or_exclusion_prefix(transcribed):
+    dalel, _ = transcribed
+    assert dalel.json("search", '"захвату власти"')["total"] == 1
+    assert dalel.json("search", '"власти захвату"')["total"] == 0
+    assert dalel.json("search", "парламент OR журналисты")["total"] == 2
+    assert dalel.json("search", "выборы -парламент")["total"] == 2
+    assert dalel.json("search", "насильствен*")["total"] == 1
+
+
+def test_filters(transcribed):
+    dalel, _ = transcribed
+    assert dalel.json("search", "выборы", "--since", "2024-03-05")["total"] == 1
+    assert dalel.json("search", "выборы", "--until", "2024-03-05")["total"] == 2
+    assert dalel.json("search", "выборы", "--lang", "kk")["total"] == 0
+    assert dalel.json("search", "выборы", "--channel", "nobody")["total"] == 0
+    assert dalel.json("search", "выборы", "--channel", "Ne deidi (demo)")["total"] == 3
+    assert dalel.json("search", "выборы video:DaLeLdemo02")["total"] == 1
+    assert len(dalel.json("search", "выборы", "--limit", "1")["hits"]) == 1
+
+
+def test_no_hit_says_so(transcribed):
+    dalel, _ = transcribed
+    out = dalel("search", "референдум").output
+    assert "no occurrence" in out
+    assert dalel.json("search", "референдум") == {"query": "референдум", "total": 0, "hits": []}
+
+
+@pytest.mark.parametrize("query, message", [
+    ('"захват власти', "unbalanced quote"),
+    ("", "empty query"),
+    ("   ", "empty query"),
+    ("OR", "OR needs a word"),
+    ("власть OR", "OR needs a word"),
+    ("*", "bare *"),
+    ("-власть", "only excludes"),
+    ("lang:de власть", "not a known language"),
+    ("after:yesterday власть", "not a date"),
+])
+def test_malformed_query_is_a_one_line_error_with_exit_2(transcribed, query, message):
+    dalel, _ = transcribed
+    result = dalel("search", "--", query, ok=False)  # "--": a query may start with -
+    assert result.exit_code == 2
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_transcript_formats(transcribed, spoken):
+    dalel, _ = transcribed
+    txt = dalel("transcript", "DaLeLdemo01").output
+    assert "[0:00:" in txt and "захвату власти" in txt
+    srt = dalel("transcript", "DaLeLdemo01", "--format", "srt").output
+    assert srt.startswith("1\n00:00:0") and " --> " in srt
+    vtt = dalel("transcript", "DaLeLdemo01", "--format", "vtt").output
+    assert vtt.startswith("WEBVTT\n\n00:00:0")
+    import json
+    data = json.loads(dalel("transcript", "DaLeLdemo01", "--format", "json").output)
+    assert data["language"] == "ru" and data["model"].startswith("whisper-base")
+    words = [w for s in data["segments"] for w in s["words"]]
+    [w] = [w for w in words if w["word"].startswith("захвату")]
+    assert abs(w["start"] - spoken["spoken_at"]) < 2.0
+
+
+def test_unknown_video_id(transcribed):
+    dalel, _ = transcribed
+    result = dalel("transcript", "nope", ok=False)
+    assert result.exit_code == 1 and "unknown video id 'nope'" in result.output
+    result = dalel("transcribe", "nope", ok=False)
+    assert result.exit_code == 1 and "unknown video id" in result.output
+
+
+def test_transcribe_again_finds_nothing_to_do(transcribed):
+    dalel, _ = transcribed
+    assert "nothing to transcribe" in dalel("transcribe").output
+    status = dalel.json("status")["videos"]
+    assert status == {"discovered": 2, "archived": 2, "transcribed": 2, "failed": 0, "removed": 0}
+    db = sqlite3.connect(dalel.data_dir / "dalel.sqlite3")
+    assert db.execute("SELECT count(*) FROM transcripts").fetchone()[0] == 2
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
