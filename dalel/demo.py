@@ -150,7 +150,10 @@ class Platform:
                     self.send_header(k, v)
                 self.end_headers()
                 if not head:
-                    self.wfile.write(body)
+                    try:
+                        self.wfile.write(body)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass  # the client stopped reading (yt-dlp probes, then downloads)
 
         return Handler
 
