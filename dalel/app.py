@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -39,10 +39,20 @@ class App:
         self.config = config
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = store.Store(config.db_path)
+        self.queue = store.Queue(self.store)
         self._transcriber: transcribe.Transcriber | None = None
+        self._fetcher: monitor.Fetcher | None = None
 
     def close(self) -> None:
+        if self._fetcher is not None:
+            self._fetcher.close()
         self.store.close()
+
+    @property
+    def fetcher(self) -> monitor.Fetcher:
+        if self._fetcher is None:
+            self._fetcher = monitor.Fetcher(self.http_options())
+        return self._fetcher
 
     # --- options derived from config ---------------------------------------
 
@@ -50,11 +60,13 @@ class App:
         m = self.config.monitor
         return monitor.YtdlpOptions(format=m.format or None, subtitle_langs=m.subtitle_langs,
                                     cookies_file=m.cookies_file or None, proxy=m.proxy or None,
-                                    socket_timeout=parse_duration(m.request_timeout))
+                                    socket_timeout=parse_duration(m.request_timeout),
+                                    sleep_s=parse_duration(m.download_sleep))
 
     def http_options(self) -> monitor.HttpOptions:
         m = self.config.monitor
-        return monitor.HttpOptions(timeout=parse_duration(m.request_timeout), proxy=m.proxy or None)
+        return monitor.HttpOptions(timeout=parse_duration(m.request_timeout), proxy=m.proxy or None,
+                                   min_interval=parse_duration(m.min_request_interval))
 
     def archive_options(self) -> monitor.ArchiveOptions:
         return monitor.ArchiveOptions(self.config.archive_dir, self.config.tmp_dir,
@@ -79,57 +91,99 @@ class App:
 
     # --- polling and archiving ---------------------------------------------
 
+    def check_source(self, src: store.Source) -> tuple[list[store.Video], bool]:
+        """Check one source once and record the check.
+
+        Returns (the videos seen for the first time, whether the source was unchanged).
+
+        A failure is recorded on the source (with the server's Retry-After as a hold) and raised.
+        """
+        try:
+            listing = monitor.list_source(
+                src.kind, src.url, src.feed_url, etag=src.etag, last_modified=src.last_modified,
+                ytdlp_opts=self.ytdlp_options(), fetcher=self.fetcher)
+        except monitor.MonitorError as exc:
+            wait = getattr(exc, "retry_after", None)
+            self.store.record_check(src.id, error=str(exc),
+                                    not_before=store.utcnow(wait) if wait else None)
+            log.warning("source %s: check failed: %s", src.name or src.url, exc)
+            raise
+        self.store.record_check(src.id, error=None, etag=listing.etag,
+                                last_modified=listing.last_modified, name=listing.title)
+        return self._discover(src, listing.entries), listing.status == 304
+
+    def _discover(self, src: store.Source, entries: Iterable[monitor.Entry]) -> list[store.Video]:
+        new = []
+        for entry in entries:
+            video, is_new = self.store.discover(
+                entry.platform, entry.video_id, entry.url, source_id=src.id, title=entry.title,
+                channel=entry.channel, published=entry.published)
+            if is_new:
+                new.append(video)
+                log.info("found %s:%s %s", entry.platform, entry.video_id, entry.title or "")
+        return new
+
+    def reconcile_source(self, src: store.Source) -> list[store.Video]:
+        """A full yt-dlp listing of a YouTube channel, stopping at the first known video."""
+        def known(platform: str, video_id: str) -> bool:
+            try:
+                self.store.video(platform, video_id)
+                return True
+            except store.NotFound:
+                return False
+
+        entries = monitor.reconcile(src.kind, src.feed_url or src.url, self.ytdlp_options(), known)
+        self.store.mark_reconciled(src.id)
+        return self._discover(src, entries)
+
     def poll(self, channel: str | None = None, progress: Progress = _quiet) -> PollReport:
+        """Check sources once and archive what is new, in this process (the CLI's `poll`)."""
         sources = [self.store.get_source(channel)] if channel else self.store.list_sources()
         report = PollReport(sources=len(sources))
         errors = []
         for src in sources:
             try:
-                listing = monitor.list_source(
-                    src.kind, src.url, src.feed_url, etag=src.etag, last_modified=src.last_modified,
-                    ytdlp_opts=self.ytdlp_options(), http=self.http_options())
+                new, unchanged = self.check_source(src)
             except monitor.MonitorError as exc:
-                self.store.record_check(src.id, error=str(exc))
-                log.warning("source %s: check failed: %s", src.url, exc)
-                errors.append(f"{src.url}: {exc}")
+                errors.append(f"{src.name or src.url}: {exc}")
                 continue
-            self.store.record_check(src.id, error=None, etag=listing.etag,
-                                    last_modified=listing.last_modified, name=listing.title)
-            if listing.status == 304:
-                report.unchanged += 1
-                continue
-            for entry in listing.entries:
-                _, new = self.store.discover(entry.platform, entry.video_id, entry.url,
-                                             source_id=src.id, title=entry.title,
-                                             channel=entry.channel, published=entry.published)
-                if new:
-                    report.found += 1
-                    log.info("found %s:%s %s", entry.platform, entry.video_id, entry.title or "")
-        pending = [v for v in self.store.videos("discovered")
-                   if channel is None or v.source_id in {s.id for s in sources}]
+            report.found += len(new)
+            report.unchanged += unchanged
+        ids = {s.id for s in sources}
+        pending = [v for v in self.store.videos("discovered") if channel is None or v.source_id in ids]
         for video in pending:
             progress(f"archiving {video.video_id} {video.title or ''}")
-            if self.archive_video(video) is not None:
+            try:
+                self.archive_video(video)
                 report.archived += 1
-            else:
+            except monitor.Deferred:
+                pass
+            except monitor.MonitorError:
                 report.failed += 1
         report.errors = tuple(errors)
         return report
 
-    def archive_video(self, video: store.Video) -> store.Video | None:
-        """Archive one discovered video; failures are recorded, not raised."""
+    def archive_video(self, video: store.Video, should_stop: Callable[[], bool] = lambda: False,
+                      final: bool = True) -> store.Video:
+        """Archive one discovered video. A failure is logged and raised; when `final`
+        (no retry will follow) or permanent, the video is marked failed."""
         try:
             got = monitor.archive(video.url, self.archive_options(), platform=video.platform,
                                   video_id=video.video_id, source_url=self._source_url(video),
                                   hint={"title": video.title, "channel": video.channel,
-                                        "published": video.published})
+                                        "published": video.published}, should_stop=should_stop)
         except monitor.Deferred as exc:
+            self.store.set_live_status(video, "is_live")
             log.info("deferred %s: %s", video.video_id, exc)
-            return None
+            raise
+        except monitor.Cancelled:
+            raise
         except monitor.MonitorError as exc:
-            self.store.mark_failed(video, str(exc))
-            log.warning("failed %s: %s", video.video_id, exc)
-            return None
+            permanent = getattr(exc, "permanent", False)
+            if final or permanent:
+                self.store.mark_failed(video, str(exc))
+            log.warning("failed %s: %s%s", video.video_id, exc, "" if final or permanent else " (will retry)")
+            raise
         return self._record(video, got)
 
     def archive_url(self, url: str) -> tuple[store.Video, bool]:
@@ -141,6 +195,8 @@ class App:
                 return False
 
         got = monitor.archive(url, self.archive_options(), known=known)
+        if got is not None and known(got.platform, got.video_id):
+            raise DalelError(f"{url} is archived already; see `dalel status`")
         if got is None:
             raise DalelError(f"{url} is archived already; see `dalel status`")
         video, _ = self.store.discover(got.platform, got.video_id, got.meta.get("webpage_url") or url,
@@ -188,8 +244,13 @@ class App:
             return self.store.videos_to_transcribe()
         return [self.store.find_video(v) for v in ids]
 
-    def transcribe_video(self, video: store.Video, progress: Callable[[float], None] | None = None) -> int:
-        """Transcribe one archived video, storing segments as they are produced."""
+    def transcribe_video(self, video: store.Video, progress: Callable[[float], None] | None = None,
+                         should_stop: Callable[[], bool] = lambda: False) -> int:
+        """Transcribe one archived video, storing segments as they are produced.
+
+        When `should_stop` turns true the work stops between batches; the unfinished
+        transcript is discarded by the next attempt.
+        """
         path = self.media_path(video)
         started = time.monotonic()
         info, segments = self.transcriber().transcribe(str(path))
@@ -206,9 +267,56 @@ class App:
                 batch = []
                 if progress:
                     progress(seg.end)
+            if should_stop():
+                raise monitor.Cancelled(f"transcription of {video.video_id} stopped for shutdown")
         count += self.store.add_segments(tid, video, count, batch)
         elapsed = time.monotonic() - started
         self.store.finish_transcript(tid, video, elapsed)
         log.info("transcribed %s: %d segments, %s, %.1fs audio in %.1fs", video.video_id, count,
                  info.language, info.duration, elapsed)
         return count
+
+    # --- takedowns ---------------------------------------------------------
+
+    def recheck(self, video: store.Video) -> str | None:
+        """Check that an archived video is still at its source; returns the removal message."""
+        try:
+            message = monitor.check_available(video.url, self.ytdlp_options())
+        except monitor.MonitorError as exc:
+            log.info("recheck %s inconclusive: %s", video.video_id, exc)
+            return None
+        if message is None:
+            if self.store.mark_available(video):
+                log.warning("back online %s", video.video_id)
+            return None
+        if self.store.mark_removed(video, message):
+            log.warning("removed at source %s: %s", video.video_id, message)
+        return message
+
+    # --- status ----------------------------------------------------------------
+
+    def status(self) -> dict:
+        """What `dalel status` shows: counts, sources with last/next check, queue, failures."""
+        poll_every = parse_duration(self.config.monitor.poll_every)
+        sources = []
+        for src in self.store.list_sources():
+            row = asdict(src)
+            nxt = None
+            if src.last_checked:
+                nxt = store.stamp(store.parse_stamp(src.last_checked) + (src.every_s or poll_every))
+            if src.not_before and (nxt is None or src.not_before > nxt):
+                nxt = src.not_before
+            row["next_check"] = nxt
+            sources.append(row)
+        return {
+            "data_dir": str(self.config.data_dir),
+            "videos": self.store.counts(),
+            "queue": self.queue.depth(),
+            "sources": sources,
+            "failed": [{"video_id": v.video_id, "title": v.title, "error": v.error}
+                       for v in self.store.videos("failed")],
+            "removed": [{"video_id": v.video_id, "title": v.title, "removed_at": v.removed_at,
+                         "message": next((e["detail"] for e in reversed(self.store.events(v))
+                                          if e["event"] == "removed_at_source"), None)}
+                        for v in self.store.removed()],
+        }

@@ -321,21 +321,43 @@ def status(ctx: click.Context, as_json: bool) -> None:
         dalel status --json
     """
     app = _app(ctx)
-    counts = app.store.counts()
-    sources = [asdict(s) for s in app.store.list_sources()]
-    failed = [{"video_id": v.video_id, "title": v.title, "error": v.error}
-              for v in app.store.videos("failed")]
+    report = app.status()
     if as_json:
-        _echo_json({"data_dir": str(app.config.data_dir), "videos": counts,
-                    "sources": sources, "failed": failed})
+        _echo_json(report)
         return
-    click.echo(f"archive: {app.config.data_dir}")
-    click.echo("videos: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    for s in sources:
+    click.echo(f"archive: {report['data_dir']}")
+    click.echo("videos: " + ", ".join(f"{k} {v}" for k, v in report["videos"].items()))
+    click.echo("queue: " + (", ".join(f"{k} {v}" for k, v in report["queue"].items()) or "empty"))
+    for s in report["sources"]:
         err = f"  error: {s['last_error']}" if s["last_error"] else ""
-        click.echo(f"  [{s['id']}] {s['name'] or s['url']}  last check {s['last_checked'] or 'never'}{err}")
-    for f in failed:
+        click.echo(f"  [{s['id']}] {s['name'] or s['url']}  last check {s['last_checked'] or 'never'},"
+                   f" next {s['next_check'] or 'now'}{err}")
+    for f in report["failed"]:
         click.echo(f"  failed {f['video_id']}: {f['error']}")
+    for r in report["removed"]:
+        click.echo(f"  removed at source {r['video_id']} since {r['removed_at']}: {r['title'] or ''}")
+
+
+@cli.command()
+@click.pass_context
+def run(ctx: click.Context) -> None:
+    """Run the daemon: poll sources on schedule, archive, transcribe, re-check for takedowns.
+
+    Stops on SIGTERM or Ctrl-C within seconds; work in progress resumes on the next start.
+    Logs one line per event to stderr (use -v for found/archived/transcribed lines).
+
+    \b
+    Example:
+        dalel -v run
+    """
+    from .daemon import Daemon
+    app = _app(ctx)
+    cfg = app.config
+    app.close()
+    ctx.find_root().obj["app"] = None
+    if logging.getLogger().level > logging.INFO:
+        logging.getLogger().setLevel(logging.INFO)
+    Daemon(cfg).run_until_stopped()
 
 
 @cli.command()

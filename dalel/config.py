@@ -29,7 +29,12 @@ def parse_duration(value: str, key: str = "duration") -> float:
 class MonitorConfig:
     poll_every: str = "15m"
     recheck_every: str = "24h"
+    reconcile_every: str = "24h"          # full yt-dlp listing of YouTube channels
     request_timeout: str = "30s"
+    min_request_interval: str = "1s"      # per host, between feed requests
+    download_sleep: str = "0s"            # random sleep of this..2x before each download
+    retry_base: str = "1m"                # first retry delay of a failed download (doubles)
+    max_attempts: int = 8                 # then the video is marked failed
     format: str = ""                      # yt-dlp format; empty: best (merged when ffmpeg exists)
     subtitle_langs: tuple[str, ...] = ("kk", "ru")
     cookies_file: str = ""
@@ -105,7 +110,8 @@ def _section(cls, raw: Any, name: str):
 
 def _validate(cfg: Config) -> None:
     m, t = cfg.monitor, cfg.transcribe
-    for key in ("poll_every", "recheck_every", "request_timeout"):
+    for key in ("poll_every", "recheck_every", "reconcile_every", "request_timeout",
+                "min_request_interval", "download_sleep", "retry_base"):
         parse_duration(getattr(m, key), f"monitor.{key}")
     for ch in cfg.channels:
         if ch.every:

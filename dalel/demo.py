@@ -11,6 +11,7 @@ import shlex
 import shutil
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -47,7 +48,12 @@ class Platform:
     def __init__(self, videos: list[DemoVideo] | None = None, channel: str = "Ne deidi (demo)"):
         self.videos = list(videos if videos is not None else demo_videos())
         self.channel = channel
-        self.failures: dict[str, int] = {}     # path → HTTP status to answer instead
+        # Faults for tests, by URL path:
+        self.failures: dict[str, int] = {}      # answer this HTTP status instead
+        self.retry_after: dict[str, int] = {}   # with this Retry-After header
+        self.truncate: set[str] = set()         # send half the body, then close
+        self.stall: dict[str, float] = {}       # wait this long before answering
+        self.throttle: float | None = None      # media bytes per second
         self.hits: dict[str, int] = {}          # path → requests served
         self.lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -113,8 +119,13 @@ class Platform:
                 with platform.lock:
                     platform.hits[path] = platform.hits.get(path, 0) + 1
                     fail = platform.failures.get(path)
+                    wait = platform.stall.get(path, 0.0)
+                if wait:
+                    time.sleep(wait)
                 if fail:
-                    self._send(fail, b"error\n", "text/plain", head)
+                    extra = {"Retry-After": str(platform.retry_after[path])} \
+                        if path in platform.retry_after else None
+                    self._send(fail, b"error\n", "text/plain", head, extra)
                 elif path == "/feeds/videos.xml":
                     self._feed(head)
                 elif path.startswith("/media/"):
@@ -139,21 +150,51 @@ class Platform:
                 if video is None:
                     self._send(404, b"not found\n", "text/plain", head)
                     return
-                self._send(200, video.media.read_bytes(), "video/mp4", head)
+                body = video.media.read_bytes()
+                ctype = "video/mp4" if video.media.suffix == ".mp4" else "audio/wav"
+                start = self._range_start(len(body))
+                if start is None:
+                    self._send(200, body, ctype, head)
+                else:
+                    self._send(206, body[start:], ctype, head, {
+                        "Content-Range": f"bytes {start}-{len(body) - 1}/{len(body)}"})
+
+            def _range_start(self, size: int) -> int | None:
+                value = self.headers.get("Range", "")
+                if not value.startswith("bytes="):
+                    return None
+                first = value[6:].split("-")[0]
+                return int(first) if first.isdigit() and int(first) < size else None
 
             def _send(self, code: int, body: bytes, ctype: str, head: bool,
                       headers: dict[str, str] | None = None) -> None:
                 self.send_response(code)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
+                self.send_header("Accept-Ranges", "bytes")
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
                 self.end_headers()
-                if not head:
-                    try:
-                        self.wfile.write(body)
-                    except (BrokenPipeError, ConnectionResetError):
-                        pass  # the client stopped reading (yt-dlp probes, then downloads)
+                if head:
+                    return
+                path = urlsplit(self.path).path
+                if path in platform.truncate:
+                    body = body[: len(body) // 2]
+                    self.close_connection = True
+                try:
+                    self._write(body, platform.throttle if path.startswith("/media/") else None)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client stopped reading (yt-dlp probes, then downloads)
+
+            def _write(self, body: bytes, rate: float | None) -> None:
+                if not rate:
+                    self.wfile.write(body)
+                    return
+                step = max(1024, int(rate / 10))
+                for i in range(0, len(body), step):
+                    self.wfile.write(body[i:i + step])
+                    self.wfile.flush()
+                    time.sleep(step / rate)
 
         return Handler
 

@@ -72,7 +72,8 @@ def folder_for(platform: str, video_id: str) -> str:
 def archive(url: str, opts: ArchiveOptions, *, platform: str | None = None,
             video_id: str | None = None, source_url: str | None = None,
             known: Callable[[str, str], bool] | None = None,
-            hint: dict[str, Any] | None = None) -> Archived | None:
+            hint: dict[str, Any] | None = None,
+            should_stop: Callable[[], bool] = lambda: False) -> Archived | None:
     """Archive the video at `url`. Returns None when `known(platform, id)` says it is archived."""
     if platform and video_id:
         done = opts.archive_root / folder_for(platform, video_id) / MANIFEST
@@ -85,7 +86,8 @@ def archive(url: str, opts: ArchiveOptions, *, platform: str | None = None,
     def wanted(info: dict[str, Any]) -> bool:
         return known is None or not known(platform or platform_of(info), video_id or safe_id(str(info["id"])))
 
-    info = ytdlp.download(url, work, opts.ytdlp, force_id=video_id, wanted=wanted)
+    info = ytdlp.download(url, work, opts.ytdlp, force_id=video_id, wanted=wanted,
+                          should_stop=should_stop)
     if info is None:
         shutil.rmtree(work, ignore_errors=True)
         return None

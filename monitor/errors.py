@@ -6,7 +6,16 @@ class MonitorError(Exception):
 
 
 class FeedError(MonitorError):
-    """A source that cannot be fetched or parsed."""
+    """A source that cannot be fetched or parsed.
+
+    `retry_after` is the wait in seconds the server asked for (429/503), if any;
+    `transient` says whether trying again later may help.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, transient: bool = True):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.transient = transient
 
 
 class DownloadError(MonitorError):
@@ -15,6 +24,10 @@ class DownloadError(MonitorError):
     def __init__(self, message: str, *, permanent: bool = False):
         super().__init__(message)
         self.permanent = permanent
+
+
+class Cancelled(MonitorError):
+    """Work stopped because the process is shutting down; it resumes on the next start."""
 
 
 class Deferred(MonitorError):

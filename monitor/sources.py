@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 from . import ytdlp
 from .errors import FeedError, MonitorError
 from .feeds import Entry, looks_like_feed, parse_feed
-from .fetch import Fetched, HttpOptions, fetch
+from .fetch import Fetched, Fetcher, HttpOptions, fetch
 
 YOUTUBE_FEED = "https://www.youtube.com/feeds/videos.xml?channel_id={}"
 _YT_HOST = re.compile(r"^(www\.|m\.)?youtube\.com$")
@@ -69,20 +70,38 @@ def identify(url: str, ytdlp_opts: ytdlp.YtdlpOptions, http: HttpOptions = HttpO
 
 def list_source(kind: str, url: str, feed_url: str | None, *, etag: str | None = None,
                 last_modified: str | None = None, ytdlp_opts: ytdlp.YtdlpOptions,
-                http: HttpOptions = HttpOptions()) -> Listing:
+                fetcher: Fetcher) -> Listing:
     """The videos a source shows now (feeds: only when changed since the last check)."""
     if kind in ("youtube", "feed"):
-        got: Fetched = fetch(feed_url or url, etag=etag, last_modified=last_modified, options=http)
+        got: Fetched = fetcher.get(feed_url or url, etag=etag, last_modified=last_modified)
         if got.status == 304:
             return Listing(304, (), etag, last_modified)
         feed = parse_feed(got.content, feed_url or url)
         return Listing(200, feed.entries, got.etag, got.last_modified, feed.title)
-    entries = []
-    for e in ytdlp.list_entries(url, ytdlp_opts):
+    return Listing(200, tuple(_entries(ytdlp.list_entries(url, ytdlp_opts))))
+
+
+def reconcile(kind: str, url: str, ytdlp_opts: ytdlp.YtdlpOptions,
+              known: Callable[[str, str], bool]) -> list[Entry]:
+    """A full listing with yt-dlp (feeds show only the newest 15), newest first,
+    stopping at the first video already known."""
+    if kind == "youtube":
+        m = _YT_CHANNEL.match(urlsplit(url).path)
+        cid = parse_qs(urlsplit(url).query).get("channel_id", [""])[0] or (m.group(1) if m else "")
+        url = f"https://www.youtube.com/channel/{cid}/videos" if cid else url
+    new = []
+    for entry in _entries(ytdlp.iter_entries(url, ytdlp_opts)):
+        if known(entry.platform, entry.video_id):
+            break
+        new.append(entry)
+    return new
+
+
+def _entries(raw: Iterable[dict]) -> Iterator[Entry]:
+    for e in raw:
         link = e.get("url") or e.get("webpage_url")
         if not link or not e.get("id"):
             continue
         platform = "youtube" if (e.get("ie_key") or "").lower().startswith("youtube") else \
             (urlsplit(link).hostname or "web")
-        entries.append(Entry(platform, str(e["id"]), link, e.get("title"), e.get("channel")))
-    return Listing(200, tuple(entries))
+        yield Entry(platform, str(e["id"]), link, e.get("title"), e.get("channel"))

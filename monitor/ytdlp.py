@@ -6,13 +6,13 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import yt_dlp
 from yt_dlp.utils import DownloadError as YtDownloadError
 from yt_dlp.utils import smuggle_url
 
-from .errors import Deferred, DownloadError
+from .errors import Cancelled, Deferred, DownloadError
 
 log = logging.getLogger("dalel.monitor")
 
@@ -32,6 +32,7 @@ class YtdlpOptions:
     proxy: str | None = None
     ffmpeg_location: str | None = None
     socket_timeout: float = 30.0
+    sleep_s: float = 0.0               # random sleep of sleep_s..2*sleep_s before each download
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -53,6 +54,9 @@ def _params(opts: YtdlpOptions) -> dict[str, Any]:
         params["cookiefile"] = opts.cookies_file
     if opts.proxy:
         params["proxy"] = opts.proxy
+    if opts.sleep_s > 0:
+        params["sleep_interval"] = opts.sleep_s
+        params["max_sleep_interval"] = opts.sleep_s * 2
     params.update(opts.extra)
     return params
 
@@ -78,7 +82,8 @@ def _clean(exc: Exception) -> str:
 
 
 def download(url: str, workdir: Path, opts: YtdlpOptions, *, force_id: str | None = None,
-             wanted: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any] | None:
+             wanted: Callable[[dict[str, Any]], bool] | None = None,
+             should_stop: Callable[[], bool] = lambda: False) -> dict[str, Any] | None:
     """Download one video with its metadata files into `workdir`; returns yt-dlp's info.
 
     `wanted` sees the extracted info before the download; when it says no (e.g. the
@@ -91,8 +96,10 @@ def download(url: str, workdir: Path, opts: YtdlpOptions, *, force_id: str | Non
         "outtmpl": {"default": "%(id)s.%(ext)s"},
         "writeinfojson": True, "writethumbnail": True, "writedescription": True,
         "writesubtitles": True, "writeautomaticsub": True,
-        "subtitleslangs": list(opts.subtitle_langs), "allow_playlist_files": False,
-        "ignore_no_formats_error": False, "overwrites": False,
+        # live_chat: the chat replay of a stream that has ended, when the platform keeps one
+        "subtitleslangs": [*opts.subtitle_langs, "live_chat"], "allow_playlist_files": False,
+        "ignore_no_formats_error": False, "overwrites": False, "continuedl": True,
+        "progress_hooks": [_stopper(should_stop)],
     }
     try:
         with yt_dlp.YoutubeDL(params) as ydl:
@@ -106,6 +113,55 @@ def download(url: str, workdir: Path, opts: YtdlpOptions, *, force_id: str | Non
             if wanted is not None and not wanted(info):
                 return None
             return ydl.process_ie_result(info, download=True)
+    except _Stop as exc:
+        raise Cancelled("download stopped for shutdown; it resumes on the next start") from exc
+    except YtDownloadError as exc:
+        if isinstance(exc.exc_info[1] if exc.exc_info else None, _Stop):
+            raise Cancelled("download stopped for shutdown; it resumes on the next start") from exc
+        msg = _clean(exc)
+        raise DownloadError(msg, permanent=bool(_PERMANENT.search(msg))) from exc
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stopper(should_stop: Callable[[], bool]) -> Callable[[dict], None]:
+    def hook(progress: dict) -> None:
+        if should_stop():
+            raise _Stop()
+    return hook
+
+
+def check_available(url: str, opts: YtdlpOptions) -> str | None:
+    """None when the video is still available at the source; else the platform's message.
+
+    Transient trouble (network, 429, 5xx) raises DownloadError: it says nothing about removal.
+    """
+    try:
+        with yt_dlp.YoutubeDL(_params(opts)) as ydl:
+            ydl.extract_info(url, download=False, process=False)
+        return None
+    except YtDownloadError as exc:
+        msg = _clean(exc)
+        if _PERMANENT.search(msg):
+            return msg
+        raise DownloadError(msg) from exc
+
+
+def iter_entries(url: str, opts: YtdlpOptions) -> Iterator[dict[str, Any]]:
+    """The entries of a channel or playlist, newest first, fetched page by page as consumed."""
+    params = _params(opts) | {"extract_flat": "in_playlist", "noplaylist": False,
+                              "lazy_playlist": True}
+    try:
+        with yt_dlp.YoutubeDL(params) as ydl:
+            info = ydl.extract_info(url, download=False)
+            if info.get("_type") not in ("playlist", "multi_video"):
+                yield info
+                return
+            for entry in info.get("entries") or []:
+                if entry:
+                    yield entry
     except YtDownloadError as exc:
         msg = _clean(exc)
         raise DownloadError(msg, permanent=bool(_PERMANENT.search(msg))) from exc

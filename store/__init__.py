@@ -3,13 +3,14 @@
 Imports none of its sibling stages.
 """
 from .analysis import Token, analyse, index_text, normalise
-from .db import FileRecord, SegmentRecord, Source, Store, Video, WordRecord, utcnow
+from .db import FileRecord, SegmentRecord, Source, Store, Video, WordRecord, parse_stamp, stamp, utcnow
+from .queue import Job, Queue
 from .errors import NotFound, QueryError, StoreError
 from .query import Query, parse
 from .search import Hit, Results, SearchOptions, search
 
 __all__ = [
-    "FileRecord", "Hit", "NotFound", "Query", "QueryError", "Results", "SearchOptions",
+    "FileRecord", "Hit", "Job", "Queue", "NotFound", "Query", "QueryError", "Results", "SearchOptions",
     "SegmentRecord", "Source", "Store", "StoreError", "Token", "Video", "WordRecord",
-    "analyse", "index_text", "normalise", "parse", "search", "utcnow",
+    "analyse", "index_text", "normalise", "parse", "parse_stamp", "search", "stamp", "utcnow",
 ]

@@ -21,8 +21,17 @@ from .errors import NotFound, StoreError
 from .schema import MIGRATIONS
 
 
-def utcnow() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def utcnow(offset_s: float = 0.0) -> str:
+    """UTC time as stored: ISO 8601 to the second, so strings compare in time order."""
+    return stamp(datetime.now(timezone.utc).timestamp() + offset_s)
+
+
+def stamp(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_stamp(value: str) -> float:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
 
 
 def _from_row(cls, row: dict[str, Any]):
@@ -43,6 +52,8 @@ class Source:
     last_checked: str | None
     last_error: str | None
     created_at: str
+    not_before: str | None = None        # back-off after errors / Retry-After
+    last_reconciled: str | None = None   # last full listing (feeds show only the newest)
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,8 @@ class Video:
     discovered_at: str
     archived_at: str | None
     folder: str | None
+    live_status: str | None = None
+    last_rechecked: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,13 +185,18 @@ class Store:
 
     def record_check(self, source_id: int, *, error: str | None,
                      etag: str | None = None, last_modified: str | None = None,
-                     name: str | None = None) -> None:
+                     name: str | None = None, not_before: str | None = None) -> None:
+        """Record a check of a source; `not_before` holds further checks back (Retry-After)."""
         with self.transaction() as conn:
             conn.execute(
-                "UPDATE sources SET last_checked = ?, last_error = ?,"
+                "UPDATE sources SET last_checked = ?, last_error = ?, not_before = ?,"
                 " etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified),"
                 " name = COALESCE(name, ?) WHERE id = ?",
-                (utcnow(), error, etag, last_modified, name, source_id))
+                (utcnow(), error, not_before, etag, last_modified, name, source_id))
+
+    def mark_reconciled(self, source_id: int) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE sources SET last_reconciled = ? WHERE id = ?", (utcnow(), source_id))
 
     # --- videos ------------------------------------------------------------
 
@@ -197,7 +215,7 @@ class Store:
                 pk = conn.execute("SELECT id FROM videos WHERE platform = ? AND video_id = ?",
                                   (platform, video_id)).fetchone()[0]
                 conn.execute("INSERT INTO video_events (video, at, event, detail) VALUES (?, ?, ?, ?)",
-                             (pk, utcnow(), "found", url))
+                             (pk, utcnow(), "found", url))  # no Video object yet
         return self.video(platform, video_id), new
 
     def video(self, platform: str, video_id: str) -> Video:
@@ -237,16 +255,58 @@ class Store:
                 " duration = COALESCE(?, duration) WHERE id = ?",
                 (folder, now, meta.get("title"), meta.get("channel"), meta.get("description"),
                  meta.get("published"), meta.get("duration"), video.id))
-            conn.execute("INSERT INTO video_events (video, at, event, detail) VALUES (?, ?, ?, ?)",
-                         (video.id, now, "archived", folder))
+            self._event(conn, video, "archived", folder)
         return self.video(video.platform, video.video_id)
 
     def mark_failed(self, video: Video, error: str) -> None:
         with self.transaction() as conn:
             conn.execute("UPDATE videos SET state = 'failed', error = ? WHERE id = ?",
                          (error, video.id))
-            conn.execute("INSERT INTO video_events (video, at, event, detail) VALUES (?, ?, ?, ?)",
-                         (video.id, utcnow(), "failed", error))
+            self._event(conn, video, "failed", error)
+
+    def _event(self, conn: sqlite3.Connection, video: Video, event: str, detail: str | None) -> None:
+        conn.execute("INSERT INTO video_events (video, at, event, detail) VALUES (?, ?, ?, ?)",
+                     (video.id, utcnow(), event, detail))
+
+    def set_live_status(self, video: Video, live_status: str | None) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE videos SET live_status = ? WHERE id = ?", (live_status, video.id))
+
+    def videos_due_recheck(self, checked_before: str, limit: int) -> list[Video]:
+        return [_from_row(Video, r) for r in self._rows(
+            "SELECT * FROM videos WHERE archived_at IS NOT NULL AND"
+            " (last_rechecked IS NULL OR last_rechecked < ?) ORDER BY last_rechecked, id LIMIT ?",
+            (checked_before, limit))]
+
+    def mark_removed(self, video: Video, message: str) -> bool:
+        """Record that a video is no longer available at its source. True when newly removed."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE videos SET last_rechecked = ? WHERE id = ?", (utcnow(), video.id))
+            if video.removed_at is not None:
+                return False
+            conn.execute("UPDATE videos SET removed_at = ? WHERE id = ?", (utcnow(), video.id))
+            self._event(conn, video, "removed_at_source", message)
+        return True
+
+    def mark_available(self, video: Video) -> bool:
+        """Record that a video is available at its source. True when it came back."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE videos SET last_rechecked = ?, removed_at = NULL WHERE id = ?",
+                         (utcnow(), video.id))
+            if video.removed_at is None:
+                return False
+            self._event(conn, video, "back_online", None)
+        return True
+
+    def removed(self) -> list[Video]:
+        return [_from_row(Video, r) for r in
+                self._rows("SELECT * FROM videos WHERE removed_at IS NOT NULL ORDER BY removed_at")]
+
+    def get_video(self, pk: int) -> Video:
+        rows = self._rows("SELECT * FROM videos WHERE id = ?", (pk,))
+        if not rows:
+            raise NotFound(f"no video with row id {pk}")
+        return _from_row(Video, rows[0])
 
     def files(self, video: Video) -> list[FileRecord]:
         return [_from_row(FileRecord, r) for r in
@@ -318,8 +378,7 @@ class Store:
                                   (transcript_id,)).fetchone()[0]
             if source == "asr":
                 conn.execute("UPDATE videos SET state = 'transcribed' WHERE id = ?", (video.id,))
-            conn.execute("INSERT INTO video_events (video, at, event, detail) VALUES (?, ?, ?, ?)",
-                         (video.id, utcnow(), "transcribed", f"transcript {transcript_id} ({source})"))
+            self._event(conn, video, "transcribed", f"transcript {transcript_id} ({source})")
 
     def transcript(self, video: Video, source: str | None = None) -> dict[str, Any]:
         """The latest complete transcript of a video with its segments and words."""

@@ -91,3 +91,28 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE VIRTUAL TABLE segments_fts USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0');
     """,
 )
+
+MIGRATIONS += (
+    # 2: the daemon's persistent queue, source back-off, takedown checks
+    """
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,              -- archive | transcribe
+        video INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+        state TEXT NOT NULL DEFAULT 'queued',   -- queued | running | done | failed
+        attempts INTEGER NOT NULL DEFAULT 0,
+        not_before TEXT NOT NULL,        -- back-off: not claimed before this time
+        lease_owner TEXT,
+        lease_until TEXT,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX jobs_open ON jobs(kind, video) WHERE state IN ('queued', 'running');
+    CREATE INDEX jobs_claim ON jobs(state, not_before);
+    ALTER TABLE sources ADD COLUMN not_before TEXT;
+    ALTER TABLE sources ADD COLUMN last_reconciled TEXT;
+    ALTER TABLE videos ADD COLUMN live_status TEXT;
+    ALTER TABLE videos ADD COLUMN last_rechecked TEXT
+    """,
+)

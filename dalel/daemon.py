@@ -1,0 +1,228 @@
+"""`dalel run`: the daemon that watches sources on a schedule and works through the queue.
+
+Structure after APScheduler 4 (on APScheduler 3): an explicit run state
+(starting → started → stopping → stopped) logged on each change, one
+`run_until_stopped()`, SIGTERM/SIGINT → stop. The work itself lives in the
+database queue (store.Queue), claimed under leases: a process killed with
+SIGKILL leaves jobs that the next start requeues at once (their owner is dead)
+and nothing half-written that counts as done.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import signal
+import socket
+import threading
+from pathlib import Path
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+import monitor
+import store
+import transcribe
+
+from .app import App
+from .config import Config, parse_duration
+
+log = logging.getLogger("dalel.daemon")
+ARCHIVE_LEASE_S = 3600
+TRANSCRIBE_LEASE_S = 6 * 3600
+STOP_GRACE_S = 5.0
+RECHECK_BATCH = 50
+
+
+def _proc_start(pid: int) -> str | None:
+    """The kernel's start time of a process: with the pid it identifies one process for good."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{_proc_start(os.getpid())}"
+
+
+def owner_alive(owner: str) -> bool:
+    host, pid, started = owner.rsplit(":", 2)
+    return host == socket.gethostname() and _proc_start(int(pid)) == started
+
+
+class Daemon:
+    def __init__(self, config: Config):
+        self.config = config
+        self.owner = owner_id()
+        self.state = "stopped"
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._workers: list[threading.Thread] = []
+        self._scheduler: BackgroundScheduler | None = None
+        m = config.monitor
+        self.poll_every = parse_duration(m.poll_every)
+        self.recheck_every = parse_duration(m.recheck_every)
+        self.reconcile_every = parse_duration(m.reconcile_every)
+        self.retry_base = parse_duration(m.retry_base)
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        log.info("daemon %s (pid %d)", state, os.getpid())
+
+    def stop(self, *_: object) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    # --- life cycle ----------------------------------------------------------
+
+    def run_until_stopped(self) -> None:
+        self._set_state("starting")
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self.stop)
+            signal.signal(signal.SIGINT, self.stop)
+        app = App(self.config)
+        try:
+            self._recover(app)
+            app.sync_config_channels()
+            self._scheduler = BackgroundScheduler(timezone="UTC")
+            self._scheduler.add_job(self._poll_due, "interval", seconds=min(5.0, self.poll_every),
+                                    id="poll", max_instances=1, coalesce=True,
+                                    next_run_time=_now())
+            self._scheduler.add_job(self._recheck, "interval", seconds=max(1.0, self.recheck_every / 24),
+                                    id="recheck", max_instances=1, coalesce=True, jitter=1)
+            self._scheduler.start()
+            for name, kinds in (("archiver", ("archive",)), ("transcriber", ("transcribe",))):
+                t = threading.Thread(target=self._work, args=(kinds,), name=name, daemon=True)
+                t.start()
+                self._workers.append(t)
+            self._set_state("started")
+            self._stop.wait()
+        finally:
+            self._set_state("stopping")
+            if self._scheduler is not None:
+                self._scheduler.shutdown(wait=False)
+            for t in self._workers:
+                t.join(STOP_GRACE_S / max(1, len(self._workers)))
+            released = app.queue.release(self.owner, alive=lambda o: o != self.owner)
+            if released:
+                log.info("left %d job(s) in progress for the next start", released)
+            app.close()
+            self._set_state("stopped")
+
+    def _recover(self, app: App) -> None:
+        """Finish what a previous process left: requeue its jobs, queue what state implies."""
+        host = socket.gethostname() + ":"
+        released = app.queue.release(host, alive=owner_alive)
+        if released:
+            log.info("requeued %d job(s) of a stopped process", released)
+        keep = {f"{v.platform}-{v.video_id}" for v in app.store.videos("discovered")}
+        removed = monitor.clean_tmp(self.config.tmp_dir, keep=lambda p: p.name in keep)
+        if removed:
+            log.info("removed %d leftover temporary item(s)", removed)
+        for video in app.store.videos("discovered"):
+            app.queue.enqueue("archive", video.id)
+        for video in app.store.videos_to_transcribe():
+            app.queue.enqueue("transcribe", video.id)
+
+    # --- scheduled jobs (each runs in the scheduler's thread with its own connection) ---
+
+    def _poll_due(self) -> None:
+        """Check every source whose interval has passed (each with its own jitter)."""
+        app = App(self.config)
+        try:
+            now = store.utcnow()
+            for src in app.store.list_sources():
+                if self.stopping:
+                    return
+                every = src.every_s or self.poll_every
+                due = src.last_checked is None or \
+                    store.parse_stamp(src.last_checked) + every * random.uniform(0.9, 1.0) <= store.parse_stamp(now)
+                if not due or (src.not_before and src.not_before > now):
+                    continue
+                self._check(app, src)
+        finally:
+            app.close()
+
+    def _check(self, app: App, src: store.Source) -> None:
+        try:
+            new, _ = app.check_source(src)
+            if src.kind == "youtube" and (src.last_reconciled is None or
+                                          store.parse_stamp(src.last_reconciled) + self.reconcile_every
+                                          <= store.parse_stamp(store.utcnow())):
+                new += app.reconcile_source(src)
+        except monitor.MonitorError:
+            return  # recorded on the source; the other sources go on
+        for video in new:
+            app.queue.enqueue("archive", video.id)
+        if new:
+            self._wake.set()
+
+    def _recheck(self) -> None:
+        """Re-check archived videos at their source, oldest check first (takedowns)."""
+        app = App(self.config)
+        try:
+            due = app.store.videos_due_recheck(store.utcnow(-self.recheck_every), RECHECK_BATCH)
+            for video in due:
+                if self.stopping:
+                    return
+                app.recheck(video)
+        finally:
+            app.close()
+
+    # --- workers ---------------------------------------------------------------
+
+    def _work(self, kinds: tuple[str, ...]) -> None:
+        app = App(self.config)
+        lease = TRANSCRIBE_LEASE_S if "transcribe" in kinds else ARCHIVE_LEASE_S
+        try:
+            while not self.stopping:
+                job = app.queue.claim(kinds, self.owner, lease)
+                if job is None:
+                    self._wake.wait(1.0)
+                    self._wake.clear()
+                    continue
+                self._run_job(app, job)
+        except Exception:  # a bug must not kill the worker silently
+            log.exception("worker %s crashed", threading.current_thread().name)
+            self.stop()
+        finally:
+            app.close()
+
+    def _run_job(self, app: App, job: store.Job) -> None:
+        video = app.store.get_video(job.video)
+        try:
+            if job.kind == "archive":
+                if video.archived_at is None:
+                    final = job.attempts >= self.config.monitor.max_attempts
+                    app.archive_video(video, should_stop=lambda: self.stopping, final=final)
+                app.queue.enqueue("transcribe", video.id)
+                self._wake.set()
+            elif job.kind == "transcribe":
+                if video.state != "transcribed":
+                    app.transcribe_video(video, should_stop=lambda: self.stopping)
+            app.queue.done(job)
+        except monitor.Cancelled:
+            app.queue.requeue(job)
+        except monitor.Deferred as exc:
+            app.queue.retry(job, str(exc), self.poll_every, retry_after_s=self.poll_every)
+        except monitor.DownloadError as exc:
+            if exc.permanent or job.attempts >= self.config.monitor.max_attempts:
+                app.queue.fail(job, str(exc))
+            else:
+                delay = app.queue.retry(job, str(exc), self.retry_base)
+                log.info("retry %s in %.0fs", video.video_id, delay)
+        except (monitor.MonitorError, store.StoreError) as exc:
+            app.queue.fail(job, str(exc))
+        except transcribe.TranscribeError as exc:  # bad audio, missing model: this job only
+            log.warning("failed %s %s: %s", job.kind, video.video_id, exc)
+            app.store.mark_failed(video, f"{job.kind}: {exc}")
+            app.queue.fail(job, str(exc))
+
+
+def _now():
+    from datetime import datetime, timezone
+    return datetime.now(timezone.utc)

@@ -1,0 +1,113 @@
+"""The daemon's persistent work queue.
+
+A job is claimed under a lease: one UPDATE … RETURNING moves it to `running`
+with an owner and an expiry. A process killed with SIGKILL never finishes its
+job; the lease expires (or the next start sees the owner is dead) and the job
+is claimed again. Unique open jobs per (kind, video) make enqueueing idempotent.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from .db import Store, utcnow
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: str
+    video: int
+    state: str
+    attempts: int
+    not_before: str
+    lease_owner: str | None
+    lease_until: str | None
+    last_error: str | None
+
+
+def _job(row) -> Job:
+    return Job(*row)
+
+
+_COLS = "id, kind, video, state, attempts, not_before, lease_owner, lease_until, last_error"
+
+
+class Queue:
+    def __init__(self, store: Store):
+        self.store = store
+
+    def enqueue(self, kind: str, video_pk: int, delay_s: float = 0.0) -> bool:
+        """Queue work on a video unless the same work is already open. True when queued now."""
+        now = utcnow()
+        with self.store.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO jobs (kind, video, not_before, created_at, updated_at)"
+                " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE kind = ?"
+                " AND video = ? AND state IN ('queued', 'running'))",
+                (kind, video_pk, utcnow(delay_s), now, now, kind, video_pk))
+            return cur.rowcount == 1
+
+    def claim(self, kinds: tuple[str, ...], owner: str, lease_s: float) -> Job | None:
+        """Take the next due job of these kinds (or one whose lease expired)."""
+        now = utcnow()
+        marks = ",".join("?" * len(kinds))
+        with self.store.transaction() as conn:
+            row = conn.execute(
+                f"UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?,"
+                f" attempts = attempts + 1, updated_at = ? WHERE id = (SELECT id FROM jobs"
+                f" WHERE kind IN ({marks}) AND ((state = 'queued' AND not_before <= ?)"
+                f" OR (state = 'running' AND lease_until < ?)) ORDER BY not_before, id LIMIT 1)"
+                f" RETURNING {_COLS}",
+                (owner, utcnow(lease_s), now, *kinds, now, now)).fetchone()
+        return _job(row) if row else None
+
+    def extend(self, job: Job, owner: str, lease_s: float) -> None:
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ?",
+                         (utcnow(lease_s), job.id, owner))
+
+    def done(self, job: Job) -> None:
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE jobs SET state = 'done', lease_owner = NULL, lease_until = NULL,"
+                         " last_error = NULL, updated_at = ? WHERE id = ?", (utcnow(), job.id))
+
+    def retry(self, job: Job, error: str, base_s: float, max_s: float = 6 * 3600,
+              retry_after_s: float | None = None) -> float:
+        """Back off exponentially with jitter (or as the server asked); returns the delay."""
+        delay = min(max_s, base_s * 2 ** max(0, job.attempts - 1))
+        delay = max(delay * random.uniform(0.8, 1.2), retry_after_s or 0.0)
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL,"
+                         " not_before = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                         (utcnow(delay), error, utcnow(), job.id))
+        return delay
+
+    def requeue(self, job: Job) -> None:
+        """Put a job back at once, not counting the attempt (work stopped for shutdown)."""
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL,"
+                         " attempts = max(0, attempts - 1), updated_at = ? WHERE id = ?",
+                         (utcnow(), job.id))
+
+    def fail(self, job: Job, error: str) -> None:
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE jobs SET state = 'failed', lease_owner = NULL, lease_until = NULL,"
+                         " last_error = ?, updated_at = ? WHERE id = ?", (error, utcnow(), job.id))
+
+    def release(self, owner_prefix: str, alive: callable = lambda owner: False) -> int:
+        """Requeue running jobs of owners (on this host) that are gone; returns how many."""
+        with self.store.transaction() as conn:
+            rows = conn.execute("SELECT id, lease_owner FROM jobs WHERE state = 'running'"
+                                " AND lease_owner LIKE ?", (owner_prefix + "%",)).fetchall()
+            dead = [jid for jid, owner in rows if not alive(owner)]
+            conn.executemany("UPDATE jobs SET state = 'queued', lease_owner = NULL,"
+                             " lease_until = NULL, attempts = max(0, attempts - 1) WHERE id = ?",
+                             [(j,) for j in dead])
+        return len(dead)
+
+    def depth(self) -> dict[str, int]:
+        rows = self.store.conn.execute(
+            "SELECT kind || '_' || state, count(*) FROM jobs WHERE state IN ('queued', 'running')"
+            " GROUP BY kind, state").fetchall()
+        return dict(rows)

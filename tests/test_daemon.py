@@ -1,0 +1,221 @@
+"""`dalel run` as a real process: schedules, faults at the source, SIGTERM and SIGKILL."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dalel.demo import demo_videos
+
+CONFIG = """data_dir = "data"
+[monitor]
+poll_every = "3s"
+recheck_every = "2s"
+min_request_interval = "0s"
+retry_base = "1s"
+request_timeout = "5s"
+[transcribe]
+languages = ["ru"]
+"""
+
+
+class Daemon:
+    def __init__(self, tmp_path: Path, config: str = CONFIG):
+        self.dir = tmp_path
+        (tmp_path / "config.toml").write_text(config, encoding="utf-8")
+        self.data = tmp_path / "data"
+        self.proc: subprocess.Popen | None = None
+        self.log = tmp_path / "daemon.log"
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "dalel", "--config", str(self.dir / "config.toml"),
+                               *args], capture_output=True, text=True, timeout=120)
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "dalel", "--config", str(self.dir / "config.toml"), "-v", "run"],
+            stdout=subprocess.DEVNULL, stderr=open(self.log, "a"))
+
+    def status(self) -> dict:
+        return json.loads(self.cli("status", "--json").stdout)
+
+    def db(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.data / "dalel.sqlite3", timeout=30)
+
+    def wait(self, what, timeout: float = 90.0, step: float = 0.2):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                got = what()
+            except sqlite3.OperationalError:
+                got = None
+            if got:
+                return got
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"daemon exited {self.proc.returncode}:\n{self.log.read_text()}")
+            time.sleep(step)
+        raise AssertionError(f"timed out waiting; daemon log:\n{self.log.read_text()[-4000:]}")
+
+    def counts(self) -> dict:
+        return self.status()["videos"]
+
+    def kill(self, sig: int = signal.SIGKILL) -> float:
+        start = time.monotonic()
+        self.proc.send_signal(sig)
+        self.proc.wait(timeout=30)
+        return time.monotonic() - start
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.kill(signal.SIGTERM)
+
+
+@pytest.fixture
+def daemon(tmp_path):
+    d = Daemon(tmp_path)
+    yield d
+    if d.proc is not None and d.proc.poll() is None:
+        d.proc.kill()
+        d.proc.wait()
+
+
+def all_done(d: Daemon, n: int = 2):
+    return lambda: d.counts()["transcribed"] == n
+
+
+def assert_exactly_once(d: Daemon, n: int = 2) -> None:
+    db = d.db()
+    assert db.execute("SELECT count(*) FROM videos").fetchone()[0] == n
+    assert db.execute("SELECT count(*) FROM files WHERE role = 'media'").fetchone()[0] == n
+    assert db.execute("SELECT count(*) FROM transcripts").fetchone()[0] == n
+    assert db.execute("SELECT count(*) FROM transcripts WHERE NOT complete").fetchone()[0] == 0
+    dup = db.execute("SELECT count(*) FROM (SELECT transcript, seq FROM segments"
+                     " GROUP BY transcript, seq HAVING count(*) > 1)").fetchone()[0]
+    assert dup == 0
+    assert db.execute("SELECT count(*) FROM segments_fts").fetchone()[0] == \
+        db.execute("SELECT count(*) FROM segments").fetchone()[0]
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    tmp = d.data / "tmp"
+    assert not tmp.exists() or not any(tmp.iterdir()), list(tmp.iterdir())
+    for v in demo_videos()[:n]:
+        media = d.data / "archive" / "youtube" / v.video_id / f"{v.video_id}.mp4"
+        assert media.read_bytes() == v.media.read_bytes()
+
+
+def test_daemon_archives_transcribes_and_stops_promptly_on_sigterm(platform, daemon):
+    daemon.cli("channel", "add", platform.feed_url)
+    daemon.start()
+    daemon.wait(all_done(daemon))
+    took = daemon.kill(signal.SIGTERM)
+    assert daemon.proc.returncode == 0
+    assert took < 5.0
+    assert_exactly_once(daemon)
+    log = daemon.log.read_text()
+    for line in ("daemon starting", "daemon started", "daemon stopping", "daemon stopped",
+                 "found youtube:DaLeLdemo01", "archived DaLeLdemo01", "transcribed DaLeLdemo01"):
+        assert line in log
+
+
+def test_new_entries_over_time_are_picked_up(platform, daemon):
+    first, second = platform.videos
+    platform.videos = [first]
+    daemon.cli("channel", "add", platform.feed_url)
+    daemon.start()
+    daemon.wait(all_done(daemon, 1))
+    feed_hits = platform.hits["/feeds/videos.xml"]
+    time.sleep(4)  # unchanged feed: polled with a conditional GET, nothing new
+    assert platform.hits["/feeds/videos.xml"] > feed_hits
+    assert daemon.counts()["discovered"] == 1
+    platform.videos = [second, first]
+    daemon.wait(all_done(daemon, 2))
+    daemon.stop()
+    assert_exactly_once(daemon)
+
+
+def test_sigkill_mid_download_then_restart_finishes_everything_once(platform, daemon):
+    platform.throttle = 40_000  # bytes/s: the first video takes ~5 s to download
+    daemon.cli("channel", "add", platform.feed_url)
+    daemon.start()
+    tmp = daemon.data / "tmp"
+    daemon.wait(lambda: tmp.exists() and any(p.name.endswith(".part") for p in tmp.rglob("*")),
+                step=0.05)
+    daemon.kill(signal.SIGKILL)
+    assert daemon.counts()["archived"] == 0
+    platform.throttle = None
+    daemon.start()
+    daemon.wait(all_done(daemon))
+    daemon.stop()
+    assert_exactly_once(daemon)
+
+
+def test_sigkill_mid_transcription_then_restart_transcribes_each_once(platform, daemon):
+    daemon.cli("channel", "add", platform.feed_url)
+    daemon.start()
+
+    def transcribing():
+        return daemon.db().execute("SELECT count(*) FROM transcripts WHERE NOT complete").fetchone()[0]
+    daemon.wait(transcribing, step=0.02)
+    daemon.kill(signal.SIGKILL)
+    daemon.start()
+    daemon.wait(all_done(daemon))
+    daemon.stop()
+    assert_exactly_once(daemon)
+    assert "requeued" in daemon.log.read_text()
+
+
+def test_feed_503_with_retry_after_is_honoured_and_recorded(platform, daemon):
+    daemon.cli("channel", "add", platform.feed_url)
+    platform.failures["/feeds/videos.xml"] = 503
+    platform.retry_after["/feeds/videos.xml"] = 30
+    daemon.start()
+    daemon.wait(lambda: (daemon.status()["sources"][0]["last_error"] or "").find("503") >= 0)
+    hits = platform.hits["/feeds/videos.xml"]
+    src = daemon.status()["sources"][0]
+    assert src["not_before"] > src["last_checked"]      # held back as the server asked
+    time.sleep(4)
+    assert platform.hits["/feeds/videos.xml"] == hits   # not polled again before Retry-After
+    daemon.stop()
+
+
+def test_transient_download_faults_are_retried_until_archived(platform, daemon):
+    first, second = demo_videos()
+    platform.failures[f"/media/{first.video_id}.mp4"] = 429
+    platform.truncate.add(f"/media/{second.video_id}.mp4")
+    daemon.cli("channel", "add", platform.feed_url)
+    daemon.start()
+    daemon.wait(lambda: platform.hits.get(f"/media/{first.video_id}.mp4", 0) >= 2
+                and platform.hits.get(f"/media/{second.video_id}.mp4", 0) >= 2)
+    assert daemon.counts()["archived"] == 0
+    platform.failures.clear()
+    platform.truncate.clear()
+    daemon.wait(all_done(daemon), timeout=120)
+    daemon.stop()
+    assert_exactly_once(daemon)
+
+
+def test_video_gone_at_the_source_is_marked_removed_and_kept(platform, daemon):
+    first, second = demo_videos()
+    daemon.cli("channel", "add", platform.feed_url)
+    daemon.start()
+    daemon.wait(all_done(daemon))
+    platform.failures[f"/media/{first.video_id}.mp4"] = 404
+    daemon.wait(lambda: daemon.counts()["removed"] == 1)
+    daemon.stop()
+    status = daemon.status()
+    assert status["videos"] == {"discovered": 2, "archived": 2, "transcribed": 2, "failed": 0,
+                                "removed": 1}
+    [gone] = status["removed"]
+    assert gone["video_id"] == first.video_id and "404" in gone["message"]
+    media = daemon.data / "archive" / "youtube" / first.video_id / f"{first.video_id}.mp4"
+    assert media.read_bytes() == first.media.read_bytes()   # the local copy stays
+    hits = json.loads(daemon.cli("search", "захват власти", "--json").stdout)["hits"]
+    assert hits and hits[0]["removed"] is True
+    assert "removed at source" in daemon.cli("search", "захват власти").stdout
+    assert "removed at source" in daemon.cli("status").stdout
