@@ -113,14 +113,11 @@ class App:
         return self._discover(src, listing.entries), listing.status == 304
 
     def _discover(self, src: store.Source, entries: Iterable[monitor.Entry]) -> list[store.Video]:
-        new = []
-        for entry in entries:
-            video, is_new = self.store.discover(
-                entry.platform, entry.video_id, entry.url, source_id=src.id, title=entry.title,
-                channel=entry.channel, published=entry.published)
-            if is_new:
-                new.append(video)
-                log.info("found %s:%s %s", entry.platform, entry.video_id, entry.title or "")
+        new = self.store.discover_many([
+            dict(platform=e.platform, video_id=e.video_id, url=e.url, source_id=src.id,
+                 title=e.title, channel=e.channel, published=e.published) for e in entries])
+        for video in new:
+            log.info("found %s:%s %s", video.platform, video.video_id, video.title or "")
         return new
 
     def reconcile_source(self, src: store.Source) -> list[store.Video]:

@@ -204,6 +204,9 @@ def run_demo(keep: bool = False, echo: Callable[[str], None] = print) -> None:
     from .cli import cli
 
     data = Path(tempfile.mkdtemp(prefix="dalel-demo-"))
+    # The embedded defaults, whatever ./config.toml says; loopback needs no politeness delay.
+    config = data / "config.toml"
+    config.write_text('data_dir = "."\n[monitor]\nmin_request_interval = "0s"\n', encoding="utf-8")
     try:
         with Platform() as platform:
             echo(f"demo channel served at {platform.feed_url}")
@@ -211,7 +214,7 @@ def run_demo(keep: bool = False, echo: Callable[[str], None] = print) -> None:
                          ["poll"], ["transcribe"], ["status"],
                          ["search", "захват власти"], ["search", "выборы"]):
                 echo("\n$ dalel " + shlex.join(args))
-                cli.main(["--data-dir", str(data), *args], prog_name="dalel", standalone_mode=False)
+                cli.main(["--config", str(config), *args], prog_name="dalel", standalone_mode=False)
     finally:
         if keep:
             echo(f"\ndemo archive kept in {data}")

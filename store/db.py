@@ -204,19 +204,30 @@ class Store:
                  title: str | None = None, channel: str | None = None,
                  published: str | None = None) -> tuple[Video, bool]:
         """Record a video seen at a source. Returns (video, whether it is new)."""
+        new = self.discover_many([dict(platform=platform, video_id=video_id, url=url,
+                                       source_id=source_id, title=title, channel=channel,
+                                       published=published)])
+        return self.video(platform, video_id), bool(new)
+
+    def discover_many(self, entries: list[dict[str, Any]]) -> list[Video]:
+        """Record videos seen at a source, in one transaction; returns those seen for the first time.
+
+        Each entry has platform, video_id, url and optionally source_id, title, channel, published.
+        """
+        now, new_ids = utcnow(), []
         with self.transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO videos (platform, video_id, source_id, url, title, channel, published,"
-                " discovered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (platform, video_id) DO NOTHING",
-                (platform, video_id, source_id, url, title, channel, published, utcnow()))
-            new = cur.rowcount == 1
-            if new:
-                pk = conn.execute("SELECT id FROM videos WHERE platform = ? AND video_id = ?",
-                                  (platform, video_id)).fetchone()[0]
-                conn.execute("INSERT INTO video_events (video, at, event, detail) VALUES (?, ?, ?, ?)",
-                             (pk, utcnow(), "found", url))  # no Video object yet
-        return self.video(platform, video_id), new
+            for e in entries:
+                row = conn.execute(
+                    "INSERT INTO videos (platform, video_id, source_id, url, title, channel,"
+                    " published, discovered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (platform, video_id) DO NOTHING RETURNING id",
+                    (e["platform"], e["video_id"], e.get("source_id"), e["url"], e.get("title"),
+                     e.get("channel"), e.get("published"), now)).fetchone()
+                if row:
+                    new_ids.append(row[0])
+                    conn.execute("INSERT INTO video_events (video, at, event, detail)"
+                                 " VALUES (?, ?, 'found', ?)", (row[0], now, e["url"]))
+        return [self.get_video(pk) for pk in new_ids]
 
     def video(self, platform: str, video_id: str) -> Video:
         rows = self._rows("SELECT * FROM videos WHERE platform = ? AND video_id = ?",
