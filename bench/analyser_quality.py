@@ -1,8 +1,10 @@
 """Conflation recall and precision of the Russian and Kazakh analysers on gold data.
 
-Recall: of the pairs of distinct words that share a gold lemma/root, the share the
-analyser indexes under one form. Precision: of the pairs it indexes under one form,
-the share that truly share the lemma/root. Reads ../shared/fixtures when present.
+Recall: of the pairs of words that share a gold lemma/root, the share the analyser
+indexes under one form. Precision: of the pairs it indexes under one form, the share
+that truly share the lemma/root. Two weightings: "types" counts each distinct word
+form once; "tokens" counts every running word (frequent words weigh more, as they
+do in search). Reads ../shared/fixtures when present.
 
     .venv/bin/python bench/analyser_quality.py [--fixtures DIR]
 """
@@ -10,51 +12,54 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import defaultdict
-from itertools import combinations
+from collections import Counter
+from math import comb
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from store.analysis import normalise, stem, words  # noqa: E402
 
 
-def conllu_pairs(path: Path) -> dict[str, str]:
-    """word form → gold lemma (letters only, lowercased)."""
-    gold: dict[str, str] = {}
+def conllu_pairs(path: Path) -> list[tuple[str, str]]:
+    """(word form, gold lemma) per running word (letters only, lowercased)."""
+    gold: list[tuple[str, str]] = []
     for line in path.read_text(encoding="utf-8").splitlines():
         cols = line.split("\t")
         if len(cols) < 4 or not cols[0].isdigit() or cols[3] in ("PUNCT", "NUM", "SYM", "X"):
             continue
         form, lemma = normalise(cols[1]), normalise(cols[2])
         if words(form) == [form] and any(c.isalpha() for c in form):
-            gold.setdefault(form, lemma)
+            gold.append((form, lemma))
     return gold
 
 
-def segmentation_pairs(path: Path) -> dict[str, str]:
-    """word form → gold root (the first morpheme) from `sentence<TAB>seg·ment·ed`."""
-    gold: dict[str, str] = {}
+def segmentation_pairs(path: Path) -> list[tuple[str, str]]:
+    """(word form, gold root = first morpheme) per running word of `sentence<TAB>seg·ment·ed`."""
+    gold: list[tuple[str, str]] = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if "\t" not in line:
             continue
         for token in line.split("\t")[1].split():
             form = normalise(token.replace("·", ""))
             if words(form) == [form] and any(c.isalpha() for c in form):
-                gold.setdefault(form, normalise(token.split("·")[0]))
+                gold.append((form, normalise(token.split("·")[0])))
     return gold
 
 
-def measure(gold: dict[str, str], analyse) -> tuple[float, float, int]:
-    by_gold, by_ours = defaultdict(set), defaultdict(set)
-    for form, lemma in gold.items():
-        by_gold[lemma].add(form)
-        by_ours[analyse(form)].add(form)
-    gold_pairs = {p for g in by_gold.values() for p in combinations(sorted(g), 2)}
-    our_pairs = {p for g in by_ours.values() for p in combinations(sorted(g), 2)}
-    both = len(gold_pairs & our_pairs)
-    recall = both / len(gold_pairs) if gold_pairs else 1.0
-    precision = both / len(our_pairs) if our_pairs else 1.0
-    return recall, precision, len(gold)
+def measure(gold: list[tuple[str, str]], analyse, types: bool) -> tuple[float, float]:
+    """(recall, precision) of conflation, counting pairs through group sizes."""
+    if types:
+        gold = list(dict(gold).items())  # each form once, with its first gold lemma
+    cell, by_gold, by_ours = Counter(), Counter(), Counter()
+    cache: dict[str, str] = {}
+    for form, lemma in gold:
+        ours = cache.get(form) or cache.setdefault(form, analyse(form))
+        cell[(lemma, ours)] += 1
+        by_gold[lemma] += 1
+        by_ours[ours] += 1
+    pairs = lambda counts: sum(comb(n, 2) for n in counts.values())
+    both = pairs(cell)
+    return both / max(1, pairs(by_gold)), both / max(1, pairs(by_ours))
 
 
 def main() -> None:
@@ -71,10 +76,12 @@ def main() -> None:
             print(f"{label}: {path} not found, skipped")
             continue
         gold = reader(path)
-        r, p, n = measure(gold, lambda w: stem(w, lang))
-        base = measure(gold, lambda w: w[:4])
-        print(f"{label}: {n} word forms; dalel recall {r:.1%} precision {p:.1%}; "
-              f"4-letter truncation recall {base[0]:.1%} precision {base[1]:.1%}")
+        print(f"{label}: {len(gold)} running words, {len(set(f for f, _ in gold))} distinct forms")
+        for types in (True, False):
+            r, p = measure(gold, lambda w: stem(w, lang), types)
+            br, bp = measure(gold, lambda w: w[:4], types)
+            print(f"  {'types ' if types else 'tokens'}: dalel recall {r:.1%} precision {p:.1%}"
+                  f"   (4-letter truncation: recall {br:.1%} precision {bp:.1%})")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,42 @@
+import pytest
+
+from store import analyse, index_text, normalise
+from store.kazakh import stem_kk
+
+
+@pytest.mark.parametrize("forms", [
+    ["билік", "билікті", "биліктің", "билікке"],
+    ["жиналыс", "жиналысқа", "жиналыстар", "жиналыстарға", "жиналысында"],
+    ["шақыру", "шақырамыз", "шақырды", "шақыруға"],
+    ["қамау", "қамауға", "қамауда"],
+    ["бала", "балалар", "балаларға", "баланың"],
+    ["қала", "қаланың", "қалада", "қаласында"],
+])
+def test_kazakh_forms_share_a_stem(forms):
+    assert len({stem_kk(normalise(f)) for f in forms}) == 1, {f: stem_kk(f) for f in forms}
+
+
+@pytest.mark.parametrize("a, b", [("білім", "біл"), ("қала", "қал"), ("бөлме", "бөл")])
+def test_kazakh_different_words_stay_apart(a, b):
+    assert stem_kk(a) != stem_kk(b)
+
+
+@pytest.mark.parametrize("forms", [
+    ["захват", "захвату", "захвата", "захватом"],
+    ["власть", "власти", "властью"],
+    ["призыв", "призывы", "призывов"],
+    ["насильственный", "насильственному", "насильственного"],
+    ["перемены", "переменам", "перемена"],
+])
+def test_russian_forms_share_a_lemma(forms):
+    assert len({t.stem for f in forms for t in analyse(f, "ru")}) == 1
+
+
+def test_normalisation_folds_case_and_yo():
+    assert normalise("ЁЛКА") == "елка"
+    assert index_text("Её ЗАКЛЮЧЁННЫЕ", "ru") == index_text("ее заключенные", "ru")
+
+
+def test_language_is_guessed_from_kazakh_letters():
+    assert analyse("Біз билікті")[0].lang == "kk"
+    assert analyse("Мы власть")[0].lang == "ru"
