@@ -274,19 +274,29 @@ def search(ctx: click.Context, query: str, channel: str | None, lang: str | None
     results = store.search(app.store, parsed, opts)
     if as_json:
         _echo_json({"query": query, "total": results.total,
+                    "videos": [{"video_id": k, "hits": v} for k, v in results.videos.items()],
                     "hits": [hit_json(h) for h in results.hits]})
         return
     if not results.hits:
         click.echo(f"no occurrence of {query!r} in the transcripts")
         return
+    groups: dict[str, list[store.Hit]] = {}
     for h in results.hits:
+        groups.setdefault(h.video_id, []).append(h)
+    for vid, hits in groups.items():
+        h = hits[0]
         removed = "  [removed at source]" if h.removed else ""
-        click.echo(f"{h.channel or '-'} — {h.title or '-'} ({h.video_id}){removed}")
-        click.echo(f"  {hms(h.start)}–{hms(h.end)}  {_highlight(h)}")
-        click.echo(f"  {link_at(h.url, h.start)}")
+        n = results.videos.get(vid, len(hits))
+        click.echo(click.style(f"{h.channel or '-'} — {h.title or '-'} ({vid}), {n} hit(s)", bold=True)
+                   + removed)
+        for h in hits:
+            tag = "" if h.source == "asr" else f" [{h.source}]"
+            click.echo(f"  {hms(h.start)}–{hms(h.end)}{tag}  {_highlight(h)}")
+            click.echo(f"    {link_at(h.url, h.start)}")
     shown = offset + len(results.hits)
-    click.echo(f"{results.total} hit(s)" + (f"; showing {offset + 1}–{shown}, next page: --offset {shown}"
-                                              if results.total > shown else ""))
+    click.echo(f"{results.total} hit(s) in {len(results.videos)} video(s)"
+               + (f"; showing {offset + 1}–{shown}, next page: --offset {shown}"
+                  if results.total > shown else ""))
 
 
 @cli.command()

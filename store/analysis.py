@@ -20,6 +20,9 @@ from .kazakh import stem_kk
 WORD_RE = re.compile(r"[^\W_]+")
 _KAZAKH_ONLY = set("әғқңөұүһі")
 LANGUAGES = ("kk", "ru")
+# Words on each side of a segment boundary indexed together: phrases and NEAR groups
+# up to this long are found across Whisper's segment boundaries.
+BRIDGE = 8
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,10 @@ def analyse(text: str, lang: str | None = None) -> list[Token]:
     return [Token(w, stem(w, lang), lang) for w in words(text)]
 
 
+def index_terms(text: str, lang: str | None) -> list[str]:
+    """The analysed words stored in the full-text index, one stem per word, in order."""
+    return [t.stem for t in analyse(text, lang)]
+
+
 def index_text(text: str, lang: str | None) -> str:
-    """The analysed text stored in the full-text index, one stem per word."""
-    return " ".join(t.stem for t in analyse(text, lang))
+    return " ".join(index_terms(text, lang))

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator
 
 import sqlite_utils
 
-from .analysis import index_text
+from .analysis import BRIDGE, index_terms
 from .errors import NotFound, StoreError
 from .schema import MIGRATIONS
 
@@ -356,20 +356,28 @@ class Store:
         ids = [r[0] for r in conn.execute(
             "SELECT id FROM transcripts WHERE video = ? AND source = ?" + cond, (video_pk, source))]
         for tid in ids:
-            conn.execute("DELETE FROM segments_fts WHERE rowid IN"
-                         " (SELECT id FROM segments WHERE transcript = ?)", (tid,))
+            for table in ("segments_fts", "bridges_fts"):
+                conn.execute(f"DELETE FROM {table} WHERE rowid IN"
+                             " (SELECT id FROM segments WHERE transcript = ?)", (tid,))
             conn.execute("DELETE FROM transcripts WHERE id = ?", (tid,))
 
     def add_segments(self, transcript_id: int, video: Video, first_seq: int,
                      segments: Iterable[SegmentRecord]) -> int:
-        """Append segments (with their words) and index them; returns how many."""
+        """Append segments (with their words) and index them; returns how many.
+
+        Each boundary between two segments gets a bridge row (the BRIDGE words on each
+        side), so a phrase that crosses Whisper's segment boundary is found.
+        """
         n = 0
         with self.transaction() as conn:
+            prev = conn.execute("SELECT id, text, lang FROM segments WHERE transcript = ? AND seq = ?",
+                                (transcript_id, first_seq - 1)).fetchone()
             for n, seg in enumerate(segments, start=1):
+                text = seg.text.strip()
                 cur = conn.execute(
                     "INSERT INTO segments (transcript, video, seq, start, end, text, lang, probability)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (transcript_id, video.id, first_seq + n - 1, seg.start, seg.end, seg.text.strip(),
+                    (transcript_id, video.id, first_seq + n - 1, seg.start, seg.end, text,
                      seg.lang, seg.probability))
                 seg_id = cur.lastrowid
                 conn.executemany(
@@ -377,8 +385,14 @@ class Store:
                     " VALUES (?, ?, ?, ?, ?, ?)",
                     [(seg_id, i, w.start, w.end, w.word.strip(), w.probability)
                      for i, w in enumerate(seg.words)])
+                own = index_terms(text, seg.lang)
                 conn.execute("INSERT INTO segments_fts (rowid, terms) VALUES (?, ?)",
-                             (seg_id, index_text(seg.text, seg.lang)))
+                             (seg_id, " ".join(own)))
+                if prev is not None:
+                    before = index_terms(prev[1], prev[2])[-BRIDGE:]
+                    conn.execute("INSERT INTO bridges_fts (rowid, terms, split) VALUES (?, ?, ?)",
+                                 (prev[0], " ".join(before + own[:BRIDGE]), len(before)))
+                prev = (seg_id, text, seg.lang)
         return n
 
     def finish_transcript(self, transcript_id: int, video: Video, elapsed_seconds: float) -> None:

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from .analysis import LANGUAGES, analyse, normalise, words
 from .errors import QueryError
 
-FILTERS = ("channel", "lang", "video", "after", "before")
+FILTERS = ("channel", "lang", "video", "after", "before", "source")
+SOURCES = ("asr", "subtitles", "metadata", "import")
 NEAR_DISTANCE = 12  # words; "close together" means within one spoken sentence or so
 _TOKEN = re.compile(r'\s*(-?)(?:"([^"]*)"|(\S+))')
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
@@ -39,23 +40,17 @@ class Query:
     def positive(self) -> list[Term]:
         return [t for g in self.groups for t in g if not t.negated]
 
+    @property
+    def multiword(self) -> bool:
+        """Whether a match can span several words (and so a segment boundary)."""
+        pos = self.positive
+        return len(pos) > 1 or any(t.phrase and len(words(t.text)) > 1 for t in pos)
+
     def fts(self, lang: str | None = None) -> str:
         """The FTS5 MATCH expression: the query read as each language, OR-ed."""
         langs = [lang] if lang in LANGUAGES else list(LANGUAGES)
         variants = list(dict.fromkeys(self._fts_for(lg) for lg in langs))
         return variants[0] if len(variants) == 1 else " OR ".join(f"({v})" for v in variants)
-
-    def stems(self) -> tuple[set[str], set[str]]:
-        """(exact stems, prefixes) of the positive terms in every language: for highlighting."""
-        exact: set[str] = set()
-        prefixes: set[str] = set()
-        for term in self.positive:
-            if term.prefix:
-                prefixes.add(normalise(term.text))
-                continue
-            for lg in LANGUAGES:
-                exact.update(t.stem for t in analyse(term.text, lg))
-        return exact, prefixes
 
     def _fts_for(self, lang: str) -> str:
         def phrase(term: Term) -> str:
@@ -148,5 +143,7 @@ def _example(key: str) -> str:
 def _check_filter(key: str, value: str) -> None:
     if key == "lang" and value not in LANGUAGES:
         raise QueryError(f"lang:{value} is not a known language; use one of {', '.join(LANGUAGES)}")
+    if key == "source" and value not in SOURCES:
+        raise QueryError(f"source:{value} is not a transcript source; use one of {', '.join(SOURCES)}")
     if key in ("after", "before") and not _DATE.match(value):
         raise QueryError(f"{key}:{value} is not a date; write it as YYYY-MM-DD")

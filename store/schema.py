@@ -116,3 +116,13 @@ MIGRATIONS += (
     ALTER TABLE videos ADD COLUMN last_rechecked TEXT
     """,
 )
+
+MIGRATIONS += (
+    # 3: phrases across segment boundaries. A bridge row (rowid = the first segment's id)
+    # holds the last BRIDGE words of a segment and the first BRIDGE words of the next;
+    # `split` is how many come from the first. Only matches that straddle it count.
+    """
+    CREATE VIRTUAL TABLE bridges_fts USING fts5(terms, split UNINDEXED,
+        tokenize = 'unicode61 remove_diacritics 0')
+    """,
+)

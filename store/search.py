@@ -1,13 +1,20 @@
-"""Full-text search over transcripts: FTS5 on analysed text, mapped back to spoken words."""
+"""Full-text search over transcripts: FTS5 on analysed text, mapped back to spoken words.
+
+FTS5's highlight() marks which index words matched; since the index holds one stem per
+spoken word, in order, a marked position is a spoken word, and its timestamps give the
+hit's start and end.
+"""
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
 
-from .analysis import WORD_RE, analyse, normalise
+from .analysis import WORD_RE, words
 from .db import Store
 from .errors import QueryError
 from .query import Query
+
+_OPEN, _CLOSE = "\x01", "\x02"
 
 
 @dataclass(frozen=True)
@@ -17,6 +24,7 @@ class SearchOptions:
     video: str | None = None
     since: str | None = None   # YYYY-MM-DD, inclusive, on the published date
     until: str | None = None
+    source: str | None = None  # asr | subtitles | metadata | import
     limit: int = 20
     offset: int = 0
 
@@ -37,6 +45,8 @@ class Hit:
     removed: bool
     matches: tuple[str, ...] = ()       # the words as spoken that matched
     spans: tuple[tuple[int, int], ...] = field(default=(), repr=False)  # char ranges in text
+    approximate: bool = False
+    segment_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -44,35 +54,66 @@ class Results:
     query: str
     total: int
     hits: list[Hit]
+    videos: dict[str, int] = field(default_factory=dict)   # video id → hits, over all pages
+    approximate: bool = False
 
 
-def search(store: Store, query: Query, options: SearchOptions = SearchOptions()) -> Results:
-    opts = _merge_filters(query, options)
-    where, params = _where(opts)
-    expr = query.fts(opts.lang)
-    base = (" FROM segments_fts f JOIN segments s ON s.id = f.rowid"
+_SELECT = ("SELECT s.id, s.transcript, s.seq, s.start, s.end, s.text, s.lang, t.source,"
+           " v.video_id, v.platform, v.title, coalesce(v.channel, src.name) AS channel, v.url,"
+           " v.removed_at, bm25({t}) AS score, highlight({t}, 0, char(1), char(2)) AS marked")
+
+
+def _from(table: str, where: str) -> str:
+    return (f" FROM {table} f JOIN segments s ON s.id = f.rowid"
             " JOIN transcripts t ON t.id = s.transcript AND t.complete"
             " JOIN videos v ON v.id = s.video"
             " LEFT JOIN sources src ON src.id = v.source_id"
-            " WHERE segments_fts MATCH ?" + where)
+            f" WHERE {table} MATCH ?" + where)
+
+
+def search(store: Store, query: Query, options: SearchOptions = SearchOptions(),
+           expr: str | None = None) -> Results:
+    """Run a parsed query. `expr` overrides the FTS5 expression (approximate search)."""
+    opts = _merge_filters(query, options)
+    where, params = _where(opts)
+    expr = expr or query.fts(opts.lang)
+    base = _from("segments_fts", where)
     try:
-        total = store.conn.execute("SELECT count(*)" + base, (expr, *params)).fetchone()[0]
+        per_video = dict(store.conn.execute(
+            "SELECT v.video_id, count(*)" + base + " GROUP BY v.id", (expr, *params)).fetchall())
         rows = list(store.db.query(
-            "SELECT s.id, s.start, s.end, s.text, s.lang, t.source, v.video_id, v.platform,"
-            " v.title, coalesce(v.channel, src.name) AS channel, v.url, v.removed_at,"
-            " bm25(segments_fts) AS score" + base + " ORDER BY score, s.id LIMIT ? OFFSET ?",
-            (expr, *params, opts.limit, opts.offset)))
+            _SELECT.format(t="segments_fts") + base + " ORDER BY score, s.id LIMIT ?",
+            (expr, *params, opts.offset + opts.limit)))
+        bridged = _bridges(store, expr, where, params) if query.multiword else []
     except sqlite3.OperationalError as exc:
         raise QueryError(f"cannot search for {query.raw!r}: {exc}; simplify the query") from exc
-    exact, prefixes = query.stems()
-    return Results(query.raw, total, [_hit(store, r, exact, prefixes) for r in rows])
+    for r in bridged:
+        per_video[r["video_id"]] = per_video.get(r["video_id"], 0) + 1
+    ranked = sorted(rows + bridged, key=lambda r: (r["score"], r["id"]))
+    page = ranked[opts.offset: opts.offset + opts.limit]
+    hits = [_hit(store, r) for r in page]
+    order = sorted(per_video.items(), key=lambda kv: -kv[1])
+    return Results(query.raw, sum(per_video.values()), hits, dict(order))
+
+
+def _bridges(store: Store, expr: str, where: str, params: list) -> list[dict]:
+    """Matches across a segment boundary: only those that straddle it (the others are
+    found in the segments themselves)."""
+    found = []
+    for r in store.db.query(_SELECT.format(t="bridges_fts") + ", f.split"
+                            + _from("bridges_fts", where), (expr, *params)):
+        positions = marked_positions(r["marked"])
+        if positions and min(positions) < r["split"] <= max(positions):
+            found.append(r)
+    return found
 
 
 def _merge_filters(query: Query, o: SearchOptions) -> SearchOptions:
     f = query.filters
     return SearchOptions(channel=o.channel or f.get("channel"), lang=o.lang or f.get("lang"),
                          video=o.video or f.get("video"), since=o.since or f.get("after"),
-                         until=o.until or f.get("before"), limit=o.limit, offset=o.offset)
+                         until=o.until or f.get("before"), source=o.source or f.get("source"),
+                         limit=o.limit, offset=o.offset)
 
 
 def _where(o: SearchOptions) -> tuple[str, list]:
@@ -92,33 +133,57 @@ def _where(o: SearchOptions) -> tuple[str, list]:
     if o.until:
         sql += " AND substr(v.published, 1, 10) <= ?"
         params.append(o.until)
+    if o.source:
+        sql += " AND t.source = ?"
+        params.append(o.source)
     return sql, params
 
 
-def _matches(word: str, lang: str | None, exact: set[str], prefixes: set[str]) -> bool:
-    for tok in analyse(word, lang):
-        if tok.stem in exact or any(normalise(tok.word).startswith(p) or tok.stem.startswith(p)
-                                    for p in prefixes):
-            return True
-    return False
+def marked_positions(marked: str) -> list[int]:
+    """Word positions that highlight() wrapped in \\x01…\\x02 (a phrase is wrapped whole)."""
+    found, inside = [], False
+    for i, token in enumerate(marked.split()):
+        if token.startswith(_OPEN):
+            inside = True
+        if inside:
+            found.append(i)
+        if token.endswith(_CLOSE):
+            inside = False
+    return found
 
 
-def _hit(store: Store, r: dict, exact: set[str], prefixes: set[str]) -> Hit:
-    spoken = list(store.db.query("SELECT start, end, word FROM words WHERE segment = ?"
-                                 " ORDER BY position", (r["id"],)))
-    matched = [w for w in spoken if _matches(w["word"], r["lang"], exact, prefixes)]
-    start = min((w["start"] for w in matched), default=r["start"])
-    end = max((w["end"] for w in matched), default=r["end"])
+def _token_words(text: str, spoken: list[dict]) -> list[dict | None]:
+    """For each index position of `text`, the spoken word (with timestamps) it came from."""
+    out: list[dict | None] = []
+    for w in spoken:
+        out += [w] * len(words(w["word"]))
+    return out if len(out) == len(words(text)) else [None] * len(words(text))
+
+
+def _hit(store: Store, r: dict) -> Hit:
+    """A result row → a hit with the spoken words' times (a bridge row spans two segments)."""
+    positions = marked_positions(r["marked"])
+    text, start, end = r["text"], r["start"], r["end"]
+    tokens = _token_words(text, _words(store, r["id"]))
+    if "split" in r:  # bridge positions count from the first segment's last `split` words
+        shift = len(words(text)) - r["split"]
+        positions = [p + shift for p in positions]
+        nxt = store.conn.execute("SELECT id, text, end FROM segments WHERE transcript = ? AND seq = ?",
+                                 (r["transcript"], r["seq"] + 1)).fetchone()
+        tokens += _token_words(nxt[1], _words(store, nxt[0]))
+        text, end = f"{text} {nxt[1]}", nxt[2]
+    timed = [tokens[p] for p in positions if p < len(tokens) and tokens[p] is not None]
+    if timed:
+        start, end = min(w["start"] for w in timed), max(w["end"] for w in timed)
+    wanted = set(positions)
+    spans = tuple((m.start(), m.end()) for i, m in enumerate(WORD_RE.finditer(text)) if i in wanted)
     return Hit(video_id=r["video_id"], platform=r["platform"], title=r["title"],
                channel=r["channel"], url=r["url"], start=round(start, 2), end=round(end, 2),
-               text=r["text"], lang=r["lang"], score=round(-r["score"], 4), source=r["source"],
+               text=text, lang=r["lang"], score=round(-r["score"], 4), source=r["source"],
                removed=r["removed_at"] is not None,
-               matches=tuple(w["word"] for w in matched),
-               spans=_spans(r["text"], r["lang"], exact, prefixes))
+               matches=tuple(text[a:b] for a, b in spans), spans=spans, segment_id=r["id"])
 
 
-def _spans(text: str, lang: str | None, exact: set[str], prefixes: set[str]) -> tuple:
-    return tuple((m.start(), m.end()) for m in WORD_RE.finditer(text)
-                 if _matches(m.group(), lang, exact, prefixes))
-
-
+def _words(store: Store, segment_id: int) -> list[dict]:
+    return list(store.db.query("SELECT start, end, word FROM words WHERE segment = ?"
+                               " ORDER BY position", (segment_id,)))

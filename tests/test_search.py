@@ -64,7 +64,8 @@ def test_no_hit_says_so(transcribed):
     dalel, _ = transcribed
     out = dalel("search", "референдум").output
     assert "no occurrence" in out
-    assert dalel.json("search", "референдум") == {"query": "референдум", "total": 0, "hits": []}
+    result = dalel.json("search", "референдум")
+    assert (result["query"], result["total"], result["hits"]) == ("референдум", 0, [])
 
 
 @pytest.mark.parametrize("query, message", [
@@ -119,3 +120,27 @@ def test_transcribe_again_finds_nothing_to_do(transcribed):
     db = sqlite3.connect(dalel.data_dir / "dalel.sqlite3")
     assert db.execute("SELECT count(*) FROM transcripts").fetchone()[0] == 2
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_phrase_across_a_segment_boundary_is_found_once_with_word_times(transcribed, spoken):
+    dalel, _ = transcribed
+    # Whisper ends a segment after "призывали" and starts the next with "к насильственному".
+    result = dalel.json("search", '"не призывали к насильственному захвату"')
+    assert result["total"] == 1
+    [hit] = result["hits"]
+    assert "призывали" in hit["text"] and "захвату" in hit["text"]
+    assert hit["matches"] == ["не", "призывали", "к", "насильственному", "захвату"]
+    assert hit["start"] < spoken["spoken_at"] - 1.0     # starts at "не", before "захвату"
+    assert abs(hit["end"] - spoken["spoken_at"]) < 2.0   # ends with "захвату"
+    # Any forms, close together: "не призывали | к насильственному" across the boundary, and
+    # "к насильственному … мы призываем" inside the next segment.
+    near = dalel.json("search", "призывать насильственный")
+    assert near["total"] == 2
+    assert sorted(h["matches"][0] for h in near["hits"]) == ["насильственному", "призывали"]
+
+
+def test_single_words_are_not_counted_twice(transcribed):
+    dalel, _ = transcribed
+    result = dalel.json("search", "журналист")
+    assert result["total"] == len(result["hits"]) == 1
+    assert result["videos"] == [{"video_id": "DaLeLdemo01", "hits": 1}]
