@@ -14,6 +14,7 @@ import transcribe
 from . import __version__
 from .config import Config, parse_duration
 from .errors import DalelError
+from .formats import parse_subtitles
 
 log = logging.getLogger("dalel")
 SEGMENT_BATCH = 8   # segments per database transaction while transcribing
@@ -115,7 +116,8 @@ class App:
     def _discover(self, src: store.Source, entries: Iterable[monitor.Entry]) -> list[store.Video]:
         new = self.store.discover_many([
             dict(platform=e.platform, video_id=e.video_id, url=e.url, source_id=src.id,
-                 title=e.title, channel=e.channel, published=e.published) for e in entries])
+                 title=e.title, channel=e.channel, published=e.published,
+                 description=e.description) for e in entries])
         for video in new:
             log.info("found %s:%s %s", video.platform, video.video_id, video.title or "")
         return new
@@ -168,7 +170,8 @@ class App:
             got = monitor.archive(video.url, self.archive_options(), platform=video.platform,
                                   video_id=video.video_id, source_url=self._source_url(video),
                                   hint={"title": video.title, "channel": video.channel,
-                                        "published": video.published}, should_stop=should_stop)
+                                        "published": video.published,
+                                        "description": video.description}, should_stop=should_stop)
         except monitor.Deferred as exc:
             self.store.set_live_status(video, "is_live")
             log.info("deferred %s: %s", video.video_id, exc)
@@ -215,7 +218,49 @@ class App:
         media = next((f for f in files if f.role == "media"), None)
         log.info("archived %s: %s (%s bytes, sha256 %s)", video.video_id, got.folder,
                  media.size if media else "?", media.sha256[:16] if media else "?")
+        self.index_extras(done)
         return done
+
+    # --- text beside the speech: title, description, platform subtitles, imports ----
+
+    def index_extras(self, video: store.Video) -> None:
+        """Make the title, description and platform subtitles searchable, each tagged by source."""
+        meta = [video.title or ""] + [p for p in (video.description or "").split("\n") if p.strip()]
+        self._store_text(video, "metadata", [(0.0, 0.0, t) for t in meta if t.strip()], None,
+                         model="title and description")
+        for f in self.store.files(video):
+            if f.role != "subtitles":
+                continue
+            path = self.config.archive_dir / f.path
+            lang = _lang_from_name(path.name)
+            try:
+                cues = parse_subtitles(path.read_text(encoding="utf-8", errors="replace"))
+            except OSError as exc:
+                log.warning("subtitles %s unreadable: %s", f.path, exc)
+                continue
+            self._store_text(video, "subtitles", cues, lang, model=path.name)
+
+    def import_transcript(self, video_id: str, path: Path, lang: str | None) -> int:
+        """Import an SRT, WebVTT or plain-text transcript as another transcript of a video."""
+        video = self.store.find_video(video_id)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DalelError(f"cannot read {path}: {exc}; give a UTF-8 SRT, WebVTT or text file") from exc
+        cues = parse_subtitles(text)
+        if not cues:
+            raise DalelError(f"{path} holds no transcript text")
+        return self._store_text(video, "import", cues, lang, model=path.name)
+
+    def _store_text(self, video: store.Video, source: str, cues: list[tuple[float, float, str]],
+                    lang: str | None, model: str) -> int:
+        tid = self.store.begin_transcript(video, source=source, model=model, settings={},
+                                          language=lang, language_probability=None,
+                                          audio_seconds=None)
+        records = [store.SegmentRecord(a, b, t, lang or store.guess_lang(t)) for a, b, t in cues]
+        count = self.store.add_segments(tid, video, 0, records, bridges=source != "metadata")
+        self.store.finish_transcript(tid, video, 0.0)
+        return count
 
     def media_path(self, video: store.Video) -> Path:
         media = [f for f in self.store.files(video) if f.role == "media"]
@@ -317,3 +362,10 @@ class App:
                                           if e["event"] == "removed_at_source"), None)}
                         for v in self.store.removed()],
         }
+
+
+def _lang_from_name(name: str) -> str | None:
+    """"ID.ru.vtt" → "ru"; "ID.kk-orig.vtt" → "kk"."""
+    parts = name.split(".")
+    code = parts[-2].split("-")[0] if len(parts) >= 3 else ""
+    return code if code in ("kk", "ru") else None

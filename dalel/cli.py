@@ -5,6 +5,7 @@ import json
 import logging
 import sys
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import click
@@ -205,8 +206,10 @@ def transcribe_cmd(ctx: click.Context, video_ids: tuple[str, ...]) -> None:
 @click.argument("video_id")
 @click.option("--format", "fmt", type=click.Choice(["txt", "srt", "vtt", "json"]), default="txt",
               show_default=True)
+@click.option("--source", type=click.Choice(["asr", "subtitles", "metadata", "import"]),
+              help="Which transcript (default: speech recognition, else the newest).")
 @click.pass_context
-def transcript(ctx: click.Context, video_id: str, fmt: str) -> None:
+def transcript(ctx: click.Context, video_id: str, fmt: str, source: str | None) -> None:
     """Print a video's transcript.
 
     \b
@@ -215,9 +218,27 @@ def transcript(ctx: click.Context, video_id: str, fmt: str) -> None:
     """
     app = _app(ctx)
     video = app.store.find_video(video_id)
-    t = app.store.transcript(video)
+    t = app.store.transcript(video, source)
     out = transcript_json(t, video.video_id) if fmt == "json" else FORMATTERS[fmt](t)
     click.echo(out.rstrip("\n"))
+
+
+@cli.command("import-transcript")
+@click.argument("video_id")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--lang", type=click.Choice(["kk", "ru"]), help="Language of the text (default: guessed).")
+@click.pass_context
+def import_transcript(ctx: click.Context, video_id: str, file: Path, lang: str | None) -> None:
+    """Import an SRT, WebVTT or plain-text transcript (e.g. human-corrected) of a video.
+
+    It is searchable like the rest, tagged as source "import".
+
+    \b
+    Example:
+        dalel import-transcript dQw4w9WgXcQ corrected.srt --lang kk
+    """
+    n = _app(ctx).import_transcript(video_id, file, lang)
+    click.echo(f"imported {n} segment(s) for {video_id}")
 
 
 # --- search ------------------------------------------------------------------
@@ -234,7 +255,7 @@ def hit_json(hit: store.Hit) -> dict[str, Any]:
     return {"video_id": hit.video_id, "title": hit.title, "channel": hit.channel,
             "start": hit.start, "end": hit.end, "text": hit.text, "lang": hit.lang,
             "url": link_at(hit.url, hit.start), "score": hit.score, "source": hit.source,
-            "approximate": False, "removed": hit.removed, "matches": list(hit.matches)}
+            "approximate": hit.approximate, "removed": hit.removed, "matches": list(hit.matches)}
 
 
 @cli.command()
@@ -245,11 +266,15 @@ def hit_json(hit: store.Hit) -> dict[str, Any]:
 @click.option("--until", metavar="DATE", help="Published on or before YYYY-MM-DD.")
 @click.option("--limit", default=None, type=click.IntRange(1, 10_000), help="Hits to show.")
 @click.option("--offset", default=0, type=click.IntRange(0), help="Skip this many hits (paging).")
+@click.option("--approximate", "mode", flag_value="approximate",
+              help="Also match near spellings (misheard words).")
+@click.option("--exact", "mode", flag_value="exact",
+              help="Never fall back to near spellings when nothing matches exactly.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def search(ctx: click.Context, query: str, channel: str | None, lang: str | None,
            since: str | None, until: str | None, limit: int | None, offset: int,
-           as_json: bool) -> None:
+           mode: str | None, as_json: bool) -> None:
     """Find what was said, in any word form.
 
     \b
@@ -259,7 +284,7 @@ def search(ctx: click.Context, query: str, channel: str | None, lang: str | None
         выборы OR референдум   either word
         -суд                   exclude a word
         власт*                 prefix
-        channel:NAME lang:ru after:2024-01-01 before:2024-12-31 video:ID
+        channel:NAME lang:ru after:2024-01-01 before:2024-12-31 video:ID source:asr
     \b
     Example:
         dalel search "захват власти" --lang ru --json
@@ -271,7 +296,8 @@ def search(ctx: click.Context, query: str, channel: str | None, lang: str | None
             store.parse(f"x {'after' if key == 'since' else 'before'}:{value}")
     opts = store.SearchOptions(channel=channel, lang=lang, since=since, until=until,
                                limit=limit or app.config.search.limit, offset=offset)
-    results = store.search(app.store, parsed, opts)
+    approximate = {"approximate": True, "exact": False}.get(mode or "")
+    results = store.search(app.store, parsed, opts, approximate=approximate)
     if as_json:
         _echo_json({"query": query, "total": results.total,
                     "videos": [{"video_id": k, "hits": v} for k, v in results.videos.items()],
@@ -280,6 +306,8 @@ def search(ctx: click.Context, query: str, channel: str | None, lang: str | None
     if not results.hits:
         click.echo(f"no occurrence of {query!r} in the transcripts")
         return
+    if results.approximate:
+        click.echo(f"no exact match; {results.total} approximate match(es) (near spellings):")
     groups: dict[str, list[store.Hit]] = {}
     for h in results.hits:
         groups.setdefault(h.video_id, []).append(h)

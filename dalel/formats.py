@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -53,3 +54,36 @@ def transcript_json(t: dict[str, Any], video_id: str) -> str:
 
 
 FORMATTERS = {"txt": transcript_text, "srt": transcript_srt, "vtt": transcript_vtt}
+
+
+_CUE = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{3})\s*-->\s*(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{3})")
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _secs(h: str | None, m: str, s: str, ms: str) -> float:
+    return int(h or 0) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000
+
+
+def parse_subtitles(text: str) -> list[tuple[float, float, str]]:
+    """SRT or WebVTT cues → (start, end, text); plain text → one untimed segment per line.
+
+    Auto-captions repeat the previous line in each cue (roll-up); repeats are dropped.
+    """
+    text = text.lstrip("\ufeff").replace("\r\n", "\n")
+    if not _CUE.search(text):
+        return [(0.0, 0.0, line.strip()) for line in text.splitlines() if line.strip()]
+    cues, seen_last = [], ""
+    for block in re.split(r"\n\s*\n", text):
+        lines = block.strip().splitlines()
+        for i, line in enumerate(lines):
+            m = _CUE.search(line)
+            if not m:
+                continue
+            start, end = _secs(*m.groups()[:4]), _secs(*m.groups()[4:])
+            body = [_TAG.sub("", l).strip() for l in lines[i + 1:]]
+            body = [l for l in body if l and l != seen_last]
+            if body:
+                cues.append((start, end, " ".join(body)))
+                seen_last = body[-1]
+            break
+    return cues

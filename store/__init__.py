@@ -2,7 +2,7 @@
 
 Imports none of its sibling stages.
 """
-from .analysis import Token, analyse, index_text, normalise
+from .analysis import Token, analyse, guess_lang, index_text, normalise
 from .db import FileRecord, SegmentRecord, Source, Store, Video, WordRecord, parse_stamp, stamp, utcnow
 from .queue import Job, Queue
 from .errors import NotFound, QueryError, StoreError
@@ -12,5 +12,5 @@ from .search import Hit, Results, SearchOptions, search
 __all__ = [
     "FileRecord", "Hit", "Job", "Queue", "NotFound", "Query", "QueryError", "Results", "SearchOptions",
     "SegmentRecord", "Source", "Store", "StoreError", "Token", "Video", "WordRecord",
-    "analyse", "index_text", "normalise", "parse", "parse_stamp", "search", "stamp", "utcnow",
+    "analyse", "guess_lang", "index_text", "normalise", "parse", "parse_stamp", "search", "stamp", "utcnow",
 ]

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator
 
 import sqlite_utils
 
-from .analysis import BRIDGE, index_terms
+from .analysis import BRIDGE, analyse, index_terms, normalise
 from .errors import NotFound, StoreError
 from .schema import MIGRATIONS
 
@@ -212,17 +212,18 @@ class Store:
     def discover_many(self, entries: list[dict[str, Any]]) -> list[Video]:
         """Record videos seen at a source, in one transaction; returns those seen for the first time.
 
-        Each entry has platform, video_id, url and optionally source_id, title, channel, published.
+        Each entry has platform, video_id, url and optionally source_id, title, channel,
+        published, description.
         """
         now, new_ids = utcnow(), []
         with self.transaction() as conn:
             for e in entries:
                 row = conn.execute(
                     "INSERT INTO videos (platform, video_id, source_id, url, title, channel,"
-                    " published, discovered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                    " published, description, discovered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (platform, video_id) DO NOTHING RETURNING id",
                     (e["platform"], e["video_id"], e.get("source_id"), e["url"], e.get("title"),
-                     e.get("channel"), e.get("published"), now)).fetchone()
+                     e.get("channel"), e.get("published"), e.get("description"), now)).fetchone()
                 if row:
                     new_ids.append(row[0])
                     conn.execute("INSERT INTO video_events (video, at, event, detail)"
@@ -341,7 +342,9 @@ class Store:
                          audio_seconds: float | None) -> int:
         """Start a transcript, dropping an unfinished one of the same source (a crash's remains)."""
         with self.transaction() as conn:
-            self._drop_transcripts(conn, video.id, source, complete_too=(source == "import"))
+            # Derived transcripts are replaced; imports accumulate (each is another reading).
+            self._drop_transcripts(conn, video.id, source,
+                                   complete_too=source in ("metadata", "subtitles"))
             cur = conn.execute(
                 "INSERT INTO transcripts (video, source, model, settings, language,"
                 " language_probability, audio_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -362,11 +365,12 @@ class Store:
             conn.execute("DELETE FROM transcripts WHERE id = ?", (tid,))
 
     def add_segments(self, transcript_id: int, video: Video, first_seq: int,
-                     segments: Iterable[SegmentRecord]) -> int:
+                     segments: Iterable[SegmentRecord], bridges: bool = True) -> int:
         """Append segments (with their words) and index them; returns how many.
 
         Each boundary between two segments gets a bridge row (the BRIDGE words on each
-        side), so a phrase that crosses Whisper's segment boundary is found.
+        side), so a phrase that crosses Whisper's segment boundary is found (not for
+        texts that do not run on, such as a title and a description: `bridges=False`).
         """
         n = 0
         with self.transaction() as conn:
@@ -385,10 +389,13 @@ class Store:
                     " VALUES (?, ?, ?, ?, ?, ?)",
                     [(seg_id, i, w.start, w.end, w.word.strip(), w.probability)
                      for i, w in enumerate(seg.words)])
-                own = index_terms(text, seg.lang)
+                tokens = analyse(text, seg.lang)
+                own = [t.stem for t in tokens]
                 conn.execute("INSERT INTO segments_fts (rowid, terms) VALUES (?, ?)",
                              (seg_id, " ".join(own)))
-                if prev is not None:
+                conn.executemany("INSERT OR IGNORE INTO vocabulary (word, stem) VALUES (?, ?)",
+                                 {(normalise(t.word), t.stem) for t in tokens})
+                if prev is not None and bridges:
                     before = index_terms(prev[1], prev[2])[-BRIDGE:]
                     conn.execute("INSERT INTO bridges_fts (rowid, terms, split) VALUES (?, ?, ?)",
                                  (prev[0], " ".join(before + own[:BRIDGE]), len(before)))
@@ -403,7 +410,12 @@ class Store:
                                   (transcript_id,)).fetchone()[0]
             if source == "asr":
                 conn.execute("UPDATE videos SET state = 'transcribed' WHERE id = ?", (video.id,))
-            self._event(conn, video, "transcribed", f"transcript {transcript_id} ({source})")
+            self._event(conn, video, "transcribed" if source == "asr" else f"indexed {source}",
+                        f"transcript {transcript_id}")
+
+    def transcript_sources(self, video: Video) -> list[str]:
+        return [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT source FROM transcripts WHERE video = ? AND complete", (video.id,))]
 
     def transcript(self, video: Video, source: str | None = None) -> dict[str, Any]:
         """The latest complete transcript of a video with its segments and words."""
@@ -413,7 +425,8 @@ class Store:
             sql, params = sql + " AND source = ?", (video.id, source)
         rows = self._rows(sql + " ORDER BY source = 'asr' DESC, id DESC LIMIT 1", params)
         if not rows:
-            raise NotFound(f"video {video.video_id} has no transcript yet; run `dalel transcribe {video.video_id}`")
+            what = f"no {source} transcript" if source else "no transcript yet"
+            raise NotFound(f"video {video.video_id} has {what}; run `dalel transcribe {video.video_id}`")
         t = rows[0]
         t["settings"] = json.loads(t["settings"] or "{}")
         t["segments"] = self._rows(

@@ -126,3 +126,10 @@ MIGRATIONS += (
         tokenize = 'unicode61 remove_diacritics 0')
     """,
 )
+
+MIGRATIONS += (
+    # 4: every word form seen (normalised) and its indexed form, for approximate matching
+    """
+    CREATE TABLE vocabulary (word TEXT PRIMARY KEY, stem TEXT NOT NULL) WITHOUT ROWID
+    """,
+)

@@ -7,7 +7,7 @@ hit's start and end.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .analysis import WORD_RE, words
 from .db import Store
@@ -72,8 +72,28 @@ def _from(table: str, where: str) -> str:
 
 
 def search(store: Store, query: Query, options: SearchOptions = SearchOptions(),
-           expr: str | None = None) -> Results:
-    """Run a parsed query. `expr` overrides the FTS5 expression (approximate search)."""
+           approximate: bool | None = None) -> Results:
+    """Run a parsed query.
+
+    approximate: None — exact forms, and near spellings only when those find nothing;
+    True — near spellings always; False — exact forms only.
+    """
+    if not approximate:
+        exact = _search(store, query, options)
+        if exact.total or approximate is False:
+            return exact
+    from .fuzzy import approximate_fts
+
+    expr = approximate_fts(store, query, _merge_filters(query, options).lang)
+    if expr is None:
+        return _search(store, query, options)
+    fuzzy = _search(store, query, options, expr, multiword=False)
+    hits = [replace(h, approximate=True) for h in fuzzy.hits]
+    return Results(fuzzy.query, fuzzy.total, hits, fuzzy.videos, approximate=True)
+
+
+def _search(store: Store, query: Query, options: SearchOptions, expr: str | None = None,
+            multiword: bool | None = None) -> Results:
     opts = _merge_filters(query, options)
     where, params = _where(opts)
     expr = expr or query.fts(opts.lang)
@@ -84,7 +104,8 @@ def search(store: Store, query: Query, options: SearchOptions = SearchOptions(),
         rows = list(store.db.query(
             _SELECT.format(t="segments_fts") + base + " ORDER BY score, s.id LIMIT ?",
             (expr, *params, opts.offset + opts.limit)))
-        bridged = _bridges(store, expr, where, params) if query.multiword else []
+        bridges = query.multiword if multiword is None else multiword
+        bridged = _bridges(store, expr, where, params) if bridges else []
     except sqlite3.OperationalError as exc:
         raise QueryError(f"cannot search for {query.raw!r}: {exc}; simplify the query") from exc
     for r in bridged:

@@ -94,7 +94,7 @@ def assert_exactly_once(d: Daemon, n: int = 2) -> None:
     db = d.db()
     assert db.execute("SELECT count(*) FROM videos").fetchone()[0] == n
     assert db.execute("SELECT count(*) FROM files WHERE role = 'media'").fetchone()[0] == n
-    assert db.execute("SELECT count(*) FROM transcripts").fetchone()[0] == n
+    assert db.execute("SELECT count(*) FROM transcripts WHERE source = 'asr'").fetchone()[0] == n
     assert db.execute("SELECT count(*) FROM transcripts WHERE NOT complete").fetchone()[0] == 0
     dup = db.execute("SELECT count(*) FROM (SELECT transcript, seq FROM segments"
                      " GROUP BY transcript, seq HAVING count(*) > 1)").fetchone()[0]

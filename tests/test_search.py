@@ -1,6 +1,15 @@
+import shutil
 import sqlite3
 
 import pytest
+
+from conftest import Dalel
+
+
+def copy_of(dalel: Dalel, tmp_path) -> Dalel:
+    """A private copy of the shared transcribed archive, for tests that change it."""
+    shutil.copytree(dalel.data_dir, tmp_path / "data")
+    return Dalel(tmp_path / "data")
 
 
 def test_search_finds_another_word_form_at_the_second_it_was_spoken(transcribed, spoken):
@@ -37,7 +46,7 @@ def test_search_plural_and_case_forms(transcribed):
 def test_all_words_must_appear(transcribed):
     dalel, _ = transcribed
     assert dalel.json("search", "захват парламент")["total"] == 0
-    assert dalel.json("search", "мирные перемены")["total"] == 1
+    assert dalel.json("search", "мирные перемены source:asr")["total"] == 1
 
 
 def test_phrase_or_exclusion_prefix(transcribed):
@@ -45,19 +54,50 @@ def test_phrase_or_exclusion_prefix(transcribed):
     assert dalel.json("search", '"захвату власти"')["total"] == 1
     assert dalel.json("search", '"власти захвату"')["total"] == 0
     assert dalel.json("search", "парламент OR журналисты")["total"] == 2
-    assert dalel.json("search", "выборы -парламент")["total"] == 2
+    assert dalel.json("search", "выборы -парламент source:asr")["total"] == 2
     assert dalel.json("search", "насильствен*")["total"] == 1
 
 
 def test_filters(transcribed):
     dalel, _ = transcribed
-    assert dalel.json("search", "выборы", "--since", "2024-03-05")["total"] == 1
-    assert dalel.json("search", "выборы", "--until", "2024-03-05")["total"] == 2
+    assert dalel.json("search", "выборы source:asr", "--since", "2024-03-05")["total"] == 1
+    assert dalel.json("search", "выборы source:asr", "--until", "2024-03-05")["total"] == 2
     assert dalel.json("search", "выборы", "--lang", "kk")["total"] == 0
     assert dalel.json("search", "выборы", "--channel", "nobody")["total"] == 0
-    assert dalel.json("search", "выборы", "--channel", "Ne deidi (demo)")["total"] == 3
+    assert dalel.json("search", "выборы source:asr", "--channel", "Ne deidi (demo)")["total"] == 3
     assert dalel.json("search", "выборы video:DaLeLdemo02")["total"] == 1
     assert len(dalel.json("search", "выборы", "--limit", "1")["hits"]) == 1
+
+
+def test_titles_and_descriptions_are_searched_and_tagged(transcribed):
+    dalel, _ = transcribed
+    hits = dalel.json("search", "еженедельный эфир")["hits"]   # the description
+    assert [(h["video_id"], h["source"]) for h in hits] == [("DaLeLdemo01", "metadata")]
+    sources = {h["source"] for h in dalel.json("search", "выборы", "--limit", "50")["hits"]}
+    assert sources == {"asr", "metadata"}
+
+
+def test_imported_transcript_is_searchable_as_import(transcribed, tmp_path):
+    dalel = copy_of(transcribed[0], tmp_path)
+    srt = tmp_path / "corrected.srt"
+    srt.write_text("1\n00:00:17,500 --> 00:00:21,000\nЖурналисты должны свободно работать,"
+                   " а суды должны быть независимыми.\n\n2\n00:00:21,000 --> 00:00:22,600\n"
+                   "Спасибо.\n", encoding="utf-8")
+    assert "imported 2 segment(s)" in dalel("import-transcript", "DaLeLdemo01", str(srt), "--lang", "ru").output
+    hits = dalel.json("search", "суд независимый")["hits"]     # Whisper heard "осуды"
+    imported = [h for h in hits if h["source"] == "import"]
+    assert len(imported) == 1 and imported[0]["start"] == 17.5
+    vtt = tmp_path / "kk.vtt"
+    vtt.write_text("WEBVTT\n\n00:01.000 --> 00:04.000\nБіз билікті бейбіт жолмен өзгертуге шақырамыз\n",
+                   encoding="utf-8")
+    dalel("import-transcript", "DaLeLdemo02", str(vtt))
+    kk = dalel.json("search", "билік")["hits"]
+    assert [(h["video_id"], h["lang"], h["source"]) for h in kk] == [("DaLeLdemo02", "kk", "import")]
+    assert "[0:00:01] Біз билікті" in dalel("transcript", "DaLeLdemo02", "--source", "import").output
+    bad = tmp_path / "empty.srt"
+    bad.write_text("\n", encoding="utf-8")
+    result = dalel("import-transcript", "DaLeLdemo01", str(bad), ok=False)
+    assert result.exit_code == 1 and "holds no transcript text" in result.output
 
 
 def test_no_hit_says_so(transcribed):
@@ -118,7 +158,7 @@ def test_transcribe_again_finds_nothing_to_do(transcribed):
     status = dalel.json("status")["videos"]
     assert status == {"discovered": 2, "archived": 2, "transcribed": 2, "failed": 0, "removed": 0}
     db = sqlite3.connect(dalel.data_dir / "dalel.sqlite3")
-    assert db.execute("SELECT count(*) FROM transcripts").fetchone()[0] == 2
+    assert db.execute("SELECT count(*) FROM transcripts WHERE source = 'asr'").fetchone()[0] == 2
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
@@ -144,3 +184,15 @@ def test_single_words_are_not_counted_twice(transcribed):
     result = dalel.json("search", "журналист")
     assert result["total"] == len(result["hits"]) == 1
     assert result["videos"] == [{"video_id": "DaLeLdemo01", "hits": 1}]
+
+
+def test_misheard_words_are_found_approximately_and_marked(transcribed):
+    dalel, _ = transcribed
+    # "насильствиному" (one letter off): no exact form; the near spelling is found and marked.
+    result = dalel.json("search", "насильствиному захвату")
+    assert result["total"] == 1
+    hit = result["hits"][0]
+    assert hit["approximate"] is True and "насильственному" in hit["matches"]
+    exact = dalel.json("search", "захвату")
+    assert exact["hits"][0]["approximate"] is False
+    assert dalel.json("search", "референдум")["total"] == 0   # nothing near it either
