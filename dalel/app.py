@@ -254,13 +254,39 @@ class App:
 
     def _store_text(self, video: store.Video, source: str, cues: list[tuple[float, float, str]],
                     lang: str | None, model: str) -> int:
-        tid = self.store.begin_transcript(video, source=source, model=model, settings={},
-                                          language=lang, language_probability=None,
-                                          audio_seconds=None)
         records = [store.SegmentRecord(a, b, t, lang or store.guess_lang(t)) for a, b, t in cues]
-        count = self.store.add_segments(tid, video, 0, records, bridges=source != "metadata")
-        self.store.finish_transcript(tid, video, 0.0)
-        return count
+        tid = self.store.add_text_transcript(video, source=source, model=model, segments=records,
+                                             bridges=source != "metadata")
+        self.check_watches(tid)
+        return len(records)
+
+    # --- watchlist ---------------------------------------------------------
+
+    def check_watches(self, transcript_id: int) -> list[dict]:
+        """Run every saved search on a newly indexed transcript; record (and post) alerts."""
+        new: list[dict] = []
+        for watch in store.list_watches(self.store):
+            opts = store.SearchOptions(transcript=transcript_id, limit=10_000)
+            hits = store.search(self.store, store.parse(watch.query), opts, approximate=False).hits
+            for alert in store.record_alerts(self.store, watch, hits):
+                log.info("alert: watch %d %r matched %s at %.1fs", watch.id, watch.query,
+                         alert["video_id"], alert["start"])
+                new.append(alert)
+        if new and self.config.watch.webhook:
+            self._post_alerts(new)
+        return new
+
+    def _post_alerts(self, alerts: list[dict]) -> None:
+        import httpx
+        try:
+            resp = httpx.post(self.config.watch.webhook, json={"alerts": alerts},
+                              timeout=parse_duration(self.config.watch.webhook_timeout))
+            resp.raise_for_status()
+        except httpx.HTTPError as exc:
+            log.warning("webhook %s failed: %s; alerts stay in `dalel watch alerts`",
+                        self.config.watch.webhook, exc)
+            return
+        store.mark_delivered(self.store, [a["id"] for a in alerts])
 
     def media_path(self, video: store.Video) -> Path:
         media = [f for f in self.store.files(video) if f.role == "media"]
@@ -314,6 +340,7 @@ class App:
         count += self.store.add_segments(tid, video, count, batch)
         elapsed = time.monotonic() - started
         self.store.finish_transcript(tid, video, elapsed)
+        self.check_watches(tid)
         log.info("transcribed %s: %d segments, %s, %.1fs audio in %.1fs", video.video_id, count,
                  info.language, info.duration, elapsed)
         return count

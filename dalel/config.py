@@ -58,6 +58,12 @@ class SearchConfig:
 
 
 @dataclass(frozen=True)
+class WatchConfig:
+    webhook: str = ""                     # POST new alerts here as JSON
+    webhook_timeout: str = "10s"
+
+
+@dataclass(frozen=True)
 class ChannelConfig:
     url: str
     name: str = ""
@@ -70,6 +76,7 @@ class Config:
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     transcribe: TranscribeConfig = field(default_factory=TranscribeConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
+    watch: WatchConfig = field(default_factory=WatchConfig)
     channels: tuple[ChannelConfig, ...] = ()
     path: Path | None = None             # the file it was read from
 
@@ -113,6 +120,9 @@ def _validate(cfg: Config) -> None:
     for key in ("poll_every", "recheck_every", "reconcile_every", "request_timeout",
                 "min_request_interval", "download_sleep", "retry_base"):
         parse_duration(getattr(m, key), f"monitor.{key}")
+    parse_duration(cfg.watch.webhook_timeout, "watch.webhook_timeout")
+    if cfg.watch.webhook and not cfg.watch.webhook.startswith(("http://", "https://")):
+        raise ConfigError(f"watch.webhook = {cfg.watch.webhook!r}: give an http(s) URL or \"\"")
     for ch in cfg.channels:
         if ch.every:
             parse_duration(ch.every, f"channels.every ({ch.url})")
@@ -145,10 +155,10 @@ def load(explicit: str | None = None, data_dir: str | None = None) -> Config:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
-    unknown = set(raw) - {"data_dir", "monitor", "transcribe", "search", "channels"}
+    unknown = set(raw) - {"data_dir", "monitor", "transcribe", "search", "watch", "channels"}
     if unknown:
         raise ConfigError(f"unknown key {sorted(unknown)[0]!r} in {path}; "
-                          "known: data_dir, [monitor], [transcribe], [search], [[channels]]")
+                          "known: data_dir, [monitor], [transcribe], [search], [watch], [[channels]]")
     chosen = data_dir or os.environ.get("DALEL_DATA_DIR") or raw.get("data_dir")
     if not chosen:
         if path is not None:
@@ -164,6 +174,7 @@ def load(explicit: str | None = None, data_dir: str | None = None) -> Config:
         monitor=_section(MonitorConfig, raw.get("monitor", {}), "monitor"),
         transcribe=_section(TranscribeConfig, raw.get("transcribe", {}), "transcribe"),
         search=_section(SearchConfig, raw.get("search", {}), "search"),
+        watch=_section(WatchConfig, raw.get("watch", {}), "watch"),
         channels=tuple(_channel(c) for c in channels),
         path=path,
     )

@@ -123,6 +123,8 @@ class Daemon:
         removed = monitor.clean_tmp(self.config.tmp_dir, keep=lambda p: p.name in keep)
         if removed:
             log.info("removed %d leftover temporary item(s)", removed)
+        for video in app.store.videos_missing_metadata():
+            app.index_extras(video)
         for video in app.store.videos("discovered"):
             app.queue.enqueue("archive", video.id)
         for video in app.store.videos_to_transcribe():

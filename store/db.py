@@ -330,6 +330,13 @@ class Store:
 
     # --- transcripts -------------------------------------------------------
 
+    def videos_missing_metadata(self) -> list[Video]:
+        """Archived videos whose title and description are not indexed (a crash came between)."""
+        return [_from_row(Video, r) for r in self._rows(
+            "SELECT * FROM videos WHERE archived_at IS NOT NULL AND NOT EXISTS"
+            " (SELECT 1 FROM transcripts t WHERE t.video = videos.id AND t.source = 'metadata'"
+            " AND t.complete) ORDER BY id")]
+
     def videos_to_transcribe(self) -> list[Video]:
         return [_from_row(Video, r) for r in self._rows(
             "SELECT * FROM videos WHERE state = 'archived' AND NOT EXISTS"
@@ -342,15 +349,33 @@ class Store:
                          audio_seconds: float | None) -> int:
         """Start a transcript, dropping an unfinished one of the same source (a crash's remains)."""
         with self.transaction() as conn:
-            # Derived transcripts are replaced; imports accumulate (each is another reading).
-            self._drop_transcripts(conn, video.id, source,
-                                   complete_too=source in ("metadata", "subtitles"))
-            cur = conn.execute(
-                "INSERT INTO transcripts (video, source, model, settings, language,"
-                " language_probability, audio_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (video.id, source, model, json.dumps(settings, sort_keys=True), language,
-                 language_probability, audio_seconds, utcnow()))
-            return int(cur.lastrowid)
+            return self._begin(conn, video, source, model, settings, language,
+                               language_probability, audio_seconds)
+
+    def _begin(self, conn: sqlite3.Connection, video: Video, source: str, model: str | None,
+               settings: dict[str, Any], language: str | None,
+               language_probability: float | None, audio_seconds: float | None) -> int:
+        # Derived transcripts are replaced; imports accumulate (each is another reading).
+        self._drop_transcripts(conn, video.id, source,
+                               complete_too=source in ("metadata", "subtitles"))
+        cur = conn.execute(
+            "INSERT INTO transcripts (video, source, model, settings, language,"
+            " language_probability, audio_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (video.id, source, model, json.dumps(settings, sort_keys=True), language,
+             language_probability, audio_seconds, utcnow()))
+        return int(cur.lastrowid)
+
+    def add_text_transcript(self, video: Video, *, source: str, model: str,
+                            segments: list[SegmentRecord], bridges: bool = True) -> int:
+        """A whole transcript that needs no long work (title, subtitles, import), in one
+        transaction: it is there complete or not at all. Returns its id."""
+        with self.transaction() as conn:
+            langs = {s.lang for s in segments}
+            tid = self._begin(conn, video, source, model, {}, langs.pop() if len(langs) == 1 else None,
+                              None, None)
+            self._add(conn, tid, video, 0, segments, bridges)
+            self._finish(conn, tid, video, 0.0)
+        return tid
 
     @staticmethod
     def _drop_transcripts(conn: sqlite3.Connection, video_pk: int, source: str,
@@ -372,46 +397,54 @@ class Store:
         side), so a phrase that crosses Whisper's segment boundary is found (not for
         texts that do not run on, such as a title and a description: `bridges=False`).
         """
-        n = 0
         with self.transaction() as conn:
-            prev = conn.execute("SELECT id, text, lang FROM segments WHERE transcript = ? AND seq = ?",
-                                (transcript_id, first_seq - 1)).fetchone()
-            for n, seg in enumerate(segments, start=1):
-                text = seg.text.strip()
-                cur = conn.execute(
-                    "INSERT INTO segments (transcript, video, seq, start, end, text, lang, probability)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (transcript_id, video.id, first_seq + n - 1, seg.start, seg.end, text,
-                     seg.lang, seg.probability))
-                seg_id = cur.lastrowid
-                conn.executemany(
-                    "INSERT INTO words (segment, position, start, end, word, probability)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    [(seg_id, i, w.start, w.end, w.word.strip(), w.probability)
-                     for i, w in enumerate(seg.words)])
-                tokens = analyse(text, seg.lang)
-                own = [t.stem for t in tokens]
-                conn.execute("INSERT INTO segments_fts (rowid, terms) VALUES (?, ?)",
-                             (seg_id, " ".join(own)))
-                conn.executemany("INSERT OR IGNORE INTO vocabulary (word, stem) VALUES (?, ?)",
-                                 {(normalise(t.word), t.stem) for t in tokens})
-                if prev is not None and bridges:
-                    before = index_terms(prev[1], prev[2])[-BRIDGE:]
-                    conn.execute("INSERT INTO bridges_fts (rowid, terms, split) VALUES (?, ?, ?)",
-                                 (prev[0], " ".join(before + own[:BRIDGE]), len(before)))
-                prev = (seg_id, text, seg.lang)
+            return self._add(conn, transcript_id, video, first_seq, segments, bridges)
+
+    def _add(self, conn: sqlite3.Connection, transcript_id: int, video: Video, first_seq: int,
+             segments: Iterable[SegmentRecord], bridges: bool) -> int:
+        n = 0
+        prev = conn.execute("SELECT id, text, lang FROM segments WHERE transcript = ? AND seq = ?",
+                            (transcript_id, first_seq - 1)).fetchone()
+        for n, seg in enumerate(segments, start=1):
+            text = seg.text.strip()
+            cur = conn.execute(
+                "INSERT INTO segments (transcript, video, seq, start, end, text, lang, probability)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (transcript_id, video.id, first_seq + n - 1, seg.start, seg.end, text,
+                 seg.lang, seg.probability))
+            seg_id = cur.lastrowid
+            conn.executemany(
+                "INSERT INTO words (segment, position, start, end, word, probability)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(seg_id, i, w.start, w.end, w.word.strip(), w.probability)
+                 for i, w in enumerate(seg.words)])
+            tokens = analyse(text, seg.lang)
+            own = [t.stem for t in tokens]
+            conn.execute("INSERT INTO segments_fts (rowid, terms) VALUES (?, ?)",
+                         (seg_id, " ".join(own)))
+            conn.executemany("INSERT OR IGNORE INTO vocabulary (word, stem) VALUES (?, ?)",
+                             {(normalise(t.word), t.stem) for t in tokens})
+            if prev is not None and bridges:
+                before = index_terms(prev[1], prev[2])[-BRIDGE:]
+                conn.execute("INSERT INTO bridges_fts (rowid, terms, split) VALUES (?, ?, ?)",
+                             (prev[0], " ".join(before + own[:BRIDGE]), len(before)))
+            prev = (seg_id, text, seg.lang)
         return n
 
     def finish_transcript(self, transcript_id: int, video: Video, elapsed_seconds: float) -> None:
         with self.transaction() as conn:
-            conn.execute("UPDATE transcripts SET complete = 1, elapsed_seconds = ? WHERE id = ?",
-                         (elapsed_seconds, transcript_id))
-            source = conn.execute("SELECT source FROM transcripts WHERE id = ?",
-                                  (transcript_id,)).fetchone()[0]
-            if source == "asr":
-                conn.execute("UPDATE videos SET state = 'transcribed' WHERE id = ?", (video.id,))
-            self._event(conn, video, "transcribed" if source == "asr" else f"indexed {source}",
-                        f"transcript {transcript_id}")
+            self._finish(conn, transcript_id, video, elapsed_seconds)
+
+    def _finish(self, conn: sqlite3.Connection, transcript_id: int, video: Video,
+                elapsed_seconds: float) -> None:
+        conn.execute("UPDATE transcripts SET complete = 1, elapsed_seconds = ? WHERE id = ?",
+                     (elapsed_seconds, transcript_id))
+        source = conn.execute("SELECT source FROM transcripts WHERE id = ?",
+                              (transcript_id,)).fetchone()[0]
+        if source == "asr":
+            conn.execute("UPDATE videos SET state = 'transcribed' WHERE id = ?", (video.id,))
+        self._event(conn, video, "transcribed" if source == "asr" else f"indexed {source}",
+                    f"transcript {transcript_id}")
 
     def transcript_sources(self, video: Video) -> list[str]:
         return [r[0] for r in self.conn.execute(

@@ -133,3 +133,27 @@ MIGRATIONS += (
     CREATE TABLE vocabulary (word TEXT PRIMARY KEY, stem TEXT NOT NULL) WITHOUT ROWID
     """,
 )
+
+MIGRATIONS += (
+    # 5: saved searches and their matches
+    """
+    CREATE TABLE watches (
+        id INTEGER PRIMARY KEY,
+        query TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        watch INTEGER NOT NULL REFERENCES watches(id) ON DELETE CASCADE,
+        segment INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+        video_id TEXT NOT NULL,
+        start REAL NOT NULL,
+        end REAL NOT NULL,
+        text TEXT NOT NULL,
+        source TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        delivered_at TEXT,
+        UNIQUE (watch, segment)
+    )
+    """,
+)

@@ -25,6 +25,7 @@ class SearchOptions:
     since: str | None = None   # YYYY-MM-DD, inclusive, on the published date
     until: str | None = None
     source: str | None = None  # asr | subtitles | metadata | import
+    transcript: int | None = None
     limit: int = 20
     offset: int = 0
 
@@ -134,7 +135,7 @@ def _merge_filters(query: Query, o: SearchOptions) -> SearchOptions:
     return SearchOptions(channel=o.channel or f.get("channel"), lang=o.lang or f.get("lang"),
                          video=o.video or f.get("video"), since=o.since or f.get("after"),
                          until=o.until or f.get("before"), source=o.source or f.get("source"),
-                         limit=o.limit, offset=o.offset)
+                         transcript=o.transcript, limit=o.limit, offset=o.offset)
 
 
 def _where(o: SearchOptions) -> tuple[str, list]:
@@ -157,6 +158,9 @@ def _where(o: SearchOptions) -> tuple[str, list]:
     if o.source:
         sql += " AND t.source = ?"
         params.append(o.source)
+    if o.transcript is not None:
+        sql += " AND t.id = ?"
+        params.append(o.transcript)
     return sql, params
 
 

@@ -196,3 +196,49 @@ def test_misheard_words_are_found_approximately_and_marked(transcribed):
     exact = dalel.json("search", "захвату")
     assert exact["hits"][0]["approximate"] is False
     assert dalel.json("search", "референдум")["total"] == 0   # nothing near it either
+
+
+def test_watchlist_alerts_on_new_transcripts_and_posts_to_webhook(platform, tmp_path):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    posted = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_POST(self):
+            posted.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    config = tmp_path / "config.toml"
+    config.write_text(f'data_dir = "data"\n[watch]\nwebhook = "http://127.0.0.1:{server.server_address[1]}/hook"\n',
+                      encoding="utf-8")
+    from click.testing import CliRunner
+    from dalel.cli import cli
+
+    def run(*args):
+        result = CliRunner().invoke(cli, ["--config", str(config), *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "watching 1" in run("watch", "add", '"захват власти"')
+    run("watch", "add", "референдум")
+    bad = CliRunner().invoke(cli, ["--config", str(config), "watch", "add", '"unbalanced'])
+    assert bad.exit_code == 2
+    run("channel", "add", platform.feed_url)
+    run("poll")
+    run("transcribe")
+    alerts = json.loads(run("watch", "alerts", "--json"))["alerts"]
+    assert [(a["query"], a["video_id"]) for a in alerts] == [('"захват власти"', "DaLeLdemo01")]
+    assert alerts[0]["delivered_at"] is not None
+    assert posted and posted[0]["alerts"][0]["video_id"] == "DaLeLdemo01"
+    assert "захват" in run("watch", "list")
+    run("watch", "remove", "1")
+    assert json.loads(run("watch", "alerts", "--json"))["alerts"] == []
+    server.shutdown()

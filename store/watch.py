@@ -1,0 +1,73 @@
+"""Saved searches (watches) and the alerts they raise on newly indexed transcripts."""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from .db import Store, utcnow
+from .errors import NotFound, StoreError
+from .query import parse
+from .search import Hit
+
+
+@dataclass(frozen=True)
+class Watch:
+    id: int
+    query: str
+    created_at: str
+
+
+def add_watch(store: Store, query: str) -> Watch:
+    parse(query)  # a malformed query is refused now, not at every check
+    try:
+        with store.transaction() as conn:
+            cur = conn.execute("INSERT INTO watches (query, created_at) VALUES (?, ?)",
+                               (query, utcnow()))
+    except sqlite3.IntegrityError as exc:
+        raise StoreError(f"already watching {query!r}; see `dalel watch list`") from exc
+    return Watch(int(cur.lastrowid), query, utcnow())
+
+
+def list_watches(store: Store) -> list[Watch]:
+    return [Watch(*r) for r in store.conn.execute(
+        "SELECT id, query, created_at FROM watches ORDER BY id")]
+
+
+def remove_watch(store: Store, watch_id: str) -> Watch:
+    rows = store.conn.execute("SELECT id, query, created_at FROM watches WHERE CAST(id AS TEXT) = ?",
+                              (str(watch_id),)).fetchall()
+    if not rows:
+        raise NotFound(f"no watch {watch_id!r}; see `dalel watch list`")
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM watches WHERE id = ?", (rows[0][0],))
+    return Watch(*rows[0])
+
+
+def record_alerts(store: Store, watch: Watch, hits: list[Hit]) -> list[dict[str, Any]]:
+    """Store the hits as alerts of a watch; returns the new ones (a hit alerts once)."""
+    new = []
+    with store.transaction() as conn:
+        for h in hits:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO alerts (watch, segment, video_id, start, end, text, source,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (watch.id, h.segment_id, h.video_id, h.start, h.end, h.text, h.source, utcnow()))
+            if cur.rowcount:
+                new.append({"id": cur.lastrowid, "watch": watch.id, "query": watch.query,
+                            "video_id": h.video_id, "title": h.title, "start": h.start,
+                            "end": h.end, "text": h.text, "source": h.source})
+    return new
+
+
+def alerts(store: Store, limit: int = 100) -> list[dict[str, Any]]:
+    return list(store.db.query(
+        "SELECT a.id, a.watch, w.query, a.video_id, a.start, a.end, a.text, a.source,"
+        " a.created_at, a.delivered_at FROM alerts a JOIN watches w ON w.id = a.watch"
+        " ORDER BY a.id DESC LIMIT ?", (limit,)))
+
+
+def mark_delivered(store: Store, alert_ids: list[int]) -> None:
+    with store.transaction() as conn:
+        conn.executemany("UPDATE alerts SET delivered_at = ? WHERE id = ?",
+                         [(utcnow(), i) for i in alert_ids])
