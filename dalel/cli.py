@@ -284,6 +284,7 @@ def search(ctx: click.Context, query: str, channel: str | None, lang: str | None
         выборы OR референдум   either word
         -суд                   exclude a word
         власт*                 prefix
+        NEAR(захват власть, 5) within 5 words, any order
         channel:NAME lang:ru after:2024-01-01 before:2024-12-31 video:ID source:asr
     \b
     Example:

@@ -5,6 +5,7 @@
     выборы OR референдум   either (OR binds the words beside it)
     -суд                   exclude
     власт*                 prefix of the indexed form
+    NEAR(захват власть, 5) the words within 5 words of each other, any order
     channel:X lang:ru video:ID after:2024-01-01 before:2024-12-31   filters
 """
 from __future__ import annotations
@@ -18,7 +19,8 @@ from .errors import QueryError
 FILTERS = ("channel", "lang", "video", "after", "before", "source")
 SOURCES = ("asr", "subtitles", "metadata", "import")
 NEAR_DISTANCE = 12  # words; "close together" means within one spoken sentence or so
-_TOKEN = re.compile(r'\s*(-?)(?:"([^"]*)"|(\S+))')
+_TOKEN = re.compile(r'\s*(-?)(?:"([^"]*)"|(NEAR\([^)]*\)?)|(\S+))')
+_NEAR = re.compile(r"^NEAR\(\s*([^,)]+?)\s*(?:,\s*(\d+)\s*)?\)$")
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
@@ -28,6 +30,7 @@ class Term:
     phrase: bool = False
     prefix: bool = False
     negated: bool = False
+    near: int | None = None   # NEAR(words, n): within n words of each other
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class Query:
     def multiword(self) -> bool:
         """Whether a match can span several words (and so a segment boundary)."""
         pos = self.positive
-        return len(pos) > 1 or any(t.phrase and len(words(t.text)) > 1 for t in pos)
+        return len(pos) > 1 or any((t.phrase or t.near) and len(words(t.text)) > 1 for t in pos)
 
     def fts(self, lang: str | None = None) -> str:
         """The FTS5 MATCH expression: the query read as each language, OR-ed."""
@@ -54,11 +57,14 @@ class Query:
 
     def _fts_for(self, lang: str) -> str:
         def phrase(term: Term) -> str:
+            if term.near is not None:
+                stems = " ".join(f'"{t.stem}"' for t in analyse(term.text, lang))
+                return f"NEAR({stems}, {term.near})"
             if term.prefix:
                 return f'"{normalise(term.text)}" *'
             return '"' + " ".join(t.stem for t in analyse(term.text, lang)) + '"'
 
-        plain = all(len(g) == 1 for g in self.groups)
+        plain = all(len(g) == 1 and g[0].near is None for g in self.groups)
         pos = [g for g in self.groups if not g[0].negated]
         neg = [g[0] for g in self.groups if g[0].negated]
         if plain and len(pos) > 1:
@@ -80,13 +86,16 @@ def parse(raw: str) -> Query:
         raise QueryError('unbalanced quote in query: close the phrase with a second "')
     items: list[Term | str] = []
     filters: dict[str, str] = {}
-    for neg, quoted, bare in _TOKEN.findall(text):
-        if quoted is not None and bare == "":
+    for m in _TOKEN.finditer(text):
+        neg, quoted, near, bare = m.group(1), m.group(2), m.group(3), m.group(4)
+        if quoted is not None:
             if not words(quoted):
                 raise QueryError('empty phrase "": put words between the quotes')
             items.append(Term(quoted, phrase=True, negated=bool(neg)))
-            continue
-        items.extend(_bare(bare, neg, filters))
+        elif near is not None:
+            items.append(_near(near, neg))
+        else:
+            items.extend(_bare(bare, neg, filters))
     return Query(raw, _group(items), filters)
 
 
@@ -110,6 +119,14 @@ def _bare(token: str, neg: str, filters: dict[str, str]) -> list[Term | str]:
         return [Term(found[-1] if len(found) == 1 else body, prefix=True, negated=bool(neg))]
     # "кто-то" or "e-mail" are several index words: keep them together as a phrase.
     return [Term(" ".join(found), phrase=len(found) > 1, negated=bool(neg))]
+
+
+def _near(token: str, neg: str) -> Term:
+    m = _NEAR.match(token)
+    if not m or len(words(m.group(1))) < 2:
+        raise QueryError("write NEAR as NEAR(word word, 5): two or more words, then the distance")
+    return Term(" ".join(words(m.group(1))), near=int(m.group(2) or NEAR_DISTANCE),
+                negated=bool(neg))
 
 
 def _group(items: list[Term | str]) -> tuple[tuple[Term, ...], ...]:

@@ -56,6 +56,9 @@ def test_phrase_or_exclusion_prefix(transcribed):
     assert dalel.json("search", "парламент OR журналисты")["total"] == 2
     assert dalel.json("search", "выборы -парламент source:asr")["total"] == 2
     assert dalel.json("search", "насильствен*")["total"] == 1
+    assert dalel.json("search", "NEAR(власть захват, 2)")["total"] == 1      # any order
+    assert dalel.json("search", "NEAR(граждане захват, 1)", "--exact")["total"] == 0
+    assert dalel.json("search", "NEAR(граждане захват, 5)")["total"] == 1
 
 
 def test_filters(transcribed):
@@ -118,6 +121,7 @@ def test_no_hit_says_so(transcribed):
     ("-власть", "only excludes"),
     ("lang:de власть", "not a known language"),
     ("after:yesterday власть", "not a date"),
+    ("NEAR(власть, 3)", "two or more words"),
 ])
 def test_malformed_query_is_a_one_line_error_with_exit_2(transcribed, query, message):
     dalel, _ = transcribed
