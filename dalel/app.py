@@ -39,7 +39,7 @@ class App:
     def __init__(self, config: Config):
         self.config = config
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = store.Store(config.db_path)
+        self.store = store.Store(config.db_path, actor=config.evidence.actor or None)
         self.queue = store.Queue(self.store)
         self._transcriber: transcribe.Transcriber | None = None
         self._fetcher: monitor.Fetcher | None = None

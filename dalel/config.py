@@ -64,6 +64,13 @@ class WatchConfig:
 
 
 @dataclass(frozen=True)
+class EvidenceConfig:
+    pad: float = 5.0                      # seconds added before and after each exported hit
+    fixity_every: str = "7d"              # the daemon re-hashes the whole archive this often
+    actor: str = ""                       # who the custody log names; "" = user@host
+
+
+@dataclass(frozen=True)
 class ChannelConfig:
     url: str
     name: str = ""
@@ -77,6 +84,7 @@ class Config:
     transcribe: TranscribeConfig = field(default_factory=TranscribeConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
+    evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
     channels: tuple[ChannelConfig, ...] = ()
     path: Path | None = None             # the file it was read from
 
@@ -121,6 +129,9 @@ def _validate(cfg: Config) -> None:
                 "min_request_interval", "download_sleep", "retry_base"):
         parse_duration(getattr(m, key), f"monitor.{key}")
     parse_duration(cfg.watch.webhook_timeout, "watch.webhook_timeout")
+    parse_duration(cfg.evidence.fixity_every, "evidence.fixity_every")
+    if cfg.evidence.pad < 0:
+        raise ConfigError(f"evidence.pad = {cfg.evidence.pad}: must be 0 or more seconds")
     if cfg.watch.webhook and not cfg.watch.webhook.startswith(("http://", "https://")):
         raise ConfigError(f"watch.webhook = {cfg.watch.webhook!r}: give an http(s) URL or \"\"")
     for ch in cfg.channels:
@@ -155,10 +166,11 @@ def load(explicit: str | None = None, data_dir: str | None = None) -> Config:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
-    unknown = set(raw) - {"data_dir", "monitor", "transcribe", "search", "watch", "channels"}
+    unknown = set(raw) - {"data_dir", "monitor", "transcribe", "search", "watch", "evidence",
+                          "channels"}
     if unknown:
-        raise ConfigError(f"unknown key {sorted(unknown)[0]!r} in {path}; "
-                          "known: data_dir, [monitor], [transcribe], [search], [watch], [[channels]]")
+        raise ConfigError(f"unknown key {sorted(unknown)[0]!r} in {path}; known: data_dir, "
+                          "[monitor], [transcribe], [search], [watch], [evidence], [[channels]]")
     chosen = data_dir or os.environ.get("DALEL_DATA_DIR") or raw.get("data_dir")
     if not chosen:
         if path is not None:
@@ -175,11 +187,20 @@ def load(explicit: str | None = None, data_dir: str | None = None) -> Config:
         transcribe=_section(TranscribeConfig, raw.get("transcribe", {}), "transcribe"),
         search=_section(SearchConfig, raw.get("search", {}), "search"),
         watch=_section(WatchConfig, raw.get("watch", {}), "watch"),
+        evidence=_section(EvidenceConfig, _floats(raw.get("evidence", {}), "pad"), "evidence"),
         channels=tuple(_channel(c) for c in channels),
         path=path,
     )
     _validate(cfg)
     return cfg
+
+
+def _floats(raw: Any, *keys: str) -> Any:
+    """TOML writes 5 and 5.0 differently; a float key accepts both."""
+    if isinstance(raw, dict):
+        return {k: float(v) if k in keys and isinstance(v, int) and not isinstance(v, bool) else v
+                for k, v in raw.items()}
+    return raw
 
 
 def _channel(raw: Any) -> ChannelConfig:

@@ -64,6 +64,7 @@ class Daemon:
         self.recheck_every = parse_duration(m.recheck_every)
         self.reconcile_every = parse_duration(m.reconcile_every)
         self.retry_base = parse_duration(m.retry_base)
+        self.fixity_every = parse_duration(config.evidence.fixity_every)
 
     def _set_state(self, state: str) -> None:
         self.state = state
@@ -94,6 +95,8 @@ class Daemon:
                                     next_run_time=_now())
             self._scheduler.add_job(self._recheck, "interval", seconds=max(1.0, self.recheck_every / 24),
                                     id="recheck", max_instances=1, coalesce=True, jitter=1)
+            self._scheduler.add_job(self._fixity, "interval", seconds=self.fixity_every,
+                                    id="fixity", max_instances=1, coalesce=True)
             self._scheduler.start()
             for name, kinds in (("archiver", ("archive",)), ("transcriber", ("transcribe",))):
                 t = threading.Thread(target=self._work, args=(kinds,), name=name, daemon=True)
@@ -172,6 +175,18 @@ class Daemon:
                 if self.stopping:
                     return
                 app.recheck(video)
+        finally:
+            app.close()
+
+    def _fixity(self) -> None:
+        """Re-hash every archived file against its recorded SHA-256 (logged, and in custody)."""
+        from .evidence import verify_archive
+        app = App(self.config)
+        try:
+            n, bad = verify_archive(app)
+            for c in bad:
+                log.error("fixity: %s: %s", c.what, c.detail)
+            log.info("fixity: %d file(s) checked, %d video(s) changed", n, len(bad))
         finally:
             app.close()
 

@@ -13,6 +13,22 @@ def hms(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
+def parse_time(value: str) -> float:
+    """"123.5", "2:03" or "0:02:03.5" → seconds."""
+    parts = value.strip().split(":")
+    try:
+        if len(parts) > 3 or any(p == "" for p in parts):
+            raise ValueError
+        seconds = 0.0
+        for p in parts:
+            seconds = seconds * 60 + float(p)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a time; write seconds (123.5) or h:mm:ss (0:02:03)") from None
+    if seconds < 0:
+        raise ValueError(f"{value!r} is negative")
+    return seconds
+
+
 def _stamp(seconds: float, sep: str) -> str:
     ms = int(round(seconds * 1000))
     return f"{ms // 3_600_000:02d}:{ms % 3_600_000 // 60_000:02d}:{ms % 60_000 // 1000:02d}{sep}{ms % 1000:03d}"

@@ -10,28 +10,16 @@ import json
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import sqlite_utils
 
 from .analysis import BRIDGE, analyse, index_terms, normalise
+from .clock import parse_stamp, stamp, utcnow  # noqa: F401 (re-exported)
+from .custody import append as custody_append
 from .errors import NotFound, StoreError
 from .schema import MIGRATIONS
-
-
-def utcnow(offset_s: float = 0.0) -> str:
-    """UTC time as stored: ISO 8601 to the second, so strings compare in time order."""
-    return stamp(datetime.now(timezone.utc).timestamp() + offset_s)
-
-
-def stamp(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_stamp(value: str) -> float:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
 
 
 def _from_row(cls, row: dict[str, Any]):
@@ -107,8 +95,9 @@ class SegmentRecord:
 class Store:
     """A connection to one archive database. Not shared between threads."""
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, actor: str | None = None):
         self.path = Path(path)
+        self.actor = actor  # named in the custody log; None: user@host
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
@@ -268,6 +257,9 @@ class Store:
                 (folder, now, meta.get("title"), meta.get("channel"), meta.get("description"),
                  meta.get("published"), meta.get("duration"), video.id))
             self._event(conn, video, "archived", folder)
+            custody_append(conn, video, "capture", actor=self.actor, details={
+                "folder": folder, "source_url": meta.get("source_url"), "url": meta.get("url"),
+                "files": {f.path.rsplit("/", 1)[-1]: f.sha256 for f in files}})
         return self.video(video.platform, video.video_id)
 
     def mark_failed(self, video: Video, error: str) -> None:
@@ -445,6 +437,13 @@ class Store:
             conn.execute("UPDATE videos SET state = 'transcribed' WHERE id = ?", (video.id,))
         self._event(conn, video, "transcribed" if source == "asr" else f"indexed {source}",
                     f"transcript {transcript_id}")
+        if source in ("asr", "import"):
+            model, lang, n = conn.execute(
+                "SELECT model, language, (SELECT count(*) FROM segments WHERE transcript = t.id)"
+                " FROM transcripts t WHERE id = ?", (transcript_id,)).fetchone()
+            custody_append(conn, video, "transcription" if source == "asr" else "import",
+                           {"transcript": transcript_id, "model": model, "language": lang,
+                            "segments": n}, actor=self.actor)
 
     def transcript_sources(self, video: Video) -> list[str]:
         return [r[0] for r in self.conn.execute(

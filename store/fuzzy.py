@@ -81,3 +81,23 @@ def approximate_fts(store: Store, query: Query, lang: str | None = None) -> str 
         if group[0].negated:
             expr = f"({expr}) NOT " + " ".join(f'"{t.stem}"' for t in analyse(group[0].text, lang))
     return expr
+
+
+def forms_of(store: Store, query: Query, lang: str | None = None) -> dict[str, list[str]]:
+    """For each searched word: every form seen in the transcripts that shares its indexed form."""
+    langs = [lang] if lang in LANGUAGES else list(LANGUAGES)
+    out: dict[str, list[str]] = {}
+    for term in query.positive:
+        for i, word in enumerate(analyse(term.text, "ru")):
+            if term.prefix:
+                p = normalise(term.text)
+                rows = store.conn.execute("SELECT word FROM vocabulary WHERE stem >= ? AND stem < ?",
+                                          (p, p + "\U0010ffff")).fetchall()
+            else:
+                stems = {analyse(term.text, lg)[i].stem for lg in langs}
+                marks = ",".join("?" * len(stems))
+                rows = store.conn.execute(f"SELECT word FROM vocabulary WHERE stem IN ({marks})",
+                                          tuple(stems)).fetchall()
+            key = term.text + ("*" if term.prefix else "") if term.prefix else word.word
+            out[key] = sorted({r[0] for r in rows} | {normalise(word.word)})
+    return out

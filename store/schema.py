@@ -157,3 +157,25 @@ MIGRATIONS += (
     )
     """,
 )
+
+MIGRATIONS += (
+    # 6: chain of custody: append-only, each entry hashes the previous one of its video
+    """
+    CREATE TABLE custody (
+        id INTEGER PRIMARY KEY,
+        video INTEGER NOT NULL REFERENCES videos(id),
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        event TEXT NOT NULL,
+        details TEXT NOT NULL,           -- canonical JSON
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        UNIQUE (video, seq)
+    );
+    CREATE TRIGGER custody_no_update BEFORE UPDATE ON custody
+        BEGIN SELECT RAISE(ABORT, 'the custody log is append-only'); END;
+    CREATE TRIGGER custody_no_delete BEFORE DELETE ON custody
+        BEGIN SELECT RAISE(ABORT, 'the custody log is append-only'); END
+    """,
+)

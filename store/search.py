@@ -24,7 +24,7 @@ class SearchOptions:
     video: str | None = None
     since: str | None = None   # YYYY-MM-DD, inclusive, on the published date
     until: str | None = None
-    source: str | None = None  # asr | subtitles | metadata | import
+    source: str | None = None  # asr | subtitles | metadata | import | speech (all but metadata)
     transcript: int | None = None
     limit: int = 20
     offset: int = 0
@@ -155,7 +155,9 @@ def _where(o: SearchOptions) -> tuple[str, list]:
     if o.until:
         sql += " AND substr(v.published, 1, 10) <= ?"
         params.append(o.until)
-    if o.source:
+    if o.source == "speech":  # what was said: everything but titles and descriptions
+        sql += " AND t.source != 'metadata'"
+    elif o.source:
         sql += " AND t.source = ?"
         params.append(o.source)
     if o.transcript is not None:
@@ -212,3 +214,39 @@ def _hit(store: Store, r: dict) -> Hit:
 def _words(store: Store, segment_id: int) -> list[dict]:
     return list(store.db.query("SELECT start, end, word FROM words WHERE segment = ?"
                                " ORDER BY position", (segment_id,)))
+
+
+def scope(store: Store, o: SearchOptions) -> dict:
+    """What a search covered: videos, hours, transcription, models, languages, dates."""
+    where, params = _where(replace(o, source=None, transcript=None))
+    where = where.replace("s.lang", "t.language")  # the transcript's language, here
+    base = (" FROM videos v LEFT JOIN sources src ON src.id = v.source_id"
+            " LEFT JOIN transcripts t ON t.video = v.id AND t.complete AND t.source = 'asr'"
+            " WHERE v.archived_at IS NOT NULL" + where)
+    row = store.conn.execute(
+        "SELECT count(DISTINCT v.id), sum(coalesce(v.duration, t.audio_seconds, 0)),"
+        " count(DISTINCT t.video), sum(coalesce(t.audio_seconds, 0)),"
+        " min(v.published), max(v.published)" + base, params).fetchone()
+    models = [r[0] for r in store.conn.execute(
+        "SELECT DISTINCT t.model" + base + " AND t.model IS NOT NULL", params)]
+    langs = [r[0] for r in store.conn.execute(
+        "SELECT DISTINCT t.language" + base + " AND t.language IS NOT NULL", params)]
+    videos = [dict(zip(("video_id", "title", "channel", "published", "transcribed"), r))
+              for r in store.conn.execute(
+                  "SELECT v.video_id, v.title, coalesce(v.channel, src.name), v.published,"
+                  " t.id IS NOT NULL" + base + " GROUP BY v.id ORDER BY v.published", params)]
+    return {"videos": row[0], "hours": round((row[1] or 0) / 3600, 3),
+            "transcribed_videos": row[2], "transcribed_hours": round((row[3] or 0) / 3600, 3),
+            "models": models, "languages": langs, "from": row[4], "to": row[5],
+            "video_list": videos}
+
+
+def context(store: Store, segment_id: int) -> tuple[str | None, str | None]:
+    """The text of the segments just before and after one segment."""
+    row = store.conn.execute("SELECT transcript, seq FROM segments WHERE id = ?", (segment_id,)).fetchone()
+    if row is None:
+        return None, None
+    near = dict(store.conn.execute(
+        "SELECT seq, text FROM segments WHERE transcript = ? AND seq IN (?, ?)",
+        (row[0], row[1] - 1, row[1] + 1)).fetchall())
+    return near.get(row[1] - 1), near.get(row[1] + 1)

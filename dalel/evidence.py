@@ -1,0 +1,284 @@
+"""Evidence packages: a clip of the exact moment, its transcript and its provenance, in a ZIP
+that anyone can check with sha256sum; and the checks (`dalel verify`) of packages and archive.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import monitor
+import store
+
+from . import __version__, media
+from .app import App
+from .errors import DalelError
+from .formats import hms, transcript_srt, transcript_vtt
+
+FORMAT = "dalel-evidence/1"
+CHECKSUMS = "SHA256SUMS"
+PAYLOAD = ("clip.mp4", "clip.srt", "clip.vtt", "transcript.txt", "manifest.json")
+
+README = """Dalel evidence package
+======================
+
+{title}
+{channel} — {url}
+Range {start} – {end} of the original (with {pad} s padding on each side).
+
+Files
+  clip.mp4         the moment, cut from the archived original ({encoding})
+  clip.srt/.vtt    the transcript of that range, timed from the start of the clip
+  transcript.txt   the same text with times in the original
+  manifest.json    provenance: source, the original's name, size and SHA-256, the range,
+                   the clip's SHA-256, transcript language and model, tools and versions
+  SHA256SUMS       the SHA-256 of every file above
+
+How to verify (standard tools only)
+  1. Unpack the ZIP and run, in its folder:
+         sha256sum -c SHA256SUMS
+     Every line must say OK. (macOS: shasum -a 256 -c SHA256SUMS)
+  2. The original this clip was cut from has SHA-256
+         {original_sha}
+     ({original_name}, {original_size} bytes). Anyone holding a copy of the original can run
+         sha256sum {original_name}
+     and compare. The clip can be re-cut from it with ffmpeg using the range in manifest.json.
+  3. With Dalel and the archive: dalel verify PACKAGE.zip
+
+Created {created} by dalel {version}.
+"""
+
+
+@dataclass(frozen=True)
+class ClipRequest:
+    video_id: str
+    start: float
+    end: float
+    pad: float = 0.0
+    copy: bool = False
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def tool_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        fw = version("faster-whisper")
+    except PackageNotFoundError:
+        fw = "not installed"
+    return {"dalel": __version__, "yt-dlp": monitor.ytdlp_version(), "faster-whisper": fw,
+            "ffmpeg": media.ffmpeg_version()}
+
+
+def original(app: App, video: store.Video, check: bool = True) -> tuple[Path, store.FileRecord]:
+    """The archived original of a video, re-hashed against its recorded SHA-256."""
+    rec = next((f for f in app.store.files(video) if f.role == "media"), None)
+    if rec is None:
+        raise DalelError(f"video {video.video_id} is not archived; run `dalel poll` first")
+    path = app.config.archive_dir / rec.path
+    if not path.is_file():
+        raise DalelError(f"the archived original {rec.path} is missing; restore it from a backup")
+    if check and monitor.sha256_file(path) != rec.sha256:
+        raise DalelError(f"the archived original {rec.path} no longer matches its SHA-256 "
+                         f"recorded at capture; run `dalel verify --archive`")
+    return path, rec
+
+
+def clip_cues(app: App, video: store.Video, start: float, end: float) -> tuple[dict, list[dict]]:
+    """The transcript and its segments within [start, end], times rebased to the clip."""
+    try:
+        t = app.store.transcript(video)
+    except store.NotFound:
+        return {"source": None, "model": None, "language": None}, []
+    cues = []
+    for s in t["segments"]:
+        if s["end"] > start and s["start"] < end and (s["end"] > 0 or s["start"] > 0):
+            cues.append({"start": round(max(s["start"], start) - start, 3),
+                         "end": round(min(s["end"], end) - start, 3),
+                         "original_start": s["start"], "original_end": s["end"],
+                         "text": s["text"], "lang": s["lang"]})
+    return t, cues
+
+
+def make_clip(app: App, req: ClipRequest, out: Path | None = None) -> Path:
+    """Cut the clip and write the package; returns its path."""
+    video = app.store.find_video(req.video_id)
+    src, rec = original(app, video)
+    total = media.duration(src)
+    start, end = max(0.0, req.start - req.pad), min(total, req.end + req.pad)
+    if req.end <= req.start or start >= total or end <= start:
+        raise DalelError(f"range {hms(req.start)}–{hms(req.end)} is empty or outside the video "
+                         f"(0:00:00–{hms(total)}); give START < END within it")
+    out = out or app.config.data_dir / "exports" / f"{video.video_id}_{int(start)}-{int(end)}.zip"
+    with tempfile.TemporaryDirectory(dir=_tmp(app)) as tmp:
+        members = build_clip(app, video, src, rec, start, end, req, Path(tmp))
+        digest = write_zip(out, members)
+    store.custody.record(app.store, video, "export", {
+        "package": out.name, "sha256": digest, "start": start, "end": end,
+        "clip_sha256": json.loads(members["manifest.json"])["clip"]["sha256"]})
+    return out
+
+
+def _tmp(app: App) -> Path:
+    app.config.tmp_dir.mkdir(parents=True, exist_ok=True)
+    return app.config.tmp_dir
+
+
+def build_clip(app: App, video: store.Video, src: Path, rec: store.FileRecord, start: float,
+               end: float, req: ClipRequest, tmp: Path) -> dict[str, bytes]:
+    """The files of one clip package, by name."""
+    clip = tmp / "clip.mp4"
+    media.cut(src, clip, start, end - start, copy=req.copy)
+    data = clip.read_bytes()
+    t, cues = clip_cues(app, video, start, end)
+    timed = {"segments": cues}
+    text = "".join(f"[{hms(c['original_start'])}] {c['text']}\n" for c in cues)
+    manifest = _manifest(app, video, rec, req, start, end, data, media.duration(clip), t, cues)
+    files = {"clip.mp4": data, "clip.srt": transcript_srt(timed).encode(),
+             "clip.vtt": transcript_vtt(timed).encode(), "transcript.txt": text.encode(),
+             "manifest.json": json.dumps(manifest, ensure_ascii=False, indent=2).encode() + b"\n"}
+    files[CHECKSUMS] = "".join(f"{sha256_bytes(files[n])}  {n}\n" for n in PAYLOAD).encode()
+    files["README.txt"] = README.format(
+        title=video.title or video.video_id, channel=video.channel or "-", url=video.url,
+        start=hms(req.start), end=hms(req.end), pad=req.pad,
+        encoding="stream copy" if req.copy else "re-encoded H.264/AAC, frame-accurate",
+        original_sha=rec.sha256, original_name=Path(rec.path).name, original_size=rec.size,
+        created=manifest["created_at"], version=__version__).encode()
+    return files
+
+
+def _manifest(app: App, video: store.Video, rec: store.FileRecord, req: ClipRequest, start: float,
+              end: float, clip: bytes, clip_duration: float, t: dict, cues: list[dict]) -> dict:
+    meta = {"source_url": _source_url(app, video), "url": video.url, "platform": video.platform,
+            "platform_id": video.video_id, "channel": video.channel, "title": video.title,
+            "published": video.published, "archived_at": video.archived_at}
+    return {
+        "format": FORMAT, "created_at": store.utcnow(), **meta,
+        "original": {"file": Path(rec.path).name, "archive_path": rec.path, "size": rec.size,
+                     "sha256": rec.sha256},
+        "range": {"start": req.start, "end": req.end, "pad": req.pad,
+                  "clip_start": round(start, 3), "clip_end": round(end, 3)},
+        "clip": {"file": "clip.mp4", "sha256": sha256_bytes(clip), "size": len(clip),
+                 "duration": round(clip_duration, 3),
+                 "encoding": "stream copy" if req.copy else "h264/aac re-encode"},
+        "transcript": {"source": t.get("source"), "model": t.get("model"),
+                       "language": t.get("language"),
+                       "text": " ".join(c["text"] for c in cues), "segments": cues},
+        "tools": tool_versions(),
+    }
+
+
+def _source_url(app: App, video: store.Video) -> str | None:
+    if video.source_id is None:
+        return None
+    try:
+        return app.store.get_source(video.source_id).url
+    except store.NotFound:
+        return None
+
+
+def write_zip(out: Path, members: dict[str, bytes], prefix: str = "") -> str:
+    """Write a ZIP under a temporary name, then rename; returns its SHA-256."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    with zipfile.ZipFile(partial, "w") as z:
+        for name, data in members.items():
+            kind = zipfile.ZIP_STORED if name.endswith(".mp4") else zipfile.ZIP_DEFLATED
+            z.writestr(zipfile.ZipInfo(prefix + name, date_time=(2000, 1, 1, 0, 0, 0)), data,
+                       compress_type=kind)
+    os.replace(partial, out)
+    return monitor.sha256_file(out)
+
+
+# --- verification ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Check:
+    what: str
+    ok: bool
+    detail: str = ""
+
+
+def verify_package(path: Path, app: App | None) -> list[Check]:
+    """Check a package: every file against SHA256SUMS and the manifest, and (when the
+    archive is at hand) the archived original against the manifest."""
+    try:
+        z = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise DalelError(f"{path} is not a readable ZIP package: {exc}") from exc
+    with z:
+        names = set(z.namelist())
+        checks: list[Check] = []
+        for folder in sorted({n.rsplit("/", 1)[0] + "/" if "/" in n else "" for n in names
+                              if n.endswith(CHECKSUMS)}):
+            checks += _verify_clip(z, names, folder, app)
+    if not checks:
+        raise DalelError(f"{path} holds no {CHECKSUMS}; it is not a Dalel evidence package")
+    return checks
+
+
+def _verify_clip(z: zipfile.ZipFile, names: set[str], folder: str, app: App | None) -> list[Check]:
+    checks = []
+    listed = {}
+    for line in z.read(folder + CHECKSUMS).decode("utf-8", "replace").splitlines():
+        digest, _, name = line.partition("  ")
+        listed[name.strip()] = digest.strip()
+    for name in PAYLOAD:
+        if name not in listed or folder + name not in names:
+            checks.append(Check(folder + name, False, "missing"))
+            continue
+        actual = sha256_bytes(z.read(folder + name))
+        checks.append(Check(folder + name, actual == listed[name],
+                            "" if actual == listed[name] else f"SHA-256 {actual} ≠ listed {listed[name]}"))
+    try:
+        manifest = json.loads(z.read(folder + "manifest.json"))
+        clip_sha = sha256_bytes(z.read(folder + "clip.mp4"))
+    except (KeyError, ValueError) as exc:
+        return checks + [Check(folder + "manifest.json", False, f"unreadable: {exc}")]
+    ok = clip_sha == manifest["clip"]["sha256"]
+    checks.append(Check(folder + "clip.mp4 vs manifest", ok,
+                        "" if ok else f"SHA-256 {clip_sha} ≠ manifest {manifest['clip']['sha256']}"))
+    if app is not None:
+        checks.append(_verify_original(app, manifest, folder))
+    return checks
+
+
+def _verify_original(app: App, manifest: dict, folder: str) -> Check:
+    what = f"{folder}archived original {manifest['original']['archive_path']}"
+    try:
+        video = app.store.find_video(f"{manifest['platform']}:{manifest['platform_id']}")
+        path, rec = original(app, video, check=False)
+    except (store.StoreError, DalelError):
+        return Check(what, True, "not in this archive; not checked")
+    actual = monitor.sha256_file(path)
+    expected = manifest["original"]["sha256"]
+    ok = actual == expected == rec.sha256
+    store.custody.record(app.store, video, "verification",
+                         {"package_clip": manifest["clip"]["sha256"], "original_ok": ok})
+    return Check(what, ok, "" if ok else f"SHA-256 now {actual}; manifest says {expected}")
+
+
+def verify_archive(app: App) -> tuple[int, list[Check]]:
+    """Re-hash every archived file against its recorded SHA-256: (files checked, failures)."""
+    failures, n = [], 0
+    for video in app.store.videos():
+        bad = []
+        for f in app.store.files(video):
+            n += 1
+            path = app.config.archive_dir / f.path
+            if not path.is_file():
+                bad.append(f"{f.path} missing")
+            elif monitor.sha256_file(path) != f.sha256:
+                bad.append(f"{f.path} changed")
+        if bad:
+            failures.append(Check(video.video_id, False, "; ".join(bad)))
+        if video.archived_at:
+            store.custody.record(app.store, video, "fixity", {"ok": not bad, "problems": bad})
+    return n, failures

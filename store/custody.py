@@ -1,0 +1,89 @@
+"""The chain of custody: an append-only, hash-chained log of what happened to each video.
+
+Each entry's hash is SHA-256 over the previous entry's hash and the entry's own
+fields in canonical JSON, so editing, removing or reordering any entry breaks
+every hash after it. Triggers refuse UPDATE and DELETE; the chain check catches
+edits made around them (another tool, a copied database).
+"""
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import socket
+import sqlite3
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .clock import utcnow
+
+if TYPE_CHECKING:  # db.py appends entries through this module
+    from .db import Store, Video
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    at: str
+    actor: str
+    event: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+def default_actor() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def _digest(prev_hash: str, video_key: str, seq: int, at: str, actor: str, event: str,
+            details: str) -> str:
+    body = json.dumps([video_key, seq, at, actor, event, details], ensure_ascii=False,
+                      separators=(",", ":"))
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+def _key(video: "Video") -> str:
+    return f"{video.platform}:{video.video_id}"
+
+
+def append(conn: sqlite3.Connection, video: "Video", event: str, details: dict[str, Any],
+           actor: str | None = None) -> str:
+    """Append an entry inside the caller's transaction; returns its hash."""
+    last = conn.execute("SELECT seq, hash FROM custody WHERE video = ? ORDER BY seq DESC LIMIT 1",
+                        (video.id,)).fetchone()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    at, actor = utcnow(), actor or default_actor()
+    text = json.dumps(details, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    digest = _digest(prev, _key(video), seq, at, actor, event, text)
+    conn.execute("INSERT INTO custody (video, seq, at, actor, event, details, prev_hash, hash)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (video.id, seq, at, actor, event, text, prev, digest))
+    return digest
+
+
+def record(store: "Store", video: "Video", event: str, details: dict[str, Any]) -> str:
+    with store.transaction() as conn:
+        return append(conn, video, event, details, store.actor)
+
+
+def chain(store: "Store", video: "Video") -> tuple[list[Entry], list[str]]:
+    """The video's entries and the problems found checking the chain (none: intact)."""
+    rows = store.conn.execute("SELECT seq, at, actor, event, details, prev_hash, hash FROM custody"
+                              " WHERE video = ? ORDER BY seq", (video.id,)).fetchall()
+    entries, problems, prev = [], [], GENESIS
+    for expected_seq, (seq, at, actor, event, details, prev_hash, digest) in enumerate(rows, 1):
+        if seq != expected_seq:
+            problems.append(f"entry {expected_seq} is missing (next is {seq})")
+        if prev_hash != prev:
+            problems.append(f"entry {seq} does not follow entry {seq - 1} (previous hash differs)")
+        if _digest(prev_hash, _key(video), seq, at, actor, event, details) != digest:
+            problems.append(f"entry {seq} ({event}, {at}) was altered: its hash does not match")
+        entries.append(Entry(seq, at, actor, event, json.loads(details), prev_hash, digest))
+        prev = digest
+    return entries, problems

@@ -1,0 +1,175 @@
+"""Evidence packages, claim-check reports, fixity and custody, on the real archive."""
+import csv
+import io
+import json
+import sqlite3
+import zipfile
+
+import av
+import pytest
+
+from conftest import Dalel
+
+
+@pytest.fixture
+def archive(transcribed, tmp_path):
+    """A private copy of the transcribed demo archive (these tests change files)."""
+    import shutil
+    shutil.copytree(transcribed[0].data_dir, tmp_path / "data")
+    return Dalel(tmp_path / "data")
+
+
+def flip_byte(path, offset=None):
+    path.chmod(0o644)
+    data = bytearray(path.read_bytes())
+    i = len(data) // 2 if offset is None else offset
+    data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_clip_package_holds_the_moment_its_subtitles_and_provenance(archive, tmp_path, spoken):
+    out = tmp_path / "moment.zip"
+    at = spoken["spoken_at"]
+    archive("clip", "DaLeLdemo01", str(at - 1), f"0:00:{at + 2:05.2f}", "--pad", "1.5", "--out", str(out))
+    with zipfile.ZipFile(out) as z:
+        assert set(z.namelist()) == {"clip.mp4", "clip.srt", "clip.vtt", "transcript.txt",
+                                     "manifest.json", "SHA256SUMS", "README.txt"}
+        (tmp_path / "clip.mp4").write_bytes(z.read("clip.mp4"))
+        manifest = json.loads(z.read("manifest.json"))
+        srt = z.read("clip.srt").decode()
+        vtt = z.read("clip.vtt").decode()
+        readme = z.read("README.txt").decode()
+    with av.open(str(tmp_path / "clip.mp4")) as c:
+        length = c.duration / 1e6
+        assert {s.type for s in c.streams} == {"video", "audio"}
+    assert abs(length - (3.0 + 2 * 1.5)) < 0.1
+    assert "захвату власти" in srt and srt.startswith("1\n00:00:0")
+    assert vtt.startswith("WEBVTT") and "захвату власти" in vtt
+    original = archive.data_dir / "archive" / "youtube" / "DaLeLdemo01" / "DaLeLdemo01.mp4"
+    import hashlib
+    assert manifest["original"]["sha256"] == hashlib.sha256(original.read_bytes()).hexdigest()
+    assert manifest["original"]["file"] == "DaLeLdemo01.mp4"
+    assert manifest["original"]["size"] == original.stat().st_size
+    assert manifest["range"] == {"start": round(at - 1, 2), "end": round(at + 2, 2), "pad": 1.5,
+                                 "clip_start": round(at - 2.5, 3), "clip_end": round(at + 3.5, 3)}
+    assert manifest["platform_id"] == "DaLeLdemo01" and manifest["source_url"].endswith(
+        "channel_id=UCdalelDemoChannel0000001")
+    assert manifest["transcript"]["language"] == "ru"
+    assert manifest["transcript"]["model"].startswith("whisper-base")
+    assert "захвату власти" in manifest["transcript"]["text"]
+    assert set(manifest["tools"]) == {"dalel", "yt-dlp", "faster-whisper", "ffmpeg"}
+    assert manifest["created_at"].endswith("Z")
+    assert "sha256sum -c SHA256SUMS" in readme
+    result = archive("verify", str(out))
+    assert "all checks passed" in result.output
+
+
+def test_sha256sum_accepts_the_package(archive, tmp_path):
+    import subprocess
+    out = tmp_path / "p.zip"
+    archive("clip", "DaLeLdemo01", "10", "13", "--out", str(out))
+    folder = tmp_path / "unpacked"
+    zipfile.ZipFile(out).extractall(folder)
+    check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=folder, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.count(": OK") == 5
+
+
+@pytest.mark.parametrize("member", ["clip.mp4", "manifest.json"])
+def test_a_flipped_byte_in_a_package_is_named(archive, tmp_path, member):
+    out = tmp_path / "p.zip"
+    archive("clip", "DaLeLdemo01", "10", "13", "--out", str(out))
+    with zipfile.ZipFile(out) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    data = bytearray(members[member])
+    data[len(data) // 2] ^= 0x01
+    members[member] = bytes(data)
+    tampered = tmp_path / "tampered.zip"
+    with zipfile.ZipFile(tampered, "w") as z:
+        for n, d in members.items():
+            z.writestr(n, d)
+    result = archive("verify", str(tampered), ok=False)
+    assert result.exit_code == 1
+    assert f"FAIL {member}" in result.output
+
+
+def test_a_flipped_byte_in_the_archived_original_is_detected(archive, tmp_path):
+    out = tmp_path / "p.zip"
+    archive("clip", "DaLeLdemo01", "10", "13", "--out", str(out))
+    flip_byte(archive.data_dir / "archive" / "youtube" / "DaLeLdemo01" / "DaLeLdemo01.mp4")
+    result = archive("verify", str(out), ok=False)
+    assert result.exit_code == 1
+    assert "FAIL archived original youtube/DaLeLdemo01/DaLeLdemo01.mp4" in result.output
+    whole = archive("verify", "--archive", ok=False)
+    assert whole.exit_code == 1
+    assert "FAIL DaLeLdemo01: youtube/DaLeLdemo01/DaLeLdemo01.mp4 changed" in whole.output
+    assert "DaLeLdemo02" not in whole.output
+    refused = archive("clip", "DaLeLdemo01", "10", "13", ok=False)
+    assert refused.exit_code == 1 and "no longer matches" in refused.output
+
+
+def test_report_lists_every_occurrence_with_context(archive, tmp_path):
+    out = tmp_path / "report.html"
+    data = archive.json("report", "захват власти", "--out", str(out))
+    assert set(data) == {"query", "scope", "forms", "hits", "statement"}
+    assert data["scope"]["videos"] == 2 and data["scope"]["transcribed_videos"] == 2
+    assert data["scope"]["models"][0].startswith("whisper-base") and data["scope"]["languages"] == ["ru"]
+    assert "захвату" in data["forms"]["захват"] and "власти" in data["forms"]["власти"]
+    [hit] = data["hits"]
+    assert hit["video_id"] == "DaLeLdemo01" and "призывали" in hit["before"]
+    assert "мирным переменам" in hit["after"]
+    assert data["statement"].startswith("1 occurrence(s)")
+    html = out.read_text(encoding="utf-8")
+    assert "<mark>захвату</mark>" in html and "http" not in html.split("<body>")[0]
+    assert "<script" not in html and "<link" not in html
+
+
+def test_report_states_the_absence(archive):
+    data = archive.json("report", '"насильственное свержение"', "--video", "DaLeLdemo01")
+    assert data["hits"] == []
+    assert data["statement"].startswith("No occurrence of «\"насильственное свержение\"» was found in ")
+    assert "hours of transcript" in data["statement"] and "can miss" in data["statement"]
+    assert data["scope"]["videos"] == 1
+    text = archive("report", "референдум").output
+    assert text.startswith("No occurrence")
+
+
+def test_export_packages_a_clip_per_hit_with_an_index(archive, tmp_path):
+    out = tmp_path / "export.zip"
+    assert "2 clip(s)" in archive("export", "выборы", "--video", "DaLeLdemo01", "--out", str(out),
+                                  "--pad", "1").output
+    with zipfile.ZipFile(out) as z:
+        names = z.namelist()
+        rows = list(csv.DictReader(io.StringIO(z.read("index.csv").decode())))
+        assert "index.html" in names
+    assert len(rows) == 2 and {r["video_id"] for r in rows} == {"DaLeLdemo01"}
+    assert sum(n.endswith("/clip.mp4") for n in names) == 2
+    assert "all checks passed" in archive("verify", str(out)).output
+
+
+def test_custody_chain_records_events_and_detects_an_edit(archive, tmp_path):
+    archive("clip", "DaLeLdemo01", "10", "13", "--out", str(tmp_path / "p.zip"))
+    data = archive.json("custody", "DaLeLdemo01")
+    assert data["intact"] is True
+    assert [e["event"] for e in data["entries"]][:3] == ["capture", "transcription", "export"]
+    assert "chain intact" in archive("custody", "DaLeLdemo01").output
+    db = sqlite3.connect(archive.data_dir / "dalel.sqlite3")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.execute("UPDATE custody SET actor = 'someone else' WHERE seq = 1")
+    db.execute("DROP TRIGGER custody_no_update")  # a forger goes around the database's guard
+    db.execute("UPDATE custody SET details = replace(details, 'DaLeLdemo01.mp4', 'other.mp4')"
+               " WHERE seq = 1")
+    db.commit()
+    broken = archive("custody", "DaLeLdemo01", ok=False)
+    assert broken.exit_code == 1
+    assert "entry 1 (capture" in broken.output and "was altered" in broken.output
+
+
+def test_clip_errors_are_one_line(archive):
+    for args, message in [(("nope", "1", "2"), "unknown video id"),
+                          (("DaLeLdemo01", "20", "10"), "is empty or outside"),
+                          (("DaLeLdemo01", "999", "1000"), "is empty or outside"),
+                          (("DaLeLdemo01", "1:xx", "2"), "is not a time")]:
+        result = archive("clip", *args, ok=False)
+        assert result.exit_code != 0 and message in result.output, result.output
+        assert "Traceback" not in result.output
