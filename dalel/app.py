@@ -303,7 +303,7 @@ class App:
             self._transcriber = transcribe.Transcriber(transcribe.TranscribeOptions(
                 model=t.model, device=t.device, compute_type=t.compute_type,
                 languages=t.languages, batch_size=t.batch_size, beam_size=t.beam_size,
-                cpu_threads=t.cpu_threads))
+                cpu_threads=t.cpu_threads, window_s=parse_duration(t.window, "transcribe.window")))
         return self._transcriber
 
     def videos_to_transcribe(self, video_ids: Iterable[str] = ()) -> list[store.Video]:
@@ -312,38 +312,53 @@ class App:
             return self.store.videos_to_transcribe()
         return [self.store.find_video(v) for v in ids]
 
-    def transcribe_video(self, video: store.Video, progress: Callable[[float], None] | None = None,
+    def transcribe_video(self, video: store.Video, progress: Callable[[float, float], None] | None = None,
                          should_stop: Callable[[], bool] = lambda: False) -> int:
         """Transcribe one archived video, storing segments as they are produced.
 
-        When `should_stop` turns true the work stops between batches; the unfinished
-        transcript is discarded by the next attempt.
+        A transcript cut short (crash, shutdown) resumes from its last checkpoint. When
+        `should_stop` turns true the work stops between segments.
         """
         path = self.media_path(video)
         started = time.monotonic()
-        info, segments = self.transcriber().transcribe(str(path))
-        tid = self.store.begin_transcript(
-            video, source="asr", model=info.model, settings=info.settings, language=info.language,
-            language_probability=info.language_probability, audio_seconds=info.duration)
-        count, batch = 0, []
-        for seg in segments:
-            batch.append(store.SegmentRecord(
-                seg.start, seg.end, seg.text, seg.lang, seg.probability,
-                tuple(store.WordRecord(w.start, w.end, w.word, w.probability) for w in seg.words)))
-            if len(batch) >= SEGMENT_BATCH:
-                count += self.store.add_segments(tid, video, count, batch)
+        t = self.transcriber()
+        resume = self.store.resumable_transcript(video, "asr", t.label)
+        tid, start_at, seq = resume if resume else (None, 0.0, 0)
+        info, events = t.transcribe(str(path), start_at=start_at)
+        if tid is None:
+            tid = self.store.begin_transcript(
+                video, source="asr", model=info.model, settings=info.settings, language=None,
+                language_probability=None, audio_seconds=info.duration)
+        elif start_at:
+            log.info("resuming %s from %.0fs", video.video_id, start_at)
+        dropped: list[dict] = []
+        batch: list[store.SegmentRecord] = []
+        for ev in events:
+            if isinstance(ev, transcribe.Segment):
+                batch.append(store.SegmentRecord(
+                    ev.start, ev.end, ev.text, ev.lang, ev.probability,
+                    tuple(store.WordRecord(w.start, w.end, w.word, w.probability) for w in ev.words),
+                    ev.lang_probability))
+            elif isinstance(ev, transcribe.Dropped):
+                dropped.append({"start": ev.start, "end": ev.end, "reason": ev.reason,
+                                "text": ev.text[:200]})
+            if len(batch) >= SEGMENT_BATCH or isinstance(ev, transcribe.Checkpoint):
+                seq += self.store.add_segments(tid, video, seq, batch)
                 batch = []
                 if progress:
-                    progress(seg.end)
+                    progress(ev.seconds if isinstance(ev, transcribe.Checkpoint) else ev.end,
+                             info.duration)
+            if isinstance(ev, transcribe.Checkpoint):
+                self.store.set_checkpoint(tid, ev.seconds)
             if should_stop():
                 raise monitor.Cancelled(f"transcription of {video.video_id} stopped for shutdown")
-        count += self.store.add_segments(tid, video, count, batch)
+        seq += self.store.add_segments(tid, video, seq, batch)
         elapsed = time.monotonic() - started
-        self.store.finish_transcript(tid, video, elapsed)
+        self.store.finish_transcript(tid, video, elapsed, {"dropped": dropped} if dropped else None)
+        log.info("transcribed %s: %d segments (%d dropped), %.1fs audio in %.1fs", video.video_id,
+                 seq, len(dropped), info.duration, elapsed)
         self.check_watches(tid)
-        log.info("transcribed %s: %d segments, %s, %.1fs audio in %.1fs", video.video_id, count,
-                 info.language, info.duration, elapsed)
-        return count
+        return seq
 
     # --- takedowns ---------------------------------------------------------
 

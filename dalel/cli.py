@@ -186,19 +186,17 @@ def transcribe_cmd(ctx: click.Context, video_ids: tuple[str, ...]) -> None:
         click.echo("nothing to transcribe")
         return
     for video in videos:
-        total = int(video.duration or 0) or None
-        label = f"{video.video_id} {(video.title or '')[:40]}"
-        with click.progressbar(length=total or 1, label=label, file=sys.stderr,
-                               show_eta=True) as bar:
-            done = [0]
+        bars: list = []
 
-            def step(t: float) -> None:
-                n = min(int(t), total or 1) - done[0]
-                if n > 0:
-                    bar.update(n)
-                    done[0] += n
-            count = app.transcribe_video(video, progress=step if total else None)
-            bar.update(max(0, (total or 1) - done[0]))
+        def step(done: float, total: float) -> None:
+            if not bars:
+                bars.append(click.progressbar(length=max(1, int(total)), file=sys.stderr,
+                                              label=f"{video.video_id} {(video.title or '')[:40]}",
+                                              show_eta=True, show_percent=True))
+            bars[0].update(max(0, min(int(done), bars[0].length) - bars[0].pos))
+        count = app.transcribe_video(video, progress=step)
+        if bars:
+            bars[0].render_finish()
         click.echo(f"transcribed {video.video_id}: {count} segments")
 
 

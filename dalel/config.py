@@ -50,6 +50,7 @@ class TranscribeConfig:
     batch_size: int = 8
     beam_size: int = 5
     cpu_threads: int = 0
+    window: str = "10m"                   # audio decoded, transcribed and checkpointed per window
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,8 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"transcribe.languages = {list(t.languages)!r}: use \"kk\" and/or \"ru\"")
     if t.device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"transcribe.device = {t.device!r}: use \"auto\", \"cpu\" or \"cuda\"")
+    if parse_duration(t.window, "transcribe.window") < 60:
+        raise ConfigError(f"transcribe.window = {t.window!r}: use at least \"1m\"")
     if t.batch_size < 1:
         raise ConfigError(f"transcribe.batch_size = {t.batch_size}: must be 1 or more")
 

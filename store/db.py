@@ -90,6 +90,7 @@ class SegmentRecord:
     lang: str | None = None
     probability: float | None = None
     words: tuple[WordRecord, ...] = ()
+    lang_probability: float | None = None
 
 
 class Store:
@@ -357,6 +358,33 @@ class Store:
              language_probability, audio_seconds, utcnow()))
         return int(cur.lastrowid)
 
+    def resumable_transcript(self, video: Video, source: str, model: str) -> tuple[int, float, int] | None:
+        """An unfinished transcript of the same model: (id, checkpoint seconds, next seq).
+
+        Segments after the checkpoint (a window cut short by a crash) are removed first.
+        """
+        row = self.conn.execute(
+            "SELECT id, checkpoint FROM transcripts WHERE video = ? AND source = ? AND model = ?"
+            " AND NOT complete ORDER BY id DESC LIMIT 1", (video.id, source, model)).fetchone()
+        if row is None:
+            return None
+        tid, checkpoint = row
+        with self.transaction() as conn:
+            late = [r[0] for r in conn.execute(
+                "SELECT id FROM segments WHERE transcript = ? AND start >= ?", (tid, checkpoint))]
+            for table in ("segments_fts", "bridges_fts"):
+                conn.executemany(f"DELETE FROM {table} WHERE rowid = ?", [(i,) for i in late])
+            conn.executemany("DELETE FROM segments WHERE id = ?", [(i,) for i in late])
+            last = conn.execute("SELECT id, seq FROM segments WHERE transcript = ?"
+                                " ORDER BY seq DESC LIMIT 1", (tid,)).fetchone()
+            if last:  # its bridge led into a removed segment
+                conn.execute("DELETE FROM bridges_fts WHERE rowid = ?", (last[0],))
+        return tid, float(checkpoint), (last[1] + 1 if last else 0)
+
+    def set_checkpoint(self, transcript_id: int, seconds: float) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE transcripts SET checkpoint = ? WHERE id = ?", (seconds, transcript_id))
+
     def add_text_transcript(self, video: Video, *, source: str, model: str,
                             segments: list[SegmentRecord], bridges: bool = True) -> int:
         """A whole transcript that needs no long work (title, subtitles, import), in one
@@ -371,10 +399,11 @@ class Store:
 
     @staticmethod
     def _drop_transcripts(conn: sqlite3.Connection, video_pk: int, source: str,
-                          complete_too: bool = False) -> None:
+                          complete_too: bool = False, keep: int = -1) -> None:
         cond = "" if complete_too else " AND NOT complete"
         ids = [r[0] for r in conn.execute(
-            "SELECT id FROM transcripts WHERE video = ? AND source = ?" + cond, (video_pk, source))]
+            "SELECT id FROM transcripts WHERE video = ? AND source = ? AND id != ?" + cond,
+            (video_pk, source, keep))]
         for tid in ids:
             for table in ("segments_fts", "bridges_fts"):
                 conn.execute(f"DELETE FROM {table} WHERE rowid IN"
@@ -423,8 +452,28 @@ class Store:
             prev = (seg_id, text, seg.lang)
         return n
 
-    def finish_transcript(self, transcript_id: int, video: Video, elapsed_seconds: float) -> None:
+    def finish_transcript(self, transcript_id: int, video: Video, elapsed_seconds: float,
+                          notes: dict[str, Any] | None = None) -> None:
+        """Mark a transcript complete; its language becomes that of most of its speech, and
+        `notes` (e.g. dropped segments) are kept with its settings."""
         with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT lang, sum(end - start) AS d, avg(lang_probability) FROM segments"
+                " WHERE transcript = ? AND lang IS NOT NULL GROUP BY lang ORDER BY d DESC LIMIT 1",
+                (transcript_id,)).fetchone()
+            if row:
+                conn.execute("UPDATE transcripts SET language = ?, language_probability = ?"
+                             " WHERE id = ?", (row[0], row[2], transcript_id))
+            if notes:
+                settings = json.loads(conn.execute("SELECT settings FROM transcripts WHERE id = ?",
+                                                   (transcript_id,)).fetchone()[0] or "{}")
+                conn.execute("UPDATE transcripts SET settings = ? WHERE id = ?",
+                             (json.dumps(settings | notes, sort_keys=True, ensure_ascii=False),
+                              transcript_id))
+            if conn.execute("SELECT source FROM transcripts WHERE id = ?",
+                            (transcript_id,)).fetchone()[0] == "asr":
+                # A new speech transcript (another model, a re-run) replaces the previous one.
+                self._drop_transcripts(conn, video.id, "asr", complete_too=True, keep=transcript_id)
             self._finish(conn, transcript_id, video, elapsed_seconds)
 
     def _finish(self, conn: sqlite3.Connection, transcript_id: int, video: Video,
@@ -462,7 +511,7 @@ class Store:
         t = rows[0]
         t["settings"] = json.loads(t["settings"] or "{}")
         t["segments"] = self._rows(
-            "SELECT id, seq, start, end, text, lang, probability FROM segments"
+            "SELECT id, seq, start, end, text, lang, probability, lang_probability FROM segments"
             " WHERE transcript = ? ORDER BY seq", (t["id"],))
         words = self._rows(
             "SELECT w.segment, w.start, w.end, w.word, w.probability FROM words w"

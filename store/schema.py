@@ -179,3 +179,11 @@ MIGRATIONS += (
         BEGIN SELECT RAISE(ABORT, 'the custody log is append-only'); END
     """,
 )
+
+MIGRATIONS += (
+    # 7: per-segment language probability (code-switching) and transcription checkpoints
+    """
+    ALTER TABLE segments ADD COLUMN lang_probability REAL;
+    ALTER TABLE transcripts ADD COLUMN checkpoint REAL NOT NULL DEFAULT 0
+    """,
+)

@@ -2,11 +2,12 @@
 
 Does not import monitor/ or store/.
 """
-from .engine import Segment, TranscribeOptions, Transcriber, TranscriptInfo, Word, decode
+from .engine import (Checkpoint, Dropped, Segment, TranscribeOptions, Transcriber, TranscriptInfo,
+                     Word, decode, looping)
 from .errors import AudioError, ModelError, TranscribeError
 from .model import ensure_base_model
 
 __all__ = [
-    "AudioError", "ModelError", "Segment", "TranscribeError", "TranscribeOptions", "Transcriber",
-    "TranscriptInfo", "Word", "decode", "ensure_base_model",
+    "AudioError", "Checkpoint", "Dropped", "ModelError", "Segment", "TranscribeError", "TranscribeOptions", "Transcriber",
+    "TranscriptInfo", "Word", "decode", "ensure_base_model", "looping",
 ]

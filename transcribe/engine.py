@@ -1,21 +1,29 @@
-"""Speech to timestamped text with faster-whisper.
+"""Speech to timestamped text with faster-whisper, for long, code-switching broadcasts.
 
-Segments stream out as they are decoded, so a caller can store them as they come.
+The audio is decoded in windows (memory stays flat over a three-hour stream); each
+window goes through Silero VAD and the batched pipeline, which decodes every ~30 s
+speech chunk in the likeliest of the configured languages. Events stream out as they
+are produced: segments, dropped segments (with why), and a checkpoint after each
+window, so a caller can store the work and resume after a crash.
 """
 from __future__ import annotations
 
 import logging
 import math
+import re
+import zlib
 from dataclasses import asdict, dataclass, field
-from typing import Iterator
+from typing import Iterator, Union
 
 import numpy as np
 
+from . import audio as audiomod
 from . import model as models
-from .errors import AudioError, ModelError
+from .errors import ModelError
+from .pipeline import RestrictedLanguagePipeline
 
 log = logging.getLogger("dalel.transcribe")
-SAMPLE_RATE = 16_000
+SAMPLE_RATE = audiomod.SAMPLE_RATE
 
 
 @dataclass(frozen=True)
@@ -27,7 +35,7 @@ class TranscribeOptions:
     batch_size: int = 8
     beam_size: int = 5
     cpu_threads: int = 0            # 0: all cores
-    vad: bool = True
+    window_s: float = 600.0         # audio decoded and checkpointed per window
 
 
 @dataclass(frozen=True)
@@ -44,17 +52,47 @@ class Segment:
     end: float
     text: str
     lang: str
-    probability: float
+    probability: float              # exp(mean log-probability of the tokens)
+    lang_probability: float = 1.0   # of `lang` among the configured languages
     words: tuple[Word, ...] = ()
 
 
 @dataclass(frozen=True)
+class Dropped:
+    """A segment not kept: a repetition loop that a retry could not fix, or no speech."""
+    start: float
+    end: float
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Everything before `seconds` has been produced."""
+    seconds: float
+
+
+Event = Union[Segment, Dropped, Checkpoint]
+
+
+@dataclass(frozen=True)
 class TranscriptInfo:
-    language: str
-    language_probability: float
     duration: float                 # seconds of audio
     model: str
     settings: dict = field(default_factory=dict)
+
+
+_CHAR_RUN = re.compile(r"(\w)\1{7,}")                          # "үүүүүүүү"
+_WORD_LOOP = re.compile(r"\b(\w+(?:\W+\w+){0,3}?)(?:\W+\1\b){3,}", re.I)  # "да да да да"
+
+
+def looping(text: str) -> bool:
+    """A repetition loop: a letter run, a word group repeated 4+ times, or text that
+    compresses too well (Whisper's own criterion, ratio > 2.4)."""
+    if _CHAR_RUN.search(text) or _WORD_LOOP.search(text):
+        return True
+    data = text.encode("utf-8")
+    return len(data) > 60 and len(data) / len(zlib.compress(data)) > 2.4
 
 
 def _device(opts: TranscribeOptions) -> tuple[str, str]:
@@ -72,7 +110,7 @@ class Transcriber:
     """One loaded model; transcribe many files with it."""
 
     def __init__(self, opts: TranscribeOptions = TranscribeOptions()):
-        from faster_whisper import BatchedInferencePipeline, WhisperModel
+        from faster_whisper import WhisperModel
 
         self.opts = opts
         path, self.label = models.resolve(opts.model)
@@ -82,50 +120,76 @@ class Transcriber:
                                       cpu_threads=opts.cpu_threads, local_files_only=path != opts.model)
         except Exception as exc:  # ctranslate2 raises RuntimeError/ValueError/OSError variously
             raise ModelError(f"cannot load Whisper model {opts.model!r}: {exc}") from exc
-        self.pipeline = BatchedInferencePipeline(self.model)
+        self.pipeline = RestrictedLanguagePipeline(self.model, opts.languages)
 
     def settings(self) -> dict:
-        return asdict(self.opts) | {"device": self.device, "compute_type": self.compute_type,
-                                    "pipeline": "batched", "word_timestamps": True,
-                                    "without_timestamps": False}
+        return asdict(self.opts) | {
+            "device": self.device, "compute_type": self.compute_type,
+            "pipeline": "batched, language per chunk", "vad": "silero",
+            "word_timestamps": True, "without_timestamps": False,
+            "condition_on_previous_text": False, "loop_guard": "retry with temperature fallback, else drop",
+            "no_speech_drop": "no_speech_prob > 0.6 and avg_logprob < -1"}
 
-    def transcribe(self, media_path: str) -> tuple[TranscriptInfo, Iterator[Segment]]:
-        audio = decode(media_path)
-        lang, prob = self.detect_language(audio)
-        segments, info = self.pipeline.transcribe(
-            audio, language=lang, batch_size=self.opts.batch_size, beam_size=self.opts.beam_size,
-            vad_filter=self.opts.vad, word_timestamps=True, without_timestamps=False,
-            condition_on_previous_text=False, log_progress=False)
-        tinfo = TranscriptInfo(lang, prob, round(len(audio) / SAMPLE_RATE, 3), self.label,
-                               self.settings())
-        return tinfo, (_segment(s, lang) for s in segments)
+    def transcribe(self, media_path: str, start_at: float = 0.0) -> tuple[TranscriptInfo, Iterator[Event]]:
+        """Transcribe from `start_at` seconds (a checkpoint) to the end."""
+        info = TranscriptInfo(round(audiomod.duration(media_path), 3), self.label, self.settings())
+        return info, self._events(media_path, start_at)
 
-    def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
-        """The most likely of the configured languages (Whisper itself may pick any of 99)."""
-        allowed = self.opts.languages
-        if len(allowed) == 1:
-            return allowed[0], 1.0
-        _, _, probs = self.model.detect_language(audio, vad_filter=self.opts.vad,
-                                                 language_detection_segments=3)
-        scores = {code: p for code, p in probs if code in allowed}
-        if not scores:
-            return allowed[0], 0.0
-        best = max(scores, key=scores.get)
-        total = sum(scores.values()) or 1.0
-        return best, round(scores[best] / total, 4)
+    def _events(self, media_path: str, start_at: float) -> Iterator[Event]:
+        for offset, samples in audiomod.windows(media_path, self.opts.window_s, start_at):
+            yield from self._window(samples, offset)
+            yield Checkpoint(round(offset + len(samples) / SAMPLE_RATE, 3))
+
+    def _window(self, samples: np.ndarray, offset: float) -> Iterator[Event]:
+        if len(samples) < SAMPLE_RATE // 10:
+            return
+        self.pipeline.segment_languages.clear()
+        segments, _ = self.pipeline.transcribe(
+            samples, language=self.opts.languages[0], multilingual=True,
+            batch_size=self.opts.batch_size, beam_size=self.opts.beam_size, vad_filter=True,
+            word_timestamps=True, without_timestamps=False, condition_on_previous_text=False,
+            log_progress=False)
+        for s in segments:
+            lang, lang_p = self.pipeline.segment_languages.popleft() \
+                if self.pipeline.segment_languages else (self.opts.languages[0], 0.0)
+            yield from self._checked(s, lang, lang_p, samples, offset)
+
+    def _checked(self, s, lang: str, lang_p: float, samples: np.ndarray,
+                 offset: float) -> Iterator[Event]:
+        text = s.text.strip()
+        if s.no_speech_prob > 0.6 and s.avg_logprob < -1.0:
+            yield Dropped(offset + s.start, offset + s.end, text, "no speech")
+        elif looping(text):
+            yield from self._retry(s, lang, lang_p, samples, offset)
+        elif text:
+            yield _segment(s, lang, lang_p, offset)
+
+    def _retry(self, s, lang: str, lang_p: float, samples: np.ndarray,
+               offset: float) -> Iterator[Event]:
+        """Decode a looping stretch again, sequentially, with temperature fallback."""
+        a, b = max(0, int((s.start - 0.2) * SAMPLE_RATE)), int((s.end + 0.2) * SAMPLE_RATE)
+        retry, _ = self.model.transcribe(
+            samples[a:b], language=lang, beam_size=self.opts.beam_size,
+            temperature=(0.2, 0.4, 0.6, 0.8), condition_on_previous_text=False,
+            no_repeat_ngram_size=3, compression_ratio_threshold=2.0, word_timestamps=True,
+            vad_filter=False)
+        kept = [r for r in retry if r.text.strip() and not looping(r.text)
+                and not (r.no_speech_prob > 0.6 and r.avg_logprob < -1.0)]
+        if not kept:
+            log.info("dropped a repetition loop at %.1fs: %.60s", offset + s.start, s.text.strip())
+            yield Dropped(offset + s.start, offset + s.end, s.text.strip(), "repetition loop")
+            return
+        for r in kept:
+            yield _segment(r, lang, lang_p, offset + a / SAMPLE_RATE)
+
+
+def _segment(s, lang: str, lang_p: float, offset: float) -> Segment:
+    words = tuple(Word(round(offset + float(w.start), 3), round(offset + float(w.end), 3), w.word,
+                       round(float(w.probability), 4)) for w in (s.words or []))
+    return Segment(round(offset + float(s.start), 3), round(offset + float(s.end), 3), s.text.strip(),
+                   lang, round(math.exp(float(s.avg_logprob)), 4), lang_p, words)
 
 
 def decode(media_path: str) -> np.ndarray:
-    from faster_whisper import decode_audio
-
-    try:
-        return decode_audio(media_path, sampling_rate=SAMPLE_RATE)
-    except Exception as exc:  # PyAV raises many types for broken files
-        raise AudioError(f"cannot decode the audio of {media_path}: {exc}") from exc
-
-
-def _segment(s, lang: str) -> Segment:
-    words = tuple(Word(float(w.start), float(w.end), w.word, float(w.probability))
-                  for w in (s.words or []))
-    return Segment(float(s.start), float(s.end), s.text.strip(), lang,
-                   round(math.exp(float(s.avg_logprob)), 4), words)
+    """The whole audio as 16 kHz mono samples (short files; long ones go by `audio.windows`)."""
+    return np.concatenate([w for _, w in audiomod.windows(media_path, 1e9)] or [np.zeros(0, np.float32)])

@@ -1,0 +1,87 @@
+"""Transcription on real speech with the real base model: languages, loops, checkpoints."""
+import pytest
+
+import transcribe
+from dalel.demo import DEMO_DIR
+from transcribe.audio import windows
+
+
+@pytest.fixture(scope="module")
+def transcriber():
+    return transcribe.Transcriber(transcribe.TranscribeOptions(window_s=12.0))
+
+
+def test_segments_carry_language_and_probability(transcriber):
+    info, events = transcriber.transcribe(str(DEMO_DIR / "ru_broadcast.mp4"))
+    events = list(events)
+    segments = [e for e in events if isinstance(e, transcribe.Segment)]
+    assert info.model.startswith("whisper-base") and 28 < info.duration < 34
+    assert all(s.lang == "ru" and s.lang_probability > 0.9 for s in segments)
+    assert "захвату власти" in " ".join(s.text for s in segments)
+    checkpoints = [e.seconds for e in events if isinstance(e, transcribe.Checkpoint)]
+    assert len(checkpoints) >= 2 and checkpoints == sorted(checkpoints)
+    assert all(w.start >= s.start - 0.5 for s in segments for w in s.words)
+
+
+def test_espeak_kazakh_gives_no_loops_and_low_confidence(transcriber):
+    _, events = transcriber.transcribe(str(DEMO_DIR / "kk_statement.mp4"))
+    segments = [e for e in events if isinstance(e, transcribe.Segment)]
+    assert all(s.lang in ("kk", "ru") for s in segments)          # never Turkish or German
+    assert not any(transcribe.looping(s.text) for s in segments)
+    assert all(s.probability < 0.6 for s in segments)             # honest: low confidence
+
+
+@pytest.mark.parametrize("text, loops", [
+    ("үүүүүүүүүүүүүү", True), ("да да да да да", True),
+    ("мы призываем мы призываем мы призываем мы призываем", True),
+    ("Мы призываем граждан к мирным переменам.", False), ("Биз биліктің бейбіт жолын", False),
+])
+def test_loop_detector(text, loops):
+    assert transcribe.looping(text) is loops
+
+
+def test_windows_cover_the_audio_once_and_cut_in_pauses():
+    path = str(DEMO_DIR / "ru_broadcast.mp4")
+    whole = sum(len(w) for _, w in windows(path, 1e9))
+    parts = list(windows(path, 8.0))
+    assert len(parts) >= 3
+    assert sum(len(w) for _, w in parts) == whole
+    for (off, w), (nxt, _) in zip(parts, parts[1:]):
+        assert abs(off + len(w) / 16000 - nxt) < 1e-6
+    resumed = list(windows(path, 8.0, start_s=parts[1][0]))
+    assert abs(sum(len(w) for _, w in resumed) - sum(len(w) for _, w in parts[1:])) < 1600
+
+
+def test_transcription_resumes_from_its_checkpoint(transcribed, tmp_path):
+    import shutil
+    import sqlite3
+    from dalel import config as configmod
+    from dalel.app import App
+    import monitor
+    shutil.copytree(transcribed[0].data_dir, tmp_path / "data")
+    (tmp_path / "c.toml").write_text('data_dir = "data"\n[transcribe]\nwindow = "1m"\n', encoding="utf-8")
+    app = App(configmod.load(str(tmp_path / "c.toml")))
+    app.transcriber().opts = transcribe.TranscribeOptions(window_s=10.0)  # 3 windows of ~10 s
+    video = app.store.find_video("DaLeLdemo01")
+    full = [s["text"] for s in app.store.transcript(video)["segments"]]
+    seen = []
+
+    def stop_after_first_window() -> bool:
+        row = app.store.conn.execute("SELECT max(checkpoint) FROM transcripts WHERE NOT complete").fetchone()
+        seen.append(row[0])
+        return bool(row[0])
+    with pytest.raises(monitor.Cancelled):
+        app.transcribe_video(video, should_stop=stop_after_first_window)
+    db = sqlite3.connect(tmp_path / "data" / "dalel.sqlite3")
+    checkpoint, kept = db.execute("SELECT checkpoint, (SELECT count(*) FROM segments WHERE transcript"
+                                  " = t.id) FROM transcripts t WHERE NOT complete").fetchone()
+    assert 0 < checkpoint < 28 and kept > 0
+    app.transcribe_video(video)
+    again = [s["text"] for s in app.store.transcript(video)["segments"]]
+    assert db.execute("SELECT count(*) FROM transcripts WHERE NOT complete").fetchone()[0] == 0
+    assert len(again) >= len(full) - 1 and "захвату власти" in " ".join(again)
+    seqs = [r[0] for r in db.execute("SELECT seq FROM segments s JOIN transcripts t ON t.id ="
+                                     " s.transcript WHERE t.video = ? AND t.source = 'asr'"
+                                     " AND t.complete ORDER BY seq", (video.id,))]
+    assert seqs == list(range(len(seqs)))
+    app.close()

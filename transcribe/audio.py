@@ -1,0 +1,90 @@
+"""Audio in windows: decode a long file piece by piece so memory stays flat.
+
+Each window ends at the quietest moment near its nominal end, so no word is cut
+between two windows.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from .errors import AudioError
+
+SAMPLE_RATE = 16_000
+_QUIET_SEARCH_S = 20.0   # look this far back from a window's end for a pause
+_FRAME = SAMPLE_RATE // 10
+
+
+def duration(path: str) -> float:
+    import av
+    try:
+        with av.open(path) as c:
+            if c.duration:
+                return c.duration / 1_000_000
+            stream = next((s for s in c.streams if s.type == "audio"), None)
+            return float(stream.duration * stream.time_base) if stream and stream.duration else 0.0
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise AudioError(f"cannot read {path}: {exc}") from exc
+
+
+def _frames(path: str, start_s: float) -> Iterator[np.ndarray]:
+    """16 kHz mono float32 samples, from `start_s` on."""
+    import av
+    try:
+        container = av.open(path)
+    except (av.error.FFmpegError, OSError) as exc:
+        raise AudioError(f"cannot open {path}: {exc}") from exc
+    with container:
+        stream = next((s for s in container.streams if s.type == "audio"), None)
+        if stream is None:
+            raise AudioError(f"{path} has no audio stream")
+        if start_s > 0:
+            container.seek(int(start_s * 1_000_000), any_frame=False, backward=True)
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+        skip = None
+        try:
+            for frame in container.decode(stream):
+                if skip is None:  # seeking lands on a packet before start_s: drop the excess
+                    t = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
+                    skip = max(0, int((start_s - t) * SAMPLE_RATE))
+                for out in resampler.resample(frame):
+                    data = out.to_ndarray().reshape(-1).astype(np.float32) / 32768.0
+                    if skip:
+                        cut = min(skip, len(data))
+                        data, skip = data[cut:], skip - cut
+                    if len(data):
+                        yield data
+            for out in resampler.resample(None):
+                yield out.to_ndarray().reshape(-1).astype(np.float32) / 32768.0
+        except av.error.FFmpegError as exc:
+            raise AudioError(f"cannot decode the audio of {path}: {exc}") from exc
+
+
+def windows(path: str, window_s: float, start_s: float = 0.0) -> Iterator[tuple[float, np.ndarray]]:
+    """(offset in seconds, samples) of consecutive windows of about `window_s` seconds."""
+    size = int(window_s * SAMPLE_RATE)
+    buf: list[np.ndarray] = []
+    held, offset = 0, start_s
+    for data in _frames(path, start_s):
+        buf.append(data)
+        held += len(data)
+        if held >= size:
+            audio = np.concatenate(buf)
+            cut = _quiet_cut(audio, size, min(_QUIET_SEARCH_S, window_s / 2))
+            yield offset, audio[:cut]
+            offset += cut / SAMPLE_RATE
+            buf, held = [audio[cut:]], len(audio) - cut
+    if held:
+        yield offset, np.concatenate(buf)
+
+
+def _quiet_cut(audio: np.ndarray, size: int, search_s: float) -> int:
+    """The sample index of the quietest 0.1 s frame in the `search_s` before `size`."""
+    lo = max(_FRAME, size - int(search_s * SAMPLE_RATE))
+    n = (size - lo) // _FRAME
+    if n <= 0:
+        return size
+    frames = audio[lo:lo + n * _FRAME].reshape(n, _FRAME)
+    energy = (frames ** 2).mean(axis=1)
+    return lo + int(np.argmin(energy)) * _FRAME + _FRAME // 2
