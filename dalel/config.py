@@ -48,7 +48,7 @@ class TranscribeConfig:
     compute_type: str = "auto"
     languages: tuple[str, ...] = ("kk", "ru")
     batch_size: int = 8
-    beam_size: int = 0                    # 0: greedy on CPU, 5 on GPU
+    beam_size: int = 5
     cpu_threads: int = 0
     window: str = "10m"                   # audio decoded, transcribed and checkpointed per window
 
@@ -145,8 +145,6 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"transcribe.device = {t.device!r}: use \"auto\", \"cpu\" or \"cuda\"")
     if parse_duration(t.window, "transcribe.window") < 60:
         raise ConfigError(f"transcribe.window = {t.window!r}: use at least \"1m\"")
-    if t.beam_size < 0:
-        raise ConfigError(f"transcribe.beam_size = {t.beam_size}: use 0 (auto) or a width of 1 or more")
     if t.batch_size < 1:
         raise ConfigError(f"transcribe.batch_size = {t.batch_size}: must be 1 or more")
 
