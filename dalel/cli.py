@@ -658,6 +658,27 @@ def run(ctx: click.Context) -> None:
 
 
 @cli.command()
+@click.option("--host", help="Address to listen on (default: [web] host, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default: [web] port, 8080).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Run the web app: search, videos with the transcript in sync, clips, status, JSON API.
+
+    Listens on 127.0.0.1 unless [web] token is set in the config (then every page and
+    API call needs it: "Authorization: Bearer TOKEN", or open a page once with ?token=TOKEN).
+
+    \b
+    Example:
+        dalel serve --port 8080     # then open http://127.0.0.1:8080/
+    """
+    from .web import serve as run_web
+    cfg = _app(ctx).config
+    if logging.getLogger().level > logging.INFO:
+        logging.getLogger().setLevel(logging.INFO)
+    run_web(cfg, host or cfg.web.host, port or cfg.web.port)
+
+
+@cli.command()
 @click.option("--keep", is_flag=True, help="Keep the demo data folder and print where it is.")
 def demo(keep: bool) -> None:
     """Run the whole pipeline offline on a built-in demo channel.

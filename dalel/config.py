@@ -65,6 +65,13 @@ class WatchConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    token: str = ""                       # required to listen beyond 127.0.0.1
+
+
+@dataclass(frozen=True)
 class EvidenceConfig:
     pad: float = 5.0                      # seconds added before and after each exported hit
     fixity_every: str = "7d"              # the daemon re-hashes the whole archive this often
@@ -86,6 +93,7 @@ class Config:
     search: SearchConfig = field(default_factory=SearchConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
     evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     channels: tuple[ChannelConfig, ...] = ()
     path: Path | None = None             # the file it was read from
 
@@ -170,10 +178,10 @@ def load(explicit: str | None = None, data_dir: str | None = None) -> Config:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
     unknown = set(raw) - {"data_dir", "monitor", "transcribe", "search", "watch", "evidence",
-                          "channels"}
+                          "web", "channels"}
     if unknown:
-        raise ConfigError(f"unknown key {sorted(unknown)[0]!r} in {path}; known: data_dir, "
-                          "[monitor], [transcribe], [search], [watch], [evidence], [[channels]]")
+        raise ConfigError(f"unknown key {sorted(unknown)[0]!r} in {path}; known: data_dir, [monitor], "
+                          "[transcribe], [search], [watch], [evidence], [web], [[channels]]")
     chosen = data_dir or os.environ.get("DALEL_DATA_DIR") or raw.get("data_dir")
     if not chosen:
         if path is not None:
@@ -191,6 +199,7 @@ def load(explicit: str | None = None, data_dir: str | None = None) -> Config:
         search=_section(SearchConfig, raw.get("search", {}), "search"),
         watch=_section(WatchConfig, raw.get("watch", {}), "watch"),
         evidence=_section(EvidenceConfig, _floats(raw.get("evidence", {}), "pad"), "evidence"),
+        web=_section(WebConfig, raw.get("web", {}), "web"),
         channels=tuple(_channel(c) for c in channels),
         path=path,
     )

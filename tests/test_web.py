@@ -1,0 +1,199 @@
+"""The analyst's web app, driven in a real browser (Debian's Chromium through Playwright)."""
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import sqlite3
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import uvicorn
+from click.testing import CliRunner
+
+from dalel import config as configmod
+from dalel.cli import cli
+from dalel.web import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).parent / "artifacts"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+        "--disable-background-networking", "--disable-component-update", "--autoplay-policy=no-user-gesture-required"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, data: Path, extra: str = ""):
+        cfg_path = data.parent / "web.toml"
+        cfg_path.write_text(f'data_dir = "{data.name}"\n{extra}', encoding="utf-8")
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(create_app(configmod.load(str(cfg_path))),
+                                                    host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> "Server":
+        self.thread.start()
+        for _ in range(100):
+            if self.server.started:
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("server did not start")
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(5)
+
+    def get(self, path: str, headers: dict | None = None) -> tuple[int, bytes, dict]:
+        req = urllib.request.Request(self.base + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req) as r:
+                return r.status, r.read(), {k.lower(): v for k, v in r.headers.items()}
+        except urllib.error.HTTPError as e:
+            return e.code, e.read(), {k.lower(): v for k, v in e.headers.items()}
+
+
+@pytest.fixture
+def archive(transcribed, tmp_path) -> Path:
+    shutil.copytree(transcribed[0].data_dir, tmp_path / "data")
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+def test_search_open_video_seek_and_export_in_a_browser(archive, browser):
+    with Server(archive) as srv:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(srv.base + "/")
+        page.fill("input[name=q]", "захват власти")
+        page.click("button[type=submit]")
+        page.wait_for_selector(".video-hits")
+        assert page.locator("mark", has_text="захвату").count() == 1
+        assert "Эфир: о выборах и мирных переменах" in page.content()
+        page.screenshot(path=str(SHOTS / "search.png"), full_page=True)
+
+        page.click(".video-hits a >> nth=0")
+        page.wait_for_selector("#transcript p[data-start]")
+        page.wait_for_function("document.getElementById('player').readyState >= 1")
+        assert page.locator("#transcript p.hit").count() >= 1
+        line = page.locator("#transcript p", has_text="захвату")
+        target = float(line.first.get_attribute("data-start"))
+        line.first.click()
+        page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {target}) < 1.5")
+        page.wait_for_selector("#transcript p.current")
+        page.screenshot(path=str(SHOTS / "video.png"), full_page=True)
+
+        page.fill("#clip-start", "10")
+        page.fill("#clip-end", "13")
+        page.click("#export-clip")
+        page.wait_for_selector("#download")
+        name = page.locator("#download").inner_text()
+        assert name.endswith(".zip")
+        page.screenshot(path=str(SHOTS / "export.png"))
+        status, body, headers = srv.get("/exports/" + name)
+        assert status == 200 and body[:2] == b"PK"
+        assert (archive / "exports" / name).is_file()
+
+
+def test_phone_layout_and_kazakh_letters(archive, browser, tmp_path):
+    srt = tmp_path / "kk.srt"
+    srt.write_text("1\n00:00:01,000 --> 00:00:04,000\nБіз билікті бейбіт жолмен өзгертуге шақырамыз\n",
+                   encoding="utf-8")
+    CliRunner().invoke(cli, ["--data-dir", str(archive), "import-transcript", "DaLeLdemo02", str(srt)])
+    with Server(archive) as srv:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(srv.base + "/search?q=билік")
+        page.wait_for_selector(".video-hits")
+        assert page.locator("mark", has_text="билікті").count() == 1
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390
+        page.screenshot(path=str(SHOTS / "phone-kazakh.png"), full_page=True)
+
+
+def test_untrusted_text_is_escaped(archive, browser):
+    db = sqlite3.connect(archive / "dalel.sqlite3")
+    db.execute("UPDATE videos SET title = ? WHERE video_id = 'DaLeLdemo01'",
+               ("<img src=x onerror=\"document.title='pwned'\"><script>document.title='pwned'</script>",))
+    db.commit()
+    with Server(archive) as srv:
+        page = browser.new_page()
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(srv.base + "/search?q=захват")
+        page.wait_for_selector(".video-hits")
+        page.goto(srv.base + "/videos/DaLeLdemo01")
+        page.wait_for_selector("h1")
+        assert page.title() != "pwned" and not dialogs
+        assert "<script>document.title" in page.locator("h1").inner_text()
+
+
+def test_api_mirrors_the_cli(archive):
+    with Server(archive) as srv:
+        status, body, _ = srv.get("/api/search?q=%D0%B7%D0%B0%D1%85%D0%B2%D0%B0%D1%82")  # захват
+        data = json.loads(body)
+        cli_data = json.loads(CliRunner().invoke(cli, ["--data-dir", str(archive), "search", "захват",
+                                                       "--json"]).output)
+        assert status == 200 and data["total"] == cli_data["total"] == 1
+        assert data["hits"][0]["start"] == cli_data["hits"][0]["start"]
+        status, body, _ = srv.get("/api/videos/DaLeLdemo01")
+        video = json.loads(body)
+        assert any(f["role"] == "media" and len(f["sha256"]) == 64 for f in video["files"])
+        status, body, _ = srv.get("/api/videos/DaLeLdemo01/transcript")
+        assert status == 200 and json.loads(body)["segments"][0]["words"]
+        assert srv.get("/api/videos/nope")[0] == 404
+        assert srv.get("/api/search?q=%22open")[0] == 400
+        spec = json.loads(srv.get("/openapi.json")[1])
+        assert {"/api/search", "/api/videos/{video_id}", "/api/videos/{video_id}/transcript",
+                "/api/clips"} <= set(spec["paths"])
+
+
+def test_media_streams_with_ranges_and_paths_stay_confined(archive):
+    with Server(archive) as srv:
+        status, body, headers = srv.get("/media/DaLeLdemo01", {"Range": "bytes=100-199"})
+        original = (archive / "archive/youtube/DaLeLdemo01/DaLeLdemo01.mp4").read_bytes()
+        assert status == 206 and body == original[100:200]
+        assert headers["content-range"] == f"bytes 100-199/{len(original)}"
+        for path in ["/archive/../dalel.sqlite3", "/archive/..%2Fdalel.sqlite3",
+                     "/archive/%2e%2e/%2e%2e/etc/passwd", "/archive//etc/passwd",
+                     "/exports/..%2Fdalel.sqlite3", "/media/..%2F..%2Fdalel.sqlite3"]:
+            assert srv.get(path)[0] == 404, path
+        assert srv.get("/archive/youtube/DaLeLdemo01/manifest.json")[0] == 200
+
+
+def test_posts_need_the_csrf_token(archive):
+    with Server(archive) as srv:
+        req = urllib.request.Request(srv.base + "/api/clips", method="POST",
+                                     data=b'{"video_id": "DaLeLdemo01", "start": 10, "end": 12}',
+                                     headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req)
+        assert err.value.code == 403
+
+
+def test_token_guards_every_page_and_binding_elsewhere_needs_it(archive):
+    with Server(archive, '[web]\ntoken = "s3cret-token"\n') as srv:
+        assert srv.get("/")[0] == 401
+        assert srv.get("/api/search?q=x")[0] == 401
+        assert srv.get("/media/DaLeLdemo01")[0] == 401
+        assert srv.get("/api/videos/DaLeLdemo01", {"Authorization": "Bearer s3cret-token"})[0] == 200
+        assert srv.get("/", {"Authorization": "Bearer wrong"})[0] == 401
+    result = CliRunner().invoke(cli, ["--data-dir", str(archive), "serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 1
+    assert "refusing to listen on 0.0.0.0 without authentication" in result.output
