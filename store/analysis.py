@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .kazakh import stem_kk
+from .translit import is_latin, to_cyrillic
 
 # Same split as FTS5's unicode61 tokenizer: runs of letters and digits.
 WORD_RE = re.compile(r"[^\W_]+")
@@ -53,12 +54,38 @@ def _morph():
     return pymorphy3.MorphAnalyzer()
 
 
+# Kazakh letters that Kazakh Latin and loose Cyrillic spellings do not keep apart
+# (Latin i is и, і and й): folded in Kazakh indexed forms so both scripts meet.
+_KK_FOLD = str.maketrans({"и": "і", "й": "і"})
+
+
+def word_lang(word: str, lang: str) -> str:
+    """The analyser for one word of a segment in `lang`: speakers switch mid-sentence.
+
+    A word with letters only Kazakh uses is Kazakh; in Kazakh speech, a word Russian's
+    dictionary knows (and Kazakh letters do not mark) is Russian.
+    """
+    w = normalise(word)
+    if any(ch in _KAZAKH_ONLY for ch in w):
+        return "kk"
+    if lang == "kk" and not is_latin(w) and _russian_known(w):
+        return "ru"
+    return lang
+
+
+@lru_cache(maxsize=200_000)
+def _russian_known(w: str) -> bool:
+    return len(w) > 3 and _morph().word_is_known(w)
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str, lang: str) -> str:
     """The indexed form of one word (already split by `words`)."""
     w = normalise(word)
+    if is_latin(w):
+        w = to_cyrillic(w, lang)
     if lang == "kk":
-        return stem_kk(w)
+        return stem_kk(w).translate(_KK_FOLD)
     if lang == "ru" and any("а" <= ch <= "я" for ch in w):
         return _morph().parse(w)[0].normal_form.replace("ё", "е")
     return w
@@ -67,7 +94,11 @@ def stem(word: str, lang: str) -> str:
 def analyse(text: str, lang: str | None = None) -> list[Token]:
     """Split `text` into words and give each its indexed form."""
     lang = lang if lang in LANGUAGES else guess_lang(text)
-    return [Token(w, stem(w, lang), lang) for w in words(text)]
+    out = []
+    for w in words(text):
+        wl = word_lang(w, lang)
+        out.append(Token(w, stem(w, wl), wl))
+    return out
 
 
 def index_terms(text: str, lang: str | None) -> list[str]:

@@ -40,3 +40,18 @@ def test_normalisation_folds_case_and_yo():
 def test_language_is_guessed_from_kazakh_letters():
     assert analyse("Біз билікті")[0].lang == "kk"
     assert analyse("Мы власть")[0].lang == "ru"
+
+
+@pytest.mark.parametrize("a, b, lang", [
+    ("Аблязов", "Ablyazov", "ru"), ("Аблязова", "Abliazov", "ru"), ("Назарбаев", "Nazarbayev", "ru"),
+    ("билікті", "bilikti", "kk"), ("шақырамыз", "şaqyramyz", "kk"), ("Республикасы", "Respublikasy", "kk"),
+    ("жиналысқа", "jinalysqa", "kk"),
+])
+def test_latin_and_cyrillic_spellings_meet(a, b, lang):
+    assert [t.stem for t in analyse(a, lang)] == [t.stem for t in analyse(b, lang)]
+
+
+def test_russian_words_in_kazakh_speech_are_analysed_as_russian():
+    tokens = analyse("Біз власти билікке", "kk")
+    assert [(t.lang, t.stem) for t in tokens][1] == ("ru", "власть")
+    assert analyse("власть", "ru")[0].stem == "власть"

@@ -96,6 +96,8 @@ def test_imported_transcript_is_searchable_as_import(transcribed, tmp_path):
     dalel("import-transcript", "DaLeLdemo02", str(vtt))
     kk = dalel.json("search", "билік")["hits"]
     assert [(h["video_id"], h["lang"], h["source"]) for h in kk] == [("DaLeLdemo02", "kk", "import")]
+    latin = dalel.json("search", "bilikti")     # the 2021 Latin spelling finds the Cyrillic
+    assert [h["matches"] for h in latin["hits"]] == [["билікті"]]
     assert "[0:00:01] Біз билікті" in dalel("transcript", "DaLeLdemo02", "--source", "import").output
     bad = tmp_path / "empty.srt"
     bad.write_text("\n", encoding="utf-8")
