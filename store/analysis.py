@@ -23,7 +23,7 @@ _KAZAKH_ONLY = set("әғқңөұүһі")
 LANGUAGES = ("kk", "ru")
 # Words on each side of a segment boundary indexed together: phrases and NEAR groups
 # up to this long are found across Whisper's segment boundaries.
-BRIDGE = 8
+BRIDGE = 4
 
 
 @dataclass(frozen=True)

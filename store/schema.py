@@ -187,3 +187,10 @@ MIGRATIONS += (
     ALTER TABLE transcripts ADD COLUMN checkpoint REAL NOT NULL DEFAULT 0
     """,
 )
+
+MIGRATIONS += (
+    # 8: a video's segments by id, for counting a common word's hits per video by rowid range
+    """
+    CREATE INDEX segments_video ON segments(video, id)
+    """,
+)

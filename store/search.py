@@ -93,29 +93,72 @@ def search(store: Store, query: Query, options: SearchOptions = SearchOptions(),
     return Results(fuzzy.query, fuzzy.total, hits, fuzzy.videos, approximate=True)
 
 
+FULL_COUNT_LIMIT = 20_000  # above this many hits, per-video counts are made for the page only
+
+
 def _search(store: Store, query: Query, options: SearchOptions, expr: str | None = None,
             multiword: bool | None = None) -> Results:
     opts = _merge_filters(query, options)
     where, params = _where(opts)
     expr = expr or query.fts(opts.lang)
     base = _from("segments_fts", where)
+    want = opts.offset + opts.limit
     try:
-        per_video = dict(store.conn.execute(
-            "SELECT v.video_id, count(*)" + base + " GROUP BY v.id", (expr, *params)).fetchall())
-        rows = list(store.db.query(
-            _SELECT.format(t="segments_fts") + base + " ORDER BY score, s.id LIMIT ?",
-            (expr, *params, opts.offset + opts.limit)))
+        if where:  # filters need the joins for every match
+            total = store.conn.execute("SELECT count(*)" + base, (expr, *params)).fetchone()[0]
+            rows = list(store.db.query(_SELECT.format(t="segments_fts") + base
+                                       + " ORDER BY score, s.id LIMIT ?", (expr, *params, want)))
+        else:      # the index alone ranks; details are fetched for the page only
+            total = store.conn.execute("SELECT count(*) FROM segments_fts WHERE segments_fts MATCH ?",
+                                       (expr,)).fetchone()[0]
+            rows = _details(store, store.conn.execute(
+                "SELECT rowid, bm25(segments_fts), highlight(segments_fts, 0, char(1), char(2))"
+                " FROM segments_fts WHERE segments_fts MATCH ? ORDER BY bm25(segments_fts), rowid"
+                " LIMIT ?", (expr, want)).fetchall())
         bridges = query.multiword if multiword is None else multiword
         bridged = _bridges(store, expr, where, params) if bridges else []
     except sqlite3.OperationalError as exc:
         raise QueryError(f"cannot search for {query.raw!r}: {exc}; simplify the query") from exc
-    for r in bridged:
-        per_video[r["video_id"]] = per_video.get(r["video_id"], 0) + 1
     ranked = sorted(rows + bridged, key=lambda r: (r["score"], r["id"]))
     page = ranked[opts.offset: opts.offset + opts.limit]
+    per_video = _per_video(store, expr, base, params, total, page)
+    for r in bridged:
+        per_video[r["video_id"]] = per_video.get(r["video_id"], 0) + 1
     hits = [_hit(store, r) for r in page]
     order = sorted(per_video.items(), key=lambda kv: -kv[1])
-    return Results(query.raw, sum(per_video.values()), hits, dict(order))
+    return Results(query.raw, total + len(bridged), hits, dict(order))
+
+
+def _details(store: Store, ranked: list[tuple]) -> list[dict]:
+    """Rows of the page with their segment, transcript and video (one query)."""
+    if not ranked:
+        return []
+    marks = ",".join("?" * len(ranked))
+    info = {r["id"]: r for r in store.db.query(
+        "SELECT s.id, s.transcript, s.seq, s.start, s.end, s.text, s.lang, t.source, v.video_id,"
+        " v.platform, v.title, coalesce(v.channel, src.name) AS channel, v.url, v.removed_at"
+        " FROM segments s JOIN transcripts t ON t.id = s.transcript JOIN videos v ON v.id = s.video"
+        f" LEFT JOIN sources src ON src.id = v.source_id WHERE s.id IN ({marks}) AND t.complete",
+        [r[0] for r in ranked])}
+    return [info[rid] | {"score": score, "marked": marked} for rid, score, marked in ranked
+            if rid in info]
+
+
+def _per_video(store: Store, expr: str, base: str, params: list, total: int,
+               page: list[dict]) -> dict[str, int]:
+    """Hits per video: for all videos when the hits are few; else for the page's videos,
+    counted inside each video's range of segment ids (the index skips the rest)."""
+    if total <= FULL_COUNT_LIMIT:
+        return dict(store.conn.execute("SELECT v.video_id, count(*)" + base + " GROUP BY v.id",
+                                       (expr, *params)).fetchall())
+    counts = {}
+    for vid in dict.fromkeys(r["video_id"] for r in page):
+        lo, hi = store.conn.execute("SELECT min(s.id), max(s.id) FROM segments s JOIN videos v"
+                                    " ON v.id = s.video WHERE v.video_id = ?", (vid,)).fetchone()
+        counts[vid] = store.conn.execute(
+            "SELECT count(*)" + base + " AND f.rowid BETWEEN ? AND ? AND v.video_id = ?",
+            (expr, *params, lo, hi, vid)).fetchone()[0]
+    return counts
 
 
 def _bridges(store: Store, expr: str, where: str, params: list) -> list[dict]:
