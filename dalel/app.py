@@ -168,7 +168,7 @@ class App:
         (no retry will follow) or permanent, the video is marked failed."""
         try:
             got = monitor.archive(video.url, self.archive_options(), platform=video.platform,
-                                  video_id=video.video_id, source_url=self._source_url(video),
+                                  video_id=video.video_id, source_url=self.source_url(video),
                                   hint={"title": video.title, "channel": video.channel,
                                         "published": video.published,
                                         "description": video.description}, should_stop=should_stop)
@@ -204,7 +204,7 @@ class App:
                                        published=got.meta.get("published"))
         return self._record(video, got), True
 
-    def _source_url(self, video: store.Video) -> str | None:
+    def source_url(self, video: store.Video) -> str | None:
         if video.source_id is None:
             return None
         try:

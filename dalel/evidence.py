@@ -156,7 +156,7 @@ def build_clip(app: App, video: store.Video, src: Path, rec: store.FileRecord, s
 
 def _manifest(app: App, video: store.Video, rec: store.FileRecord, req: ClipRequest, start: float,
               end: float, clip: bytes, clip_duration: float, t: dict, cues: list[dict]) -> dict:
-    meta = {"source_url": _source_url(app, video), "url": video.url, "platform": video.platform,
+    meta = {"source_url": app.source_url(video), "url": video.url, "platform": video.platform,
             "platform_id": video.video_id, "channel": video.channel, "title": video.title,
             "published": video.published, "archived_at": video.archived_at}
     return {
@@ -173,15 +173,6 @@ def _manifest(app: App, video: store.Video, rec: store.FileRecord, req: ClipRequ
                        "text": " ".join(c["text"] for c in cues), "segments": cues},
         "tools": tool_versions(),
     }
-
-
-def _source_url(app: App, video: store.Video) -> str | None:
-    if video.source_id is None:
-        return None
-    try:
-        return app.store.get_source(video.source_id).url
-    except store.NotFound:
-        return None
 
 
 def write_zip(out: Path, members: dict[str, bytes], prefix: str = "") -> str:

@@ -46,3 +46,31 @@ def test_rss_with_enclosures():
 def test_broken_feeds_say_what_is_wrong(content, message):
     with pytest.raises(FeedError, match=message):
         parse_feed(content)
+
+
+def test_youtube_channel_urls_are_polled_through_the_channel_feed():
+    from monitor import YtdlpOptions, identify
+    spec = identify("https://www.youtube.com/channel/UC9PBzalIcEQCsiIkq36PyUA", YtdlpOptions())
+    assert spec.kind == "youtube"
+    assert spec.feed_url == "https://www.youtube.com/feeds/videos.xml?channel_id=UC9PBzalIcEQCsiIkq36PyUA"
+    feed = identify("https://www.youtube.com/feeds/videos.xml?channel_id=UC9PBzalIcEQCsiIkq36PyUA",
+                    YtdlpOptions())
+    assert feed.kind == "youtube" and feed.feed_url.endswith("UC9PBzalIcEQCsiIkq36PyUA")
+
+
+def test_links_open_the_original_at_the_second():
+    from dalel.formats import link_at
+    assert link_at("https://www.youtube.com/watch?v=W_S7iKZZdHw", 123.9) == \
+        "https://www.youtube.com/watch?v=W_S7iKZZdHw&t=123s"
+    assert link_at("https://youtu.be/W_S7iKZZdHw", 5) == "https://youtu.be/W_S7iKZZdHw?t=5s"
+    assert link_at("http://127.0.0.1:8000/media/x.mp4", 11.5) == "http://127.0.0.1:8000/media/x.mp4#t=11"
+
+
+def test_subtitle_files_are_parsed():
+    from dalel.formats import parse_subtitles
+    vtt = ("WEBVTT\n\n00:00:01.000 --> 00:00:03.000 align:start\n<c>Біз</c> билікті\n\n"
+           "00:00:03.000 --> 00:00:05.500\nБіз билікті\nшақырамыз\n")  # roll-up repeats a line
+    assert parse_subtitles(vtt) == [(1.0, 3.0, "Біз билікті"), (3.0, 5.5, "шақырамыз")]
+    srt = "1\n00:01:02,500 --> 00:01:04,000\nЗахват власти\n"
+    assert parse_subtitles(srt) == [(62.5, 64.0, "Захват власти")]
+    assert parse_subtitles("line one\n\nline two\n") == [(0.0, 0.0, "line one"), (0.0, 0.0, "line two")]
