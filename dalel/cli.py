@@ -11,10 +11,11 @@ from typing import Any
 import click
 
 import store
+import transcribe
 
 from . import __version__, config as configmod
 from .app import App
-from .errors import USER_ERRORS
+from .errors import USER_ERRORS, DalelError
 from .formats import FORMATTERS, hms, link_at, parse_time, transcript_json
 
 
@@ -185,6 +186,7 @@ def transcribe_cmd(ctx: click.Context, video_ids: tuple[str, ...]) -> None:
     if not videos:
         click.echo("nothing to transcribe")
         return
+    failed: list[str] = []
     for video in videos:
         bars: list = []
 
@@ -194,10 +196,20 @@ def transcribe_cmd(ctx: click.Context, video_ids: tuple[str, ...]) -> None:
                                               label=f"{video.video_id} {(video.title or '')[:40]}",
                                               show_eta=True, show_percent=True))
             bars[0].update(max(0, min(int(done), bars[0].length) - bars[0].pos))
-        count = app.transcribe_video(video, progress=step)
-        if bars:
-            bars[0].render_finish()
+        try:
+            count = app.transcribe_video(video, progress=step)
+        except (transcribe.TranscribeError, DalelError) as exc:  # this video only; go on
+            app.store.mark_failed(video, f"transcribe: {exc}")
+            failed.append(f"{video.video_id}: {exc}")
+            click.echo(f"failed {video.video_id}: {exc}", err=True)
+            continue
+        finally:
+            if bars:
+                bars[0].render_finish()
         click.echo(f"transcribed {video.video_id}: {count} segments")
+    if failed:
+        raise click.ClickException(f"{len(failed)} video(s) could not be transcribed: "
+                                   + "; ".join(failed))
 
 
 @cli.command()

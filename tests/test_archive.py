@@ -131,3 +131,21 @@ def test_channel_list_and_remove(platform, dalel):
     assert dalel.json("channel", "list") == []
     missing = dalel("channel", "remove", "Demo", ok=False)
     assert missing.exit_code == 1 and "no channel" in missing.output
+
+
+def test_a_corrupt_media_file_fails_alone(platform, dalel, tmp_path):
+    from dalel.demo import DemoVideo
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
+    good = demo_videos()[1]
+    platform.videos = [DemoVideo("BrokenVid01", "broken", broken, "2024-03-09T00:00:00+00:00"), good]
+    dalel("channel", "add", platform.feed_url)
+    dalel("poll")
+    result = dalel("transcribe", ok=False)
+    assert result.exit_code == 1
+    assert "failed BrokenVid01" in result.output and f"transcribed {good.video_id}" in result.output
+    assert "Traceback" not in result.output
+    status = dalel.json("status")
+    assert status["videos"]["transcribed"] == 1 and status["videos"]["failed"] == 1
+    assert status["failed"][0]["video_id"] == "BrokenVid01"
+    assert dalel.json("search", "парламент")["total"] >= 1
