@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -302,9 +303,7 @@ def search(ctx: click.Context, query: str, channel: str | None, lang: str | None
     """
     app = _app(ctx)
     parsed = store.parse(query)
-    for key, value in (("since", since), ("until", until)):
-        if value:
-            store.parse(f"x {'after' if key == 'since' else 'before'}:{value}")
+    _check_dates(since, until)
     opts = store.SearchOptions(channel=channel, lang=lang, since=since, until=until,
                                limit=limit or app.config.search.limit, offset=offset)
     approximate = {"approximate": True, "exact": False}.get(mode or "")
@@ -384,10 +383,14 @@ def _filters(f):
     return f
 
 
+def _check_dates(since: str | None, until: str | None) -> None:
+    for option, value in (("--since", since), ("--until", until)):
+        if value and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
+            raise QueryProblem(f"{option} {value!r} is not a date; write it as YYYY-MM-DD")
+
+
 def _options(app: App, channel, video, lang, since, until, limit=None, offset=0) -> store.SearchOptions:
-    for key, value in (("after", since), ("before", until)):
-        if value:
-            store.parse(f"x {key}:{value}")  # same date check as in a query
+    _check_dates(since, until)
     return store.SearchOptions(channel=channel, video=video, lang=lang, since=since, until=until,
                                limit=limit or app.config.search.limit, offset=offset)
 
