@@ -303,7 +303,8 @@ class App:
             self._transcriber = transcribe.Transcriber(transcribe.TranscribeOptions(
                 model=t.model, device=t.device, compute_type=t.compute_type,
                 languages=t.languages, batch_size=t.batch_size, beam_size=t.beam_size,
-                cpu_threads=t.cpu_threads, window_s=parse_duration(t.window, "transcribe.window")))
+                cpu_threads=t.cpu_threads, window_s=parse_duration(t.window, "transcribe.window"),
+                models=tuple(sorted(t.models.items()))))
         return self._transcriber
 
     def videos_to_transcribe(self, video_ids: Iterable[str] = ()) -> list[store.Video]:
@@ -322,7 +323,7 @@ class App:
         path = self.media_path(video)
         started = time.monotonic()
         t = self.transcriber()
-        resume = self.store.resumable_transcript(video, "asr", t.label)
+        resume = self.store.resumable_transcript(video, "asr", t.model_label)
         tid, start_at, seq = resume if resume else (None, 0.0, 0)
         info, events = t.transcribe(str(path), start_at=start_at)
         if tid is None:

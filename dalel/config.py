@@ -51,6 +51,7 @@ class TranscribeConfig:
     beam_size: int = 5
     cpu_threads: int = 0
     window: str = "10m"                   # audio decoded, transcribed and checkpointed per window
+    models: dict = field(default_factory=dict)   # language → model, e.g. {kk = "/srv/kk-ct2"}
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,10 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"transcribe.device = {t.device!r}: use \"auto\", \"cpu\" or \"cuda\"")
     if parse_duration(t.window, "transcribe.window") < 60:
         raise ConfigError(f"transcribe.window = {t.window!r}: use at least \"1m\"")
+    if not isinstance(t.models, dict) or any(
+            k not in ("kk", "ru") or not isinstance(v, str) or not v for k, v in t.models.items()):
+        raise ConfigError(f"[transcribe.models] = {t.models!r}: map \"kk\" and/or \"ru\" to a model "
+                          "name or a CTranslate2 folder, e.g. kk = \"/srv/models/kazakh\"")
     if t.batch_size < 1:
         raise ConfigError(f"transcribe.batch_size = {t.batch_size}: must be 1 or more")
 

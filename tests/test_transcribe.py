@@ -85,3 +85,25 @@ def test_transcription_resumes_from_its_checkpoint(transcribed, tmp_path):
                                      " AND t.complete ORDER BY seq", (video.id,))]
     assert seqs == list(range(len(seqs)))
     app.close()
+
+
+def test_per_language_models_decode_their_language(transcribed, tmp_path):
+    import json
+    import shutil
+    from click.testing import CliRunner
+    from dalel.cli import cli
+    shutil.copytree(transcribed[0].data_dir, tmp_path / "data")
+    # The bundled base stands in for a Kazakh fine-tuned model: the plumbing is what is tested.
+    (tmp_path / "c.toml").write_text('data_dir = "data"\n[transcribe.models]\nkk = "base"\n',
+                                     encoding="utf-8")
+    run = lambda *a: CliRunner().invoke(cli, ["--config", str(tmp_path / "c.toml"), *a])  # noqa: E731
+    assert run("transcribe", "DaLeLdemo01").exit_code == 0
+    data = json.loads(run("transcript", "DaLeLdemo01", "--format", "json").output)
+    assert data["model"].endswith("; kk: whisper-base (sha256 d01c3014881c)")
+    assert data["settings"]["models"] == [["kk", "base"]]
+    assert "захвату власти" in " ".join(s["text"] for s in data["segments"])
+    bad = CliRunner().invoke(cli, ["--config", str(tmp_path / "c.toml"), "status"])
+    assert bad.exit_code == 0
+    (tmp_path / "bad.toml").write_text('data_dir = "data"\n[transcribe.models]\nde = "x"\n', encoding="utf-8")
+    bad = CliRunner().invoke(cli, ["--config", str(tmp_path / "bad.toml"), "status"])
+    assert bad.exit_code == 1 and "[transcribe.models]" in bad.output

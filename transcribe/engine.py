@@ -36,6 +36,9 @@ class TranscribeOptions:
     beam_size: int = 5
     cpu_threads: int = 0            # 0: all cores
     window_s: float = 600.0         # audio decoded and checkpointed per window
+    # Per-language models, e.g. (("kk", "/srv/models/kazakh-ct2"), ("ru", "large-v3")): the
+    # default model then identifies each chunk's language and the language's model decodes it.
+    models: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,23 @@ class Transcriber:
         except Exception as exc:  # ctranslate2 raises RuntimeError/ValueError/OSError variously
             raise ModelError(f"cannot load Whisper model {opts.model!r}: {exc}") from exc
         self.pipeline = RestrictedLanguagePipeline(self.model, opts.languages)
+        self.by_language = {lang: self._load(name, lang) for lang, name in opts.models}
+
+    def _load(self, name: str, lang: str) -> tuple[RestrictedLanguagePipeline, str]:
+        from faster_whisper import WhisperModel
+
+        path, label = models.resolve(name)
+        try:
+            model = WhisperModel(path, device=self.device, compute_type=self.compute_type,
+                                 cpu_threads=self.opts.cpu_threads, local_files_only=path != name)
+        except Exception as exc:
+            raise ModelError(f"cannot load the {lang} model {name!r}: {exc}") from exc
+        return RestrictedLanguagePipeline(model, (lang,)), label
+
+    @property
+    def model_label(self) -> str:
+        extra = "".join(f"; {lang}: {label}" for lang, (_, label) in self.by_language.items())
+        return self.label + extra
 
     def settings(self) -> dict:
         return asdict(self.opts) | {
@@ -132,7 +152,7 @@ class Transcriber:
 
     def transcribe(self, media_path: str, start_at: float = 0.0) -> tuple[TranscriptInfo, Iterator[Event]]:
         """Transcribe from `start_at` seconds (a checkpoint) to the end."""
-        info = TranscriptInfo(round(audiomod.duration(media_path), 3), self.label, self.settings())
+        info = TranscriptInfo(round(audiomod.duration(media_path), 3), self.model_label, self.settings())
         return info, self._events(media_path, start_at)
 
     def _events(self, media_path: str, start_at: float) -> Iterator[Event]:
@@ -142,6 +162,9 @@ class Transcriber:
 
     def _window(self, samples: np.ndarray, offset: float) -> Iterator[Event]:
         if len(samples) < SAMPLE_RATE // 10:
+            return
+        if self.by_language:
+            yield from self._window_by_language(samples, offset)
             return
         self.pipeline.segment_languages.clear()
         segments, _ = self.pipeline.transcribe(
@@ -153,6 +176,40 @@ class Transcriber:
             lang, lang_p = self.pipeline.segment_languages.popleft() \
                 if self.pipeline.segment_languages else (self.opts.languages[0], 0.0)
             yield from self._checked(s, lang, lang_p, samples, offset)
+
+    def _window_by_language(self, samples: np.ndarray, offset: float) -> Iterator[Event]:
+        """Identify each speech clip's language with the default model, then decode the
+        clips of each language with its own model (the default one where none is set)."""
+        clips = speech_clips(samples)
+        langs = self._identify(samples, clips)
+        found = []
+        for lang in dict.fromkeys(lang for lang, _ in langs):
+            pipeline = self.by_language.get(lang, (None,))[0]
+            if pipeline is None:
+                pipeline = RestrictedLanguagePipeline(self.model, (lang,))
+            mine = [{"start": a / SAMPLE_RATE, "end": b / SAMPLE_RATE}
+                    for (a, b), (lg, _) in zip(clips, langs) if lg == lang]
+            probability = {round(a / SAMPLE_RATE, 3): p for (a, _), (lg, p) in zip(clips, langs) if lg == lang}
+            segments, _ = pipeline.transcribe(
+                samples, language=lang, clip_timestamps=mine, vad_filter=False,
+                batch_size=self.opts.batch_size, beam_size=self.opts.beam_size,
+                word_timestamps=True, without_timestamps=False, condition_on_previous_text=False)
+            for seg in segments:
+                p = next((v for k, v in sorted(probability.items(), reverse=True) if k <= seg.start + 0.01), 1.0)
+                found.append((seg.start, seg, lang, p))
+        for _, seg, lang, p in sorted(found, key=lambda x: x[0]):
+            yield from self._checked(seg, lang, p, samples, offset)
+
+    def _identify(self, samples: np.ndarray, clips: list[tuple[int, int]]) -> list[tuple[str, float]]:
+        from faster_whisper.audio import pad_or_trim
+
+        out: list[tuple[str, float]] = []
+        for i in range(0, len(clips), self.opts.batch_size):
+            feats = np.stack([pad_or_trim(self.model.feature_extractor(samples[a:b])[..., :-1])
+                              for a, b in clips[i:i + self.opts.batch_size]])
+            encoded = self.model.encode(feats)
+            out += [self.pipeline._choose(r) for r in self.model.model.detect_language(encoded)]
+        return out
 
     def _checked(self, s, lang: str, lang_p: float, samples: np.ndarray,
                  offset: float) -> Iterator[Event]:
@@ -181,6 +238,22 @@ class Transcriber:
             return
         for r in kept:
             yield _segment(r, lang, lang_p, offset + a / SAMPLE_RATE)
+
+
+def speech_clips(samples: np.ndarray, max_s: float = 30.0) -> list[tuple[int, int]]:
+    """Silero VAD's speech, grouped into clips (sample ranges) of at most `max_s` seconds."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    speech = get_speech_timestamps(samples, VadOptions(max_speech_duration_s=max_s,
+                                                       min_silence_duration_ms=160))
+    clips: list[tuple[int, int]] = []
+    limit = int(max_s * SAMPLE_RATE)
+    for ts in speech:
+        if clips and ts["end"] - clips[-1][0] <= limit:
+            clips[-1] = (clips[-1][0], ts["end"])
+        else:
+            clips.append((ts["start"], ts["end"]))
+    return clips
 
 
 def _segment(s, lang: str, lang_p: float, offset: float) -> Segment:
