@@ -77,6 +77,8 @@ class EvidenceConfig:
     pad: float = 5.0                      # seconds added before and after each exported hit
     fixity_every: str = "7d"              # the daemon re-hashes the whole archive this often
     actor: str = ""                       # who the custody log names; "" = user@host
+    tsa_urls: tuple[str, ...] = ()        # RFC 3161 timestamp authorities (several: redundancy)
+    tsa_ca_file: str = ""                 # their CA certificate, to check tokens in `dalel verify`
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 import monitor
 import store
 
-from . import __version__, media
+from . import __version__, media, tsa
 from .app import App
 from .errors import DalelError
 from .formats import hms, transcript_srt, transcript_vtt
@@ -38,6 +38,9 @@ Files
   manifest.json    provenance: source, the original's name, size and SHA-256, the range,
                    the clip's SHA-256, transcript language and model, tools and versions
   SHA256SUMS       the SHA-256 of every file above
+  manifest.json.N.tsr  (when present) RFC 3161 timestamps of manifest.json from trusted
+                   timestamp authorities; check one with
+                       openssl ts -verify -in manifest.json.1.tsr -data manifest.json -CAfile TSA-CA.pem
 
 How to verify (standard tools only)
   1. Unpack the ZIP and run, in its folder:
@@ -145,6 +148,9 @@ def build_clip(app: App, video: store.Video, src: Path, rec: store.FileRecord, s
              "clip.vtt": transcript_vtt(timed).encode(), "transcript.txt": text.encode(),
              "manifest.json": json.dumps(manifest, ensure_ascii=False, indent=2).encode() + b"\n"}
     files[CHECKSUMS] = "".join(f"{sha256_bytes(files[n])}  {n}\n" for n in PAYLOAD).encode()
+    cfg = app.config.evidence
+    for i, (url, token) in enumerate(tsa.stamp(cfg.tsa_urls, files["manifest.json"]), start=1):
+        files[f"manifest.json.{i}.tsr"] = token  # RFC 3161: the manifest existed at that time
     files["README.txt"] = README.format(
         title=video.title or video.video_id, channel=video.channel or "-", url=video.url,
         start=hms(req.start), end=hms(req.end), pad=req.pad,
@@ -238,6 +244,13 @@ def _verify_clip(z: zipfile.ZipFile, names: set[str], folder: str, app: App | No
                         "" if ok else f"SHA-256 {clip_sha} ≠ manifest {manifest['clip']['sha256']}"))
     if app is not None:
         checks.append(_verify_original(app, manifest, folder))
+        ca = app.config.evidence.tsa_ca_file
+        for name in sorted(n for n in names if n.startswith(folder + "manifest.json.") and n.endswith(".tsr")):
+            if not ca:
+                checks.append(Check(name, True, "timestamp present; set [evidence] tsa_ca_file to check it"))
+                continue
+            ok, why = tsa.verify(z.read(name), z.read(folder + "manifest.json"), ca)
+            checks.append(Check(name + " (RFC 3161 timestamp)", ok, why))
     return checks
 
 

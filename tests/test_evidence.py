@@ -173,3 +173,95 @@ def test_clip_errors_are_one_line(archive):
         result = archive("clip", *args, ok=False)
         assert result.exit_code != 0 and message in result.output, result.output
         assert "Traceback" not in result.output
+
+
+TSA_CNF = """[ req ]
+distinguished_name = dn
+prompt = no
+[ dn ]
+CN = Dalel Test TSA
+[ tsa_ext ]
+basicConstraints = critical, CA:false
+keyUsage = critical, digitalSignature, nonRepudiation
+extendedKeyUsage = critical, timeStamping
+[ tsa_config ]
+serial = {dir}/serial
+signer_cert = {dir}/tsa.crt
+signer_key = {dir}/tsa.key
+signer_digest = sha256
+default_policy = 1.2.3.4.1
+digests = sha256
+accuracy = secs:1
+ess_cert_id_alg = sha256
+"""
+
+
+@pytest.fixture
+def local_tsa(tmp_path):
+    """An RFC 3161 timestamp authority on loopback: `openssl ts -reply` behind HTTP."""
+    import subprocess
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    d = tmp_path / "tsa"
+    d.mkdir()
+    (d / "tsa.cnf").write_text(TSA_CNF.format(dir=d), encoding="utf-8")
+    (d / "serial").write_text("01\n")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "tsa.key"),
+                    "-out", str(d / "tsa.crt"), "-days", "2", "-config", str(d / "tsa.cnf"),
+                    "-extensions", "tsa_ext"], check=True, capture_output=True)
+
+    class TSA(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_POST(self):
+            (d / "req.tsq").write_bytes(self.rfile.read(int(self.headers["Content-Length"])))
+            subprocess.run(["openssl", "ts", "-reply", "-queryfile", str(d / "req.tsq"), "-config",
+                            str(d / "tsa.cnf"), "-section", "tsa_config", "-out", str(d / "resp.tsr")],
+                           check=True, capture_output=True)
+            body = (d / "resp.tsr").read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/timestamp-reply")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), TSA)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/tsa", d / "tsa.crt"
+    server.shutdown()
+
+
+def test_rfc3161_timestamps_from_a_local_tsa(archive, tmp_path, local_tsa):
+    import shutil
+    import subprocess
+    url, ca = local_tsa
+    config = tmp_path / "ts.toml"
+    config.write_text(f'data_dir = "{archive.data_dir}"\n[evidence]\n'
+                      f'tsa_urls = ["{url}", "http://127.0.0.1:9/down"]\ntsa_ca_file = "{ca}"\n',
+                      encoding="utf-8")
+    from click.testing import CliRunner
+    from dalel.cli import cli
+    out = tmp_path / "stamped.zip"
+    result = CliRunner().invoke(cli, ["--config", str(config), "clip", "DaLeLdemo01", "10", "13",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(out) as z:
+        assert "manifest.json.1.tsr" in z.namelist()          # one TSA answered, one was down
+        assert "manifest.json.2.tsr" not in z.namelist()
+        z.extractall(tmp_path / "x")
+    check = subprocess.run(["openssl", "ts", "-verify", "-in", "manifest.json.1.tsr", "-data",
+                            "manifest.json", "-CAfile", str(ca)], cwd=tmp_path / "x",
+                           capture_output=True, text=True)
+    assert "Verification: OK" in check.stdout
+    verify = CliRunner().invoke(cli, ["--config", str(config), "verify", str(out)])
+    assert verify.exit_code == 0 and "OK   manifest.json.1.tsr (RFC 3161 timestamp)" in verify.output
+    # a manifest edited after stamping fails the timestamp check too
+    with zipfile.ZipFile(out) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    members["manifest.json"] = members["manifest.json"].replace(b'"pad": 0.0', b'"pad": 9.0')
+    with zipfile.ZipFile(tmp_path / "edited.zip", "w") as z:
+        for n, data in members.items():
+            z.writestr(n, data)
+    bad = CliRunner().invoke(cli, ["--config", str(config), "verify", str(tmp_path / "edited.zip")])
+    assert bad.exit_code == 1 and "FAIL manifest.json.1.tsr (RFC 3161 timestamp)" in bad.output
