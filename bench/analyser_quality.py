@@ -78,7 +78,7 @@ def main() -> None:
         gold = reader(path)
         print(f"{label}: {len(gold)} running words, {len(set(f for f, _ in gold))} distinct forms")
         for types in (True, False):
-            r, p = measure(gold, lambda w: stem(w, lang), types)
+            r, p = measure(gold, lambda w, lang=lang: stem(w, lang), types)
             br, bp = measure(gold, lambda w: w[:4], types)
             print(f"  {'types ' if types else 'tokens'}: dalel recall {r:.1%} precision {p:.1%}"
                   f"   (4-letter truncation: recall {br:.1%} precision {bp:.1%})")

@@ -45,7 +45,7 @@ def sentences() -> list[tuple[str, list[str]]]:
             if "\t" in line:
                 out.append(("kk", line.split("\t")[0].split()))
     if not out:
-        text = (DEMO := ROOT / "dalel" / "demodata" / "ru_broadcast.txt").read_text(encoding="utf-8")
+        text = (ROOT / "dalel" / "demodata" / "ru_broadcast.txt").read_text(encoding="utf-8")
         out = [("ru", s.split()) for s in text.split(".") if s.split()]
     return out
 
@@ -65,43 +65,41 @@ def corpus(n: int, seed: int = 7):
 
 
 def build_dalel(path: Path, n: int) -> float:
+    """Index the corpus as the app does: one transcript per video, segments in batches."""
     s = store.Store(path)
     started = time.perf_counter()
-    video = None
-    batch: list[store.SegmentRecord] = []
-    t = 0.0
-
-    def flush() -> None:
-        nonlocal batch
-        if batch and video is not None:
-            s.add_segments(tid, video, seq - len(batch), batch)
-            batch = []
-
-    seq = 0
+    by_video: dict[int, list[tuple[str, str]]] = {}
     for vno, lang, text in corpus(n):
-        if video is None or vno != current:
-            flush()
-            if video is not None:
-                s.finish_transcript(tid, video, 0.0)
-            current, seq, t = vno, 0, 0.0
-            video, _ = s.discover("bench", f"v{vno:05d}", f"https://example.org/v{vno}",
-                                  channel="NeDeidi" if vno % 2 else "Other",
-                                  published=f"2024-{1 + vno % 12:02d}-{1 + vno % 28:02d}")
-            tid = s.begin_transcript(video, source="asr", model="bench", settings={},
-                                     language=None, language_probability=None, audio_seconds=None)
-        dur = len(text.split()) * 0.4
-        batch.append(store.SegmentRecord(t, t + dur, text, lang))
-        t += dur
-        seq += 1
-        if len(batch) >= 1000:
-            flush()
-    flush()
-    s.finish_transcript(tid, video, 0.0)
+        by_video.setdefault(vno, []).append((lang, text))
+        if len(by_video) > 1:  # the previous video is complete
+            _index_video(s, *_first(by_video))
+    for item in list(by_video.items()):
+        _index_video(s, *item)
     s.conn.execute("UPDATE videos SET state = 'transcribed', archived_at = '2024-01-01T00:00:00Z'")
     s.conn.execute("INSERT INTO segments_fts(segments_fts) VALUES ('optimize')")
     s.conn.execute("INSERT INTO bridges_fts(bridges_fts) VALUES ('optimize')")
     s.close()
     return time.perf_counter() - started
+
+
+def _first(by_video: dict) -> tuple[int, list]:
+    vno = next(iter(by_video))
+    return vno, by_video.pop(vno)
+
+
+def _index_video(s: store.Store, vno: int, lines: list[tuple[str, str]]) -> None:
+    video, _ = s.discover("bench", f"v{vno:05d}", f"https://example.org/v{vno}",
+                          channel="NeDeidi" if vno % 2 else "Other",
+                          published=f"2024-{1 + vno % 12:02d}-{1 + vno % 28:02d}")
+    tid = s.begin_transcript(video, source="asr", model="bench", settings={}, language=None,
+                             language_probability=None, audio_seconds=None)
+    t, records = 0.0, []
+    for lang, text in lines:
+        dur = len(text.split()) * 0.4
+        records.append(store.SegmentRecord(t, t + dur, text, lang))
+        t += dur
+    s.add_segments(tid, video, 0, records)
+    s.finish_transcript(tid, video, 0.0)
 
 
 def build_plain(path: Path, n: int) -> float:

@@ -190,13 +190,7 @@ def transcribe_cmd(ctx: click.Context, video_ids: tuple[str, ...]) -> None:
     failed: list[str] = []
     for video in videos:
         bars: list = []
-
-        def step(done: float, total: float) -> None:
-            if not bars:
-                bars.append(click.progressbar(length=max(1, int(total)), file=sys.stderr,
-                                              label=f"{video.video_id} {(video.title or '')[:40]}",
-                                              show_eta=True, show_percent=True))
-            bars[0].update(max(0, min(int(done), bars[0].length) - bars[0].pos))
+        step = _progress(bars, f"{video.video_id} {(video.title or '')[:40]}")
         try:
             count = app.transcribe_video(video, progress=step)
         except (transcribe.TranscribeError, DalelError) as exc:  # this video only; go on
@@ -211,6 +205,16 @@ def transcribe_cmd(ctx: click.Context, video_ids: tuple[str, ...]) -> None:
     if failed:
         raise click.ClickException(f"{len(failed)} video(s) could not be transcribed: "
                                    + "; ".join(failed))
+
+
+def _progress(bars: list, label: str):
+    """A progress callback that opens its bar (with ETA) once the total is known."""
+    def step(done: float, total: float) -> None:
+        if not bars:
+            bars.append(click.progressbar(length=max(1, int(total)), file=sys.stderr, label=label,
+                                          show_eta=True, show_percent=True))
+        bars[0].update(max(0, min(int(done), bars[0].length) - bars[0].pos))
+    return step
 
 
 @cli.command()

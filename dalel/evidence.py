@@ -10,7 +10,6 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import monitor
 import store
@@ -149,7 +148,7 @@ def build_clip(app: App, video: store.Video, src: Path, rec: store.FileRecord, s
              "manifest.json": json.dumps(manifest, ensure_ascii=False, indent=2).encode() + b"\n"}
     files[CHECKSUMS] = "".join(f"{sha256_bytes(files[n])}  {n}\n" for n in PAYLOAD).encode()
     cfg = app.config.evidence
-    for i, (url, token) in enumerate(tsa.stamp(cfg.tsa_urls, files["manifest.json"]), start=1):
+    for i, (_url, token) in enumerate(tsa.stamp(cfg.tsa_urls, files["manifest.json"]), start=1):
         files[f"manifest.json.{i}.tsr"] = token  # RFC 3161: the manifest existed at that time
     files["README.txt"] = README.format(
         title=video.title or video.video_id, channel=video.channel or "-", url=video.url,

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from dalel.cli import cli
-from dalel.demo import DEMO_DIR, Platform, demo_videos
+from dalel.demo import DEMO_DIR, Platform
 
 HERE = Path(__file__).parent
 

@@ -233,7 +233,6 @@ def local_tsa(tmp_path):
 
 
 def test_rfc3161_timestamps_from_a_local_tsa(archive, tmp_path, local_tsa):
-    import shutil
     import subprocess
     url, ca = local_tsa
     config = tmp_path / "ts.toml"
