@@ -219,3 +219,19 @@ def test_video_gone_at_the_source_is_marked_removed_and_kept(platform, daemon):
     assert hits and hits[0]["removed"] is True
     assert "removed at source" in daemon.cli("search", "захват власти").stdout
     assert "removed at source" in daemon.cli("status").stdout
+
+
+def test_permanent_failure_is_recorded_not_retried_and_others_go_on(platform, daemon):
+    first, second = demo_videos()
+    platform.failures[f"/media/{first.video_id}.mp4"] = 404
+    daemon.cli("channel", "add", platform.feed_url)
+    daemon.start()
+    daemon.wait(lambda: daemon.counts()["failed"] == 1 and daemon.counts()["transcribed"] == 1)
+    hits = platform.hits.get(f"/media/{first.video_id}.mp4", 0)
+    time.sleep(4)
+    daemon.stop()
+    assert platform.hits.get(f"/media/{first.video_id}.mp4", 0) == hits   # not retried
+    status = daemon.status()
+    [failed] = status["failed"]
+    assert failed["video_id"] == first.video_id and "404" in failed["error"]
+    assert "failed" in daemon.cli("status").stdout
