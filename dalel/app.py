@@ -28,6 +28,7 @@ class PollReport:
     found: int = 0
     archived: int = 0
     failed: int = 0
+    deferred: int = 0      # live or upcoming: archived once they have ended
     errors: tuple[str, ...] = ()
 
 
@@ -156,7 +157,7 @@ class App:
                 self.archive_video(video)
                 report.archived += 1
             except monitor.Deferred:
-                pass
+                report.deferred += 1
             except monitor.MonitorError:
                 report.failed += 1
         report.errors = tuple(errors)

@@ -150,7 +150,8 @@ def poll(ctx: click.Context, channel_ref: str | None) -> None:
     app.sync_config_channels()
     report = app.poll(channel_ref, progress=lambda msg: click.echo(msg, err=True))
     click.echo(f"checked {report.sources} source(s) ({report.unchanged} unchanged): "
-               f"{report.found} new video(s), {report.archived} archived, {report.failed} failed")
+               f"{report.found} new video(s), {report.archived} archived, {report.failed} failed"
+               + (f", {report.deferred} live (archived once ended)" if report.deferred else ""))
     for err in report.errors:
         click.echo(f"error: {err}", err=True)
 

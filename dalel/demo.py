@@ -54,6 +54,7 @@ class Platform:
         self.truncate: set[str] = set()         # send half the body, then close
         self.stall: dict[str, float] = {}       # wait this long before answering
         self.throttle: float | None = None      # media bytes per second
+        self.files: dict[str, Path] = {}        # more files under /media/ (e.g. HLS segments)
         self.hits: dict[str, int] = {}          # path → requests served
         self.lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -147,11 +148,13 @@ class Platform:
             def _media(self, name: str, head: bool) -> None:
                 video = next((v for v in platform.videos
                               if f"{v.video_id}{v.media.suffix}" == name), None)
-                if video is None:
+                path = video.media if video else platform.files.get(name)
+                if path is None:
                     self._send(404, b"not found\n", "text/plain", head)
                     return
-                body = video.media.read_bytes()
-                ctype = "video/mp4" if video.media.suffix == ".mp4" else "audio/wav"
+                body = path.read_bytes()
+                ctype = {".mp4": "video/mp4", ".wav": "audio/wav", ".ts": "video/mp2t",
+                         ".m3u8": "application/vnd.apple.mpegurl"}.get(path.suffix, "application/octet-stream")
                 start = self._range_start(len(body))
                 if start is None:
                     self._send(200, body, ctype, head)

@@ -149,3 +149,29 @@ def test_a_corrupt_media_file_fails_alone(platform, dalel, tmp_path):
     assert status["videos"]["transcribed"] == 1 and status["videos"]["failed"] == 1
     assert status["failed"][0]["video_id"] == "BrokenVid01"
     assert dalel.json("search", "парламент")["total"] >= 1
+
+
+def test_a_live_stream_is_deferred_until_it_has_ended(platform, dalel, tmp_path):
+    import subprocess
+    from dalel.demo import DemoVideo
+    from dalel.media import ffmpeg_exe
+    hls = tmp_path / "hls"
+    hls.mkdir()
+    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(demo_videos()[1].media), "-c", "copy",
+                    "-f", "hls", "-hls_time", "4", "-hls_playlist_type", "event",
+                    str(hls / "LiveStream1.m3u8")], check=True)
+    playlist = hls / "LiveStream1.m3u8"
+    ended = playlist.read_text()
+    playlist.write_text(ended.replace("#EXT-X-ENDLIST\n", ""))  # still live: no end marker
+    platform.files = {p.name: p for p in hls.glob("*.ts")}
+    platform.videos = [DemoVideo("LiveStream1", "Прямой эфир", playlist, "2024-03-10T18:00:00+00:00")]
+    dalel("channel", "add", platform.feed_url)
+    assert "1 live (archived once ended)" in dalel("poll").output
+    status = dalel.json("status")
+    assert status["videos"]["discovered"] == 1 and status["videos"]["archived"] == 0
+    assert status["videos"]["failed"] == 0
+    db = sqlite3.connect(dalel.data_dir / "dalel.sqlite3")
+    assert db.execute("SELECT live_status FROM videos").fetchone()[0] == "is_live"
+    playlist.write_text(ended)  # the stream has ended
+    assert "1 archived" in dalel("poll").output
+    assert dalel.json("status")["videos"]["archived"] == 1
