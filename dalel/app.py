@@ -63,7 +63,8 @@ class App:
         return monitor.YtdlpOptions(format=m.format or None, subtitle_langs=m.subtitle_langs,
                                     cookies_file=m.cookies_file or None, proxy=m.proxy or None,
                                     socket_timeout=parse_duration(m.request_timeout),
-                                    sleep_s=parse_duration(m.download_sleep))
+                                    sleep_s=parse_duration(m.download_sleep),
+                                    js_runtime=m.js_runtime)
 
     def http_options(self) -> monitor.HttpOptions:
         m = self.config.monitor

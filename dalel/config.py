@@ -39,6 +39,7 @@ class MonitorConfig:
     subtitle_langs: tuple[str, ...] = ("kk", "ru")
     cookies_file: str = ""
     proxy: str = ""
+    js_runtime: str = "deno"              # for YouTube: "deno" (bundled), "node", "bun", "quickjs", ""
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,9 @@ def _section(cls, raw: Any, name: str):
 
 def _validate(cfg: Config) -> None:
     m, t = cfg.monitor, cfg.transcribe
+    if m.js_runtime not in ("deno", "node", "bun", "quickjs", ""):
+        raise ConfigError(f"monitor.js_runtime = {m.js_runtime!r}: use \"deno\", \"node\", \"bun\", "
+                          "\"quickjs\" or \"\"")
     for key in ("poll_every", "recheck_every", "reconcile_every", "request_timeout",
                 "min_request_interval", "download_sleep", "retry_base"):
         parse_duration(getattr(m, key), f"monitor.{key}")

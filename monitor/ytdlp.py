@@ -33,6 +33,9 @@ class YtdlpOptions:
     ffmpeg_location: str | None = None
     socket_timeout: float = 30.0
     sleep_s: float = 0.0               # random sleep of sleep_s..2*sleep_s before each download
+    # YouTube needs a JavaScript runtime for full format support (yt-dlp ≥ 2025.11.12);
+    # the `deno` wheel ships one. "" turns it off; "node", "bun", "quickjs" use the system's.
+    js_runtime: str = "deno"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -54,11 +57,28 @@ def _params(opts: YtdlpOptions) -> dict[str, Any]:
         params["cookiefile"] = opts.cookies_file
     if opts.proxy:
         params["proxy"] = opts.proxy
+    runtime = js_runtimes(opts.js_runtime)
+    if runtime is not None:
+        params["js_runtimes"] = runtime
     if opts.sleep_s > 0:
         params["sleep_interval"] = opts.sleep_s
         params["max_sleep_interval"] = opts.sleep_s * 2
     params.update(opts.extra)
     return params
+
+
+def js_runtimes(name: str) -> dict[str, dict] | None:
+    """yt-dlp's js_runtimes option: the bundled Deno binary, or a runtime from PATH."""
+    if not name:
+        return {}
+    if name == "deno":
+        try:
+            from deno import find_deno_bin
+            return {"deno": {"path": find_deno_bin()}}
+        except (ImportError, FileNotFoundError, RuntimeError):
+            found = shutil.which("deno")
+            return {"deno": {"path": found}} if found else None
+    return {name: {}}
 
 
 class _Logger:

@@ -74,3 +74,16 @@ def test_subtitle_files_are_parsed():
     srt = "1\n00:01:02,500 --> 00:01:04,000\nЗахват власти\n"
     assert parse_subtitles(srt) == [(62.5, 64.0, "Захват власти")]
     assert parse_subtitles("line one\n\nline two\n") == [(0.0, 0.0, "line one"), (0.0, 0.0, "line two")]
+
+
+def test_youtube_javascript_runtime_is_found_and_configured():
+    import os
+    import yt_dlp
+    from monitor.ytdlp import YtdlpOptions, _params
+    params = _params(YtdlpOptions())
+    path = params["js_runtimes"]["deno"]["path"]
+    assert os.access(path, os.X_OK)
+    with yt_dlp.YoutubeDL(params) as ydl:
+        info = ydl._js_runtimes["deno"].info
+    assert info is not None and info.supported and info.path == path
+    assert _params(YtdlpOptions(js_runtime=""))["js_runtimes"] == {}
