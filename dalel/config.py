@@ -52,6 +52,7 @@ class TranscribeConfig:
     beam_size: int = 5
     cpu_threads: int = 0
     window: str = "10m"                   # audio decoded, transcribed and checkpointed per window
+    workers: int = 1                      # videos transcribed at once by the daemon (each loads the model)
     models: dict = field(default_factory=dict)   # language → model, e.g. {kk = "/srv/kk-ct2"}
 
 
@@ -164,6 +165,8 @@ def _validate(cfg: Config) -> None:
             k not in ("kk", "ru") or not isinstance(v, str) or not v for k, v in t.models.items()):
         raise ConfigError(f"[transcribe.models] = {t.models!r}: map \"kk\" and/or \"ru\" to a model "
                           "name or a CTranslate2 folder, e.g. kk = \"/srv/models/kazakh\"")
+    if t.workers < 1:
+        raise ConfigError(f"transcribe.workers = {t.workers}: must be 1 or more")
     if t.batch_size < 1:
         raise ConfigError(f"transcribe.batch_size = {t.batch_size}: must be 1 or more")
 

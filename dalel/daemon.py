@@ -98,7 +98,9 @@ class Daemon:
             self._scheduler.add_job(self._fixity, "interval", seconds=self.fixity_every,
                                     id="fixity", max_instances=1, coalesce=True)
             self._scheduler.start()
-            for name, kinds in (("archiver", ("archive",)), ("transcriber", ("transcribe",))):
+            workers = [("archiver", ("archive",))] + [
+                (f"transcriber-{i + 1}", ("transcribe",)) for i in range(self.config.transcribe.workers)]
+            for name, kinds in workers:
                 t = threading.Thread(target=self._work, args=(kinds,), name=name, daemon=True)
                 t.start()
                 self._workers.append(t)

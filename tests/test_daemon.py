@@ -77,8 +77,10 @@ class Daemon:
 
 
 @pytest.fixture
-def daemon(tmp_path):
-    d = Daemon(tmp_path)
+def daemon(tmp_path, request):
+    """A daemon in tmp_path; a test marked @pytest.mark.config("...") appends to its config."""
+    marker = request.node.get_closest_marker("config")
+    d = Daemon(tmp_path, CONFIG + (marker.args[0] if marker else ""))
     yield d
     if d.proc is not None and d.proc.poll() is None:
         d.proc.kill()
@@ -122,6 +124,7 @@ def test_daemon_archives_transcribes_and_stops_promptly_on_sigterm(platform, dae
         assert line in log
 
 
+@pytest.mark.config("workers = 2\n")  # [transcribe] workers: two videos transcribed at once
 def test_new_entries_over_time_are_picked_up(platform, daemon):
     first, second = platform.videos
     platform.videos = [first]
@@ -235,3 +238,25 @@ def test_permanent_failure_is_recorded_not_retried_and_others_go_on(platform, da
     [failed] = status["failed"]
     assert failed["video_id"] == first.video_id and "404" in failed["error"]
     assert "failed" in daemon.cli("status").stdout
+
+
+def test_a_stalled_feed_times_out_and_the_other_source_goes_on(platform, tmp_path):
+    from dalel.demo import Platform
+    d = Daemon(tmp_path, CONFIG.replace('request_timeout = "5s"', 'request_timeout = "1s"'))
+    first, second = demo_videos()
+    platform.videos = [first]
+    with Platform([second], channel="Other channel") as other:
+        d.cli("channel", "add", platform.feed_url)
+        d.cli("channel", "add", other.feed_url)
+        platform.stall["/feeds/videos.xml"] = 3.0      # longer than the 1 s request timeout
+        try:
+            d.start()
+            d.wait(lambda: d.counts()["transcribed"] == 1 and any(
+                "timed out" in (s["last_error"] or "").lower() or "cannot reach" in (s["last_error"] or "")
+                for s in d.status()["sources"]))
+            platform.stall.clear()
+            d.wait(lambda: d.counts()["transcribed"] == 2)
+        finally:
+            d.stop()
+            if d.proc.poll() is None:
+                d.proc.kill()
