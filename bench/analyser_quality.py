@@ -62,6 +62,23 @@ def measure(gold: list[tuple[str, str]], analyse, types: bool) -> tuple[float, f
     return both / max(1, pairs(by_gold)), both / max(1, pairs(by_ours))
 
 
+def bcubed(gold: list[tuple[str, str]], analyse) -> tuple[float, float]:
+    """B-cubed recall and precision over running words: for each word, the share of its gold
+    group that shares its indexed form, and the share of its indexed-form group that shares
+    its gold lemma, averaged (the standard clustering measure)."""
+    from collections import defaultdict
+    by_gold, by_ours, keys = defaultdict(set), defaultdict(set), []
+    cache: dict[str, str] = {}
+    for i, (form, lemma) in enumerate(gold):
+        ours = cache.get(form) or cache.setdefault(form, analyse(form))
+        by_gold[lemma].add(i)
+        by_ours[ours].add(i)
+        keys.append((lemma, ours))
+    r = sum(len(by_gold[g] & by_ours[o]) / len(by_gold[g]) for g, o in keys) / len(keys)
+    p = sum(len(by_gold[g] & by_ours[o]) / len(by_ours[o]) for g, o in keys) / len(keys)
+    return r, p
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fixtures", default=str(Path(__file__).resolve().parents[2] / "shared" / "fixtures"))
@@ -82,6 +99,10 @@ def main() -> None:
             br, bp = measure(gold, lambda w: w[:4], types)
             print(f"  {'types ' if types else 'tokens'}: dalel recall {r:.1%} precision {p:.1%}"
                   f"   (4-letter truncation: recall {br:.1%} precision {bp:.1%})")
+        r, p = bcubed(gold, lambda w, lang=lang: stem(w, lang))
+        br, bp = bcubed(gold, lambda w: w[:4])
+        print(f"  B-cubed: dalel recall {r:.1%} precision {p:.1%}"
+              f"   (4-letter truncation: recall {br:.1%} precision {bp:.1%})")
 
 
 if __name__ == "__main__":

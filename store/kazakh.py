@@ -45,7 +45,8 @@ VERB = _variants(
     "ды ді ты ті",                              # past
     "ып іп",                                    # converb after a consonant
     "мақ мек бақ бек пақ пек",                  # intention
-    "са се") + VERBAL_NOUN
+    "са се",                                    # conditional
+    "май мей бай бей пай пей") + VERBAL_NOUN     # negative converb (бол·май)
 NEGATION = _variants("ма ме ба бе па пе")
 
 
