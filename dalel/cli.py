@@ -17,7 +17,7 @@ import transcribe
 from . import __version__, config as configmod
 from .app import App
 from .errors import USER_ERRORS, DalelError
-from .formats import FORMATTERS, hms, link_at, parse_time, transcript_json
+from .formats import FORMATTERS, hit_json, hms, link_at, transcript_json
 
 
 class QueryProblem(click.ClickException):
@@ -259,19 +259,19 @@ def import_transcript(ctx: click.Context, video_id: str, file: Path, lang: str |
 
 # --- search ------------------------------------------------------------------
 
+def _check_dates(since: str | None, until: str | None) -> None:
+    for option, value in (("--since", since), ("--until", until)):
+        if value and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
+            raise QueryProblem(f"{option} {value!r} is not a date; write it as YYYY-MM-DD")
+
+
+
 def _highlight(hit: store.Hit) -> str:
     out, last = [], 0
     for a, b in hit.spans:
         out += [hit.text[last:a], click.style(f"[{hit.text[a:b]}]", bold=True, fg="yellow")]
         last = b
     return "".join(out) + hit.text[last:]
-
-
-def hit_json(hit: store.Hit) -> dict[str, Any]:
-    return {"video_id": hit.video_id, "title": hit.title, "channel": hit.channel,
-            "start": hit.start, "end": hit.end, "text": hit.text, "lang": hit.lang,
-            "url": link_at(hit.url, hit.start), "score": hit.score, "source": hit.source,
-            "approximate": hit.approximate, "removed": hit.removed, "matches": list(hit.matches)}
 
 
 @cli.command()
@@ -361,270 +361,6 @@ def analyze(text: str, lang: str | None, as_json: bool) -> None:
         click.echo(f"{t.word}\t{t.stem}\t{t.lang}")
 
 
-# --- evidence ----------------------------------------------------------------
-
-class TimeType(click.ParamType):
-    name = "TIME"
-
-    def convert(self, value, param, ctx):  # noqa: ANN001 (click's signature)
-        if isinstance(value, (int, float)):
-            return float(value)
-        try:
-            return parse_time(value)
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-def _filters(f):
-    """The search filters, shared by search, report and export."""
-    for opt in reversed([
-        click.option("--channel", help="Only this channel (name or URL)."),
-        click.option("--video", "video", metavar="ID", help="Only this video."),
-        click.option("--lang", type=click.Choice(["kk", "ru"]), help="Only this language."),
-        click.option("--since", metavar="DATE", help="Published on or after YYYY-MM-DD."),
-        click.option("--until", metavar="DATE", help="Published on or before YYYY-MM-DD."),
-    ]):
-        f = opt(f)
-    return f
-
-
-def _check_dates(since: str | None, until: str | None) -> None:
-    for option, value in (("--since", since), ("--until", until)):
-        if value and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
-            raise QueryProblem(f"{option} {value!r} is not a date; write it as YYYY-MM-DD")
-
-
-def _options(app: App, channel, video, lang, since, until, limit=None, offset=0) -> store.SearchOptions:
-    _check_dates(since, until)
-    return store.SearchOptions(channel=channel, video=video, lang=lang, since=since, until=until,
-                               limit=limit or app.config.search.limit, offset=offset)
-
-
-@cli.command()
-@click.argument("video_id")
-@click.argument("start", type=TimeType())
-@click.argument("end", type=TimeType())
-@click.option("--pad", type=click.FloatRange(0), default=0.0, show_default=True,
-              help="Seconds added before START and after END.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Package path (default: DATA_DIR/exports/ID_START-END.zip).")
-@click.option("--copy", is_flag=True, help="Stream copy instead of re-encoding (cuts at keyframes).")
-@click.pass_context
-def clip(ctx: click.Context, video_id: str, start: float, end: float, pad: float,
-         out: Path | None, copy: bool) -> None:
-    """Write an evidence package (ZIP): the clip, its subtitles, manifest and how to verify.
-
-    START and END are seconds or h:mm:ss.
-
-    \b
-    Example:
-        dalel clip dQw4w9WgXcQ 0:01:05 0:01:20 --pad 3 --out moment.zip
-    """
-    from .evidence import ClipRequest, make_clip
-    path = make_clip(_app(ctx), ClipRequest(video_id, start, end, pad, copy), out)
-    click.echo(f"wrote {path}")
-
-
-@cli.command()
-@click.argument("query")
-@_filters
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Package path (.zip).")
-@click.option("--pad", type=click.FloatRange(0), help="Seconds around each hit (default: [evidence] pad).")
-@click.option("--limit", default=100, type=click.IntRange(1), show_default=True, help="Most clips.")
-@click.pass_context
-def export(ctx: click.Context, query: str, channel, video, lang, since, until, out: Path,
-           pad: float | None, limit: int) -> None:
-    """One package with a clip per search hit, and an index of them (HTML and CSV).
-
-    \b
-    Example:
-        dalel export '"захват власти"' --channel "Ne deidi" --out hits.zip
-    """
-    from .report import export as export_hits
-    app = _app(ctx)
-    opts = _options(app, channel, video, lang, since, until, limit)
-    path, n = export_hits(app, query, opts, out, app.config.evidence.pad if pad is None else pad)
-    click.echo(f"wrote {path}: {n} clip(s)")
-
-
-@cli.command()
-@click.argument("query")
-@_filters
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write a self-contained HTML report here.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_context
-def report(ctx: click.Context, query: str, channel, video, lang, since, until,
-           out: Path | None, as_json: bool) -> None:
-    """Did they say it? Every occurrence of a phrase in scope, or a statement that there is none.
-
-    \b
-    Example:
-        dalel report '"захват власти"' --video dQw4w9WgXcQ --out report.html
-    """
-    from .report import build_report, report_html
-    app = _app(ctx)
-    data = build_report(app, query, _options(app, channel, video, lang, since, until))
-    if out:
-        out.write_text(report_html(data), encoding="utf-8")
-    if as_json:
-        _echo_json({k: data[k] for k in ("query", "scope", "forms", "hits", "statement")})
-        return
-    click.echo(data["statement"])
-    for h in data["hits"]:
-        click.echo(f"  {h['video_id']} {hms(h['start'])}–{hms(h['end'])}  {h['text']}\n    {h['url']}")
-    if out:
-        click.echo(f"wrote {out}")
-
-
-@cli.command()
-@click.argument("package", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--archive", "whole_archive", is_flag=True,
-              help="Re-hash every archived file against its recorded SHA-256.")
-@click.pass_context
-def verify(ctx: click.Context, package: Path | None, whole_archive: bool) -> None:
-    """Check an evidence package, or (--archive) every archived file. Exit 0 only if all match.
-
-    \b
-    Example:
-        dalel verify exports/moment.zip
-        dalel verify --archive
-    """
-    from .evidence import verify_archive, verify_package
-    if not package and not whole_archive:
-        raise click.UsageError("give a PACKAGE.zip or --archive")
-    failed = 0
-    if package:
-        if not package.is_file():
-            raise click.ClickException(f"{package} not found")
-        app = _try_app(ctx)
-        for c in verify_package(package, app):
-            failed += not c.ok
-            click.echo(f"{'OK  ' if c.ok else 'FAIL'} {c.what}{': ' + c.detail if c.detail else ''}")
-    if whole_archive:
-        n, bad = verify_archive(_app(ctx))
-        for c in bad:
-            click.echo(f"FAIL {c.what}: {c.detail}")
-        failed += len(bad)
-        click.echo(f"checked {n} archived file(s): {len(bad)} video(s) changed")
-    if failed:
-        raise click.ClickException(f"{failed} check(s) failed")
-    click.echo("all checks passed")
-
-
-def _try_app(ctx: click.Context) -> App | None:
-    """The archive when one is configured and exists (verifying a package needs none)."""
-    try:
-        app = _app(ctx)
-    except USER_ERRORS:
-        return None
-    return app
-
-
-@cli.command()
-@click.argument("video_id")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_context
-def custody(ctx: click.Context, video_id: str, as_json: bool) -> None:
-    """Print a video's chain of custody and check that no entry was altered.
-
-    \b
-    Example:
-        dalel custody dQw4w9WgXcQ
-    """
-    app = _app(ctx)
-    video = app.store.find_video(video_id)
-    entries, problems = store.custody.chain(app.store, video)
-    if as_json:
-        _echo_json({"video_id": video.video_id, "intact": not problems, "problems": problems,
-                    "entries": [asdict(e) for e in entries]})
-    else:
-        for e in entries:
-            click.echo(f"{e.seq:>3} {e.at} {e.actor} {e.event} "
-                       f"{json.dumps(e.details, ensure_ascii=False)[:160]}\n    {e.hash}")
-        click.echo("chain intact" if not problems else "CHAIN BROKEN:\n  " + "\n  ".join(problems))
-    if problems:
-        ctx.exit(1)
-
-
-# --- watchlist ---------------------------------------------------------------
-
-@cli.group()
-def watch() -> None:
-    """Saved searches, checked against every newly indexed transcript."""
-
-
-@watch.command("add")
-@click.argument("query")
-@click.pass_context
-def watch_add(ctx: click.Context, query: str) -> None:
-    """Save a search; new transcripts that match it raise alerts.
-
-    \b
-    Example:
-        dalel watch add '"захват власти"'
-    """
-    w = store.add_watch(_app(ctx).store, query)
-    click.echo(f"watching {w.id}: {w.query}")
-
-
-@watch.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_context
-def watch_list(ctx: click.Context, as_json: bool) -> None:
-    """List saved searches.
-
-    \b
-    Example:
-        dalel watch list
-    """
-    watches = store.list_watches(_app(ctx).store)
-    if as_json:
-        _echo_json([asdict(w) for w in watches])
-        return
-    if not watches:
-        click.echo("no watches; add one with `dalel watch add QUERY`")
-    for w in watches:
-        click.echo(f"{w.id}\t{w.query}\t(since {w.created_at})")
-
-
-@watch.command("remove")
-@click.argument("watch_id")
-@click.pass_context
-def watch_remove(ctx: click.Context, watch_id: str) -> None:
-    """Delete a saved search and its alerts.
-
-    \b
-    Example:
-        dalel watch remove 2
-    """
-    w = store.remove_watch(_app(ctx).store, watch_id)
-    click.echo(f"removed watch {w.id}: {w.query}")
-
-
-@watch.command("alerts")
-@click.option("--limit", default=100, type=click.IntRange(1), show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_context
-def watch_alerts(ctx: click.Context, limit: int, as_json: bool) -> None:
-    """Matches of saved searches in newly indexed transcripts, newest first.
-
-    \b
-    Example:
-        dalel watch alerts --json
-    """
-    found = store.alerts(_app(ctx).store, limit)
-    if as_json:
-        _echo_json({"alerts": found})
-        return
-    if not found:
-        click.echo("no alerts")
-    for a in found:
-        click.echo(f"[{a['created_at']}] watch {a['watch']} {a['query']!r}: {a['video_id']} "
-                   f"{hms(a['start'])}  {a['text']}")
-
-
 # --- status ------------------------------------------------------------------
 
 @cli.command()
@@ -712,6 +448,10 @@ def demo(keep: bool) -> None:
     """
     from .demo import run_demo
     run_demo(keep=keep, echo=click.echo)
+
+
+# The evidence and watchlist commands live in their own module; importing it registers them.
+from . import cli_evidence  # noqa: E402,F401
 
 
 def main() -> None:

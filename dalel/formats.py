@@ -69,6 +69,14 @@ def transcript_json(t: dict[str, Any], video_id: str) -> str:
     return json.dumps(out, ensure_ascii=False, indent=2)
 
 
+def hit_json(hit) -> dict[str, Any]:
+    """A search hit as `dalel search --json` and the web API print it."""
+    return {"video_id": hit.video_id, "title": hit.title, "channel": hit.channel,
+            "start": hit.start, "end": hit.end, "text": hit.text, "lang": hit.lang,
+            "url": link_at(hit.url, hit.start), "score": hit.score, "source": hit.source,
+            "approximate": hit.approximate, "removed": hit.removed, "matches": list(hit.matches)}
+
+
 FORMATTERS = {"txt": transcript_text, "srt": transcript_srt, "vtt": transcript_vtt}
 
 

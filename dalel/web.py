@@ -26,7 +26,7 @@ from . import __version__
 from .app import App
 from .config import Config
 from .errors import USER_ERRORS, DalelError
-from .formats import hms, link_at
+from .formats import hit_json, hms, link_at
 
 TEMPLATES = Path(__file__).parent / "templates"
 CSRF_COOKIE, AUTH_COOKIE = "dalel_csrf", "dalel_auth"
@@ -195,7 +195,6 @@ def create_app(config: Config) -> FastAPI:
     @web.get("/api/search", summary="Search transcripts (same object as `dalel search --json`)")
     def api_search(q: str, channel: str = "", lang: str = "", since: str = "", until: str = "",
                    limit: int = PAGE, offset: int = 0, app: App = Depends(get_app)) -> dict:
-        from .cli import hit_json
         try:
             results = _search(app, q, lang, channel, since, until, min(max(1, limit), 1000), max(0, offset))
         except store.QueryError as exc:
