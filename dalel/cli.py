@@ -361,6 +361,22 @@ def analyze(text: str, lang: str | None, as_json: bool) -> None:
         click.echo(f"{t.word}\t{t.stem}\t{t.lang}")
 
 
+@cli.command()
+@click.pass_context
+def reindex(ctx: click.Context) -> None:
+    """Rebuild the search index from the stored transcripts (after an analyser upgrade).
+
+    \b
+    Example:
+        dalel reindex
+    """
+    app = _app(ctx)
+    total = app.store.conn.execute("SELECT count(*) FROM segments").fetchone()[0]
+    with click.progressbar(length=max(1, total), label="reindexing", file=sys.stderr) as bar:
+        done = app.store.reindex(progress=lambda n: bar.update(n - bar.pos))
+    click.echo(f"reindexed {done} segment(s)")
+
+
 # --- status ------------------------------------------------------------------
 
 @cli.command()

@@ -64,7 +64,8 @@ def transcript_json(t: dict[str, Any], video_id: str) -> str:
     out = {k: t[k] for k in ("source", "model", "language", "language_probability",
                              "audio_seconds", "created_at", "settings")}
     out["video_id"] = video_id
-    out["segments"] = [{k: s[k] for k in ("start", "end", "text", "lang", "probability", "words")}
+    out["segments"] = [{k: s[k] for k in ("start", "end", "text", "lang", "lang_probability",
+                                          "probability", "words")}
                        for s in t["segments"]]
     return json.dumps(out, ensure_ascii=False, indent=2)
 

@@ -13,13 +13,17 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+import logging
+
 import sqlite_utils
 
-from .analysis import BRIDGE, analyse, index_terms, normalise
+from .analysis import ANALYSER_VERSION, BRIDGE, analyse, index_terms, normalise
 from .clock import parse_stamp, stamp, utcnow  # noqa: F401 (re-exported)
 from .custody import append as custody_append
 from .errors import NotFound, StoreError
 from .schema import MIGRATIONS
+
+log = logging.getLogger("dalel.store")
 
 
 def _from_row(cls, row: dict[str, Any]):
@@ -111,6 +115,7 @@ class Store:
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
         self._migrate()
+        self._check_analyser()
 
     def close(self) -> None:
         self.conn.close()
@@ -139,6 +144,39 @@ class Store:
                     if statement.strip():
                         conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {int(number)}")
+
+    def _check_analyser(self) -> None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'analyser'").fetchone()
+        if row is None:
+            with self.transaction() as conn:
+                conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('analyser', ?)",
+                             (ANALYSER_VERSION,))
+        elif row[0] != ANALYSER_VERSION:
+            log.warning("the search index was built by analyser %s, this is %s: run `dalel reindex` "
+                        "so that all word forms match", row[0], ANALYSER_VERSION)
+
+    def reindex(self, progress=None) -> int:
+        """Rebuild the full-text index, bridges and vocabulary from the stored segments."""
+        with self.transaction() as conn:
+            for table in ("segments_fts", "bridges_fts"):
+                conn.execute(f"DELETE FROM {table}")
+            conn.execute("DELETE FROM vocabulary")
+        done = 0
+        transcripts = [r[0] for r in self.conn.execute("SELECT id FROM transcripts ORDER BY id")]
+        for tid in transcripts:
+            source = self.conn.execute("SELECT source FROM transcripts WHERE id = ?", (tid,)).fetchone()[0]
+            with self.transaction() as conn:
+                prev = None
+                for seg_id, text, lang in conn.execute(
+                        "SELECT id, text, lang FROM segments WHERE transcript = ? ORDER BY seq", (tid,)).fetchall():
+                    prev = self._index_segment(conn, seg_id, text, lang, prev, source != "metadata")
+                    done += 1
+            if progress:
+                progress(done)
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('analyser', ?)",
+                         (ANALYSER_VERSION,))
+        return done
 
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
         return list(self.db.query(sql, tuple(params)))
@@ -429,28 +467,33 @@ class Store:
         for n, seg in enumerate(segments, start=1):
             text = seg.text.strip()
             cur = conn.execute(
-                "INSERT INTO segments (transcript, video, seq, start, end, text, lang, probability)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO segments (transcript, video, seq, start, end, text, lang, probability,"
+                " lang_probability) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (transcript_id, video.id, first_seq + n - 1, seg.start, seg.end, text,
-                 seg.lang, seg.probability))
+                 seg.lang, seg.probability, seg.lang_probability))
             seg_id = cur.lastrowid
             conn.executemany(
                 "INSERT INTO words (segment, position, start, end, word, probability)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [(seg_id, i, w.start, w.end, w.word.strip(), w.probability)
                  for i, w in enumerate(seg.words)])
-            tokens = analyse(text, seg.lang)
-            own = [t.stem for t in tokens]
-            conn.execute("INSERT INTO segments_fts (rowid, terms) VALUES (?, ?)",
-                         (seg_id, " ".join(own)))
-            conn.executemany("INSERT OR IGNORE INTO vocabulary (word, stem) VALUES (?, ?)",
-                             {(normalise(t.word), t.stem) for t in tokens})
-            if prev is not None and bridges:
-                before = index_terms(prev[1], prev[2])[-BRIDGE:]
-                conn.execute("INSERT INTO bridges_fts (rowid, terms, split) VALUES (?, ?, ?)",
-                             (prev[0], " ".join(before + own[:BRIDGE]), len(before)))
-            prev = (seg_id, text, seg.lang)
+            prev = self._index_segment(conn, seg_id, text, seg.lang, prev, bridges)
         return n
+
+    @staticmethod
+    def _index_segment(conn: sqlite3.Connection, seg_id: int, text: str, lang: str | None,
+                       prev: tuple | None, bridges: bool) -> tuple:
+        """Index one segment (and the bridge from the one before it); returns it as `prev`."""
+        tokens = analyse(text, lang)
+        own = [t.stem for t in tokens]
+        conn.execute("INSERT INTO segments_fts (rowid, terms) VALUES (?, ?)", (seg_id, " ".join(own)))
+        conn.executemany("INSERT OR IGNORE INTO vocabulary (word, stem) VALUES (?, ?)",
+                         {(normalise(t.word), t.stem) for t in tokens})
+        if prev is not None and bridges:
+            before = index_terms(prev[1], prev[2])[-BRIDGE:]
+            conn.execute("INSERT INTO bridges_fts (rowid, terms, split) VALUES (?, ?, ?)",
+                         (prev[0], " ".join(before + own[:BRIDGE]), len(before)))
+        return (seg_id, text, lang)
 
     def finish_transcript(self, transcript_id: int, video: Video, elapsed_seconds: float,
                           notes: dict[str, Any] | None = None) -> None:

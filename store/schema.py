@@ -194,3 +194,10 @@ MIGRATIONS += (
     CREATE INDEX segments_video ON segments(video, id)
     """,
 )
+
+MIGRATIONS += (
+    # 9: facts about the database itself, e.g. which analyser version built the index
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)
+    """,
+)

@@ -145,6 +145,7 @@ def test_transcript_formats(transcribed, spoken):
     import json
     data = json.loads(dalel("transcript", "DaLeLdemo01", "--format", "json").output)
     assert data["language"] == "ru" and data["model"].startswith("whisper-base")
+    assert all(s["lang"] == "ru" and s["lang_probability"] > 0.9 for s in data["segments"])
     words = [w for s in data["segments"] for w in s["words"]]
     [w] = [w for w in words if w["word"].startswith("захвату")]
     assert abs(w["start"] - spoken["spoken_at"]) < 2.0
@@ -248,3 +249,15 @@ def test_watchlist_alerts_on_new_transcripts_and_posts_to_webhook(platform, tmp_
     run("watch", "remove", "1")
     assert json.loads(run("watch", "alerts", "--json"))["alerts"] == []
     server.shutdown()
+
+
+def test_reindex_rebuilds_the_same_index(transcribed, tmp_path):
+    dalel = copy_of(transcribed[0], tmp_path)
+    before = dalel.json("search", '"не призывали к насильственному захвату"')
+    db = sqlite3.connect(dalel.data_dir / "dalel.sqlite3")
+    db.execute("UPDATE meta SET value = 'old' WHERE key = 'analyser'")
+    db.commit()
+    assert "reindexed" in dalel("reindex").output
+    assert dalel.json("search", '"не призывали к насильственному захвату"') == before
+    assert db.execute("SELECT value FROM meta WHERE key = 'analyser'").fetchone()[0] != "old"
+    assert dalel.json("search", "выборы source:asr")["total"] == 3
