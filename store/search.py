@@ -165,15 +165,16 @@ def _bridges(store: Store, expr: str, where: str, params: list) -> list[dict]:
     """Matches across a segment boundary: only those that straddle it (the others are
     found in the segments themselves). The index is scanned alone; details are read
     for the few rows that straddle."""
-    straddling = [(rid, marked) for rid, split, marked in store.conn.execute(
+    straddling = {rid: (split, marked) for rid, split, marked in store.conn.execute(
         "SELECT rowid, split, highlight(bridges_fts, 0, char(1), char(2))"
-        " FROM bridges_fts WHERE bridges_fts MATCH ?", (expr,)) if _straddles(marked, split)]
+        " FROM bridges_fts WHERE bridges_fts MATCH ?", (expr,)) if _straddles(marked, split)}
     if not straddling:
         return []
     scores = dict(store.conn.execute(  # ranked only when they count
         f"SELECT rowid, bm25(bridges_fts) FROM bridges_fts WHERE bridges_fts MATCH ?"
-        f" AND rowid IN ({','.join('?' * len(straddling))})", (expr, *[r for r, _ in straddling])))
-    rows = _details(store, [(rid, scores.get(rid, 0.0), marked) for rid, marked in straddling])
+        f" AND rowid IN ({','.join('?' * len(straddling))})", (expr, *straddling)))
+    rows = _details(store, [(rid, scores.get(rid, 0.0), marked)
+                            for rid, (_, marked) in straddling.items()])
     if where and rows:  # apply the filters to the few that straddle
         marks = ",".join("?" * len(rows))
         keep = {r[0] for r in store.conn.execute(
@@ -181,10 +182,7 @@ def _bridges(store: Store, expr: str, where: str, params: list) -> list[dict]:
             " JOIN videos v ON v.id = s.video LEFT JOIN sources src ON src.id = v.source_id"
             f" WHERE s.id IN ({marks})" + where, [r["id"] for r in rows] + list(params))}
         rows = [r for r in rows if r["id"] in keep]
-    splits = dict(store.conn.execute(
-        f"SELECT rowid, split FROM bridges_fts WHERE rowid IN ({','.join('?' * len(rows))})",
-        [r["id"] for r in rows]).fetchall()) if rows else {}
-    return [r | {"split": splits[r["id"]]} for r in rows]
+    return [r | {"split": straddling[r["id"]][0]} for r in rows]
 
 
 def _straddles(marked: str, split: int) -> bool:
