@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -324,6 +325,8 @@ class App:
         """
         path = self.media_path(video)
         started = time.monotonic()
+        # The Russian dictionaries load (~0.3 s) while the model loads and the audio decodes.
+        threading.Thread(target=store.analyse, args=("прогрев", "ru"), daemon=True).start()
         t = self.transcriber()
         resume = self.store.resumable_transcript(video, "asr", t.model_label)
         tid, start_at, seq = resume if resume else (None, 0.0, 0)

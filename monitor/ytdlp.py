@@ -8,11 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import yt_dlp
-from yt_dlp.utils import DownloadError as YtDownloadError
-from yt_dlp.utils import smuggle_url
-
 from .errors import Cancelled, Deferred, DownloadError
+
+# yt-dlp is imported when first used (it costs ~0.2 s): searching and transcribing never need it.
 
 log = logging.getLogger("dalel.monitor")
 
@@ -39,8 +37,13 @@ class YtdlpOptions:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _yt():
+    import yt_dlp
+    return yt_dlp
+
+
 def version() -> str:
-    return yt_dlp.version.__version__
+    return _yt().version.__version__
 
 
 def _params(opts: YtdlpOptions) -> dict[str, Any]:
@@ -110,7 +113,7 @@ def download(url: str, workdir: Path, opts: YtdlpOptions, *, force_id: str | Non
     video is archived already) nothing is downloaded and None is returned.
     """
     if force_id and not re.match(r"https?://(www\.|m\.)?(youtube\.com|youtu\.be)/", url):
-        url = smuggle_url(url, {"force_videoid": force_id})
+        url = _yt().utils.smuggle_url(url, {"force_videoid": force_id})
     params = _params(opts) | {
         "paths": {"home": str(workdir), "temp": str(workdir)},
         "outtmpl": {"default": "%(id)s.%(ext)s"},
@@ -122,7 +125,7 @@ def download(url: str, workdir: Path, opts: YtdlpOptions, *, force_id: str | Non
         "progress_hooks": [_stopper(should_stop)],
     }
     try:
-        with yt_dlp.YoutubeDL(params) as ydl:
+        with _yt().YoutubeDL(params) as ydl:
             info = ydl.extract_info(url, download=False)
             if info.get("_type") in ("playlist", "multi_video"):
                 raise DownloadError(f"{url} is a list of videos, not one video; "
@@ -135,7 +138,7 @@ def download(url: str, workdir: Path, opts: YtdlpOptions, *, force_id: str | Non
             return ydl.process_ie_result(info, download=True)
     except _Stop as exc:
         raise Cancelled("download stopped for shutdown; it resumes on the next start") from exc
-    except YtDownloadError as exc:
+    except _yt().utils.DownloadError as exc:
         if isinstance(exc.exc_info[1] if exc.exc_info else None, _Stop):
             raise Cancelled("download stopped for shutdown; it resumes on the next start") from exc
         msg = _clean(exc)
@@ -159,10 +162,10 @@ def check_available(url: str, opts: YtdlpOptions) -> str | None:
     Transient trouble (network, 429, 5xx) raises DownloadError: it says nothing about removal.
     """
     try:
-        with yt_dlp.YoutubeDL(_params(opts)) as ydl:
+        with _yt().YoutubeDL(_params(opts)) as ydl:
             ydl.extract_info(url, download=False, process=False)
         return None
-    except YtDownloadError as exc:
+    except _yt().utils.DownloadError as exc:
         msg = _clean(exc)
         if _PERMANENT.search(msg):
             return msg
@@ -174,7 +177,7 @@ def iter_entries(url: str, opts: YtdlpOptions) -> Iterator[dict[str, Any]]:
     params = _params(opts) | {"extract_flat": "in_playlist", "noplaylist": False,
                               "lazy_playlist": True}
     try:
-        with yt_dlp.YoutubeDL(params) as ydl:
+        with _yt().YoutubeDL(params) as ydl:
             info = ydl.extract_info(url, download=False)
             if info.get("_type") not in ("playlist", "multi_video"):
                 yield info
@@ -182,7 +185,7 @@ def iter_entries(url: str, opts: YtdlpOptions) -> Iterator[dict[str, Any]]:
             for entry in info.get("entries") or []:
                 if entry:
                     yield entry
-    except YtDownloadError as exc:
+    except _yt().utils.DownloadError as exc:
         msg = _clean(exc)
         raise DownloadError(msg, permanent=bool(_PERMANENT.search(msg))) from exc
 
@@ -193,9 +196,9 @@ def list_entries(url: str, opts: YtdlpOptions, limit: int | None = None) -> list
     if limit:
         params["playlistend"] = limit
     try:
-        with yt_dlp.YoutubeDL(params) as ydl:
+        with _yt().YoutubeDL(params) as ydl:
             info = ydl.extract_info(url, download=False)
-    except YtDownloadError as exc:
+    except _yt().utils.DownloadError as exc:
         msg = _clean(exc)
         raise DownloadError(msg, permanent=bool(_PERMANENT.search(msg))) from exc
     if info.get("_type") not in ("playlist", "multi_video"):
@@ -207,9 +210,9 @@ def resolve_channel_id(url: str, opts: YtdlpOptions) -> tuple[str, str | None]:
     """A YouTube handle or custom URL → (channel id UC…, channel name)."""
     params = _params(opts) | {"extract_flat": True, "playlistend": 1, "noplaylist": False}
     try:
-        with yt_dlp.YoutubeDL(params) as ydl:
+        with _yt().YoutubeDL(params) as ydl:
             info = ydl.extract_info(url, download=False)
-    except YtDownloadError as exc:
+    except _yt().utils.DownloadError as exc:
         raise DownloadError(f"cannot resolve channel {url}: {_clean(exc)}") from exc
     channel_id = info.get("channel_id") or info.get("uploader_id") or info.get("id")
     if not channel_id or not str(channel_id).startswith("UC"):
