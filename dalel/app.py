@@ -7,6 +7,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable
+from urllib.parse import urlsplit
 
 import monitor
 import store
@@ -169,6 +170,7 @@ class App:
                       final: bool = True) -> store.Video:
         """Archive one discovered video. A failure is logged and raised; when `final`
         (no retry will follow) or permanent, the video is marked failed."""
+        log.info("downloading %s from %s", video.video_id, urlsplit(video.url).hostname)
         try:
             got = monitor.archive(video.url, self.archive_options(), platform=video.platform,
                                   video_id=video.video_id, source_url=self.source_url(video),

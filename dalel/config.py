@@ -35,6 +35,8 @@ class MonitorConfig:
     download_sleep: str = "0s"            # random sleep of this..2x before each download
     retry_base: str = "1m"                # first retry delay of a failed download (doubles)
     max_attempts: int = 8                 # then the video is marked failed
+    download_workers: int = 2             # downloads at once (the daemon), across hosts
+    per_host: int = 1                     # downloads at once from one host
     format: str = ""                      # yt-dlp format; empty: best (merged when ffmpeg exists)
     subtitle_langs: tuple[str, ...] = ("kk", "ru")
     cookies_file: str = ""
@@ -139,6 +141,9 @@ def _section(cls, raw: Any, name: str):
 
 def _validate(cfg: Config) -> None:
     m, t = cfg.monitor, cfg.transcribe
+    if m.download_workers < 1 or m.per_host < 1:
+        raise ConfigError(f"monitor.download_workers = {m.download_workers}, monitor.per_host = "
+                          f"{m.per_host}: both must be 1 or more")
     if m.js_runtime not in ("deno", "node", "bun", "quickjs", ""):
         raise ConfigError(f"monitor.js_runtime = {m.js_runtime!r}: use \"deno\", \"node\", \"bun\", "
                           "\"quickjs\" or \"\"")

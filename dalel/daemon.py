@@ -16,6 +16,7 @@ import signal
 import socket
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -58,6 +59,8 @@ class Daemon:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._workers: list[threading.Thread] = []
+        self._hosts: dict[str, threading.Semaphore] = {}   # downloads in flight per host
+        self._hosts_lock = threading.Lock()
         self._scheduler: BackgroundScheduler | None = None
         m = config.monitor
         self.poll_every = parse_duration(m.poll_every)
@@ -98,7 +101,8 @@ class Daemon:
             self._scheduler.add_job(self._fixity, "interval", seconds=self.fixity_every,
                                     id="fixity", max_instances=1, coalesce=True)
             self._scheduler.start()
-            workers = [("archiver", ("archive",))] + [
+            workers = [(f"archiver-{i + 1}", ("archive",))
+                       for i in range(self.config.monitor.download_workers)] + [
                 (f"transcriber-{i + 1}", ("transcribe",)) for i in range(self.config.transcribe.workers)]
             for name, kinds in workers:
                 t = threading.Thread(target=self._work, args=(kinds,), name=name, daemon=True)
@@ -211,8 +215,31 @@ class Daemon:
         finally:
             app.close()
 
+    def _host_slot(self, url: str) -> threading.Semaphore | None:
+        """Wait for a free download slot on the video's host; None when stopping."""
+        host = urlsplit(url).hostname or ""
+        with self._hosts_lock:
+            slot = self._hosts.setdefault(host, threading.Semaphore(self.config.monitor.per_host))
+        while not slot.acquire(timeout=0.5):
+            if self.stopping:
+                return None
+        return slot
+
     def _run_job(self, app: App, job: store.Job) -> None:
         video = app.store.get_video(job.video)
+        slot = None
+        if job.kind == "archive" and video.archived_at is None:
+            slot = self._host_slot(video.url)
+            if slot is None:
+                app.queue.requeue(job)
+                return
+        try:
+            self._do_job(app, job, video)
+        finally:
+            if slot is not None:
+                slot.release()
+
+    def _do_job(self, app: App, job: store.Job, video: store.Video) -> None:
         try:
             if job.kind == "archive":
                 if video.archived_at is None:

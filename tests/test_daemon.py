@@ -260,3 +260,21 @@ def test_a_stalled_feed_times_out_and_the_other_source_goes_on(platform, tmp_pat
             d.stop()
             if d.proc.poll() is None:
                 d.proc.kill()
+
+
+def test_downloads_run_one_at_a_time_per_host(platform, daemon):
+    import re
+    from datetime import datetime
+    platform.throttle = 100_000  # ~2 s a video: the two downloads would overlap if allowed
+    daemon.cli("channel", "add", platform.feed_url)
+    daemon.start()
+    daemon.wait(lambda: daemon.counts()["archived"] == 2)
+    daemon.stop()
+    # [monitor] per_host = 1 although download_workers = 2: each download ends before the next
+    log = daemon.log.read_text()
+    stamp = lambda m: datetime.strptime(m, "%Y-%m-%d %H:%M:%S,%f")  # noqa: E731
+    starts = {v: stamp(t) for t, v in re.findall(r"^(\S+ \S+) INFO dalel: downloading (\S+)", log, re.M)}
+    ends = {v: stamp(t) for t, v in re.findall(r"^(\S+ \S+) INFO dalel: archived (\S+):", log, re.M)}
+    assert len(starts) == len(ends) == 2
+    first, second = sorted(starts, key=starts.get)
+    assert ends[first] <= starts[second]
