@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from . import ytdlp
 from .errors import DownloadError
@@ -62,7 +63,8 @@ def platform_of(info: dict[str, Any]) -> str:
     key = (info.get("extractor_key") or "").lower()
     if key.startswith("youtube"):
         return "youtube"
-    return (info.get("webpage_url_domain") or key or "web").lower()
+    # the host without a port, as for feed entries (and a safe folder name)
+    return (urlsplit(info.get("webpage_url") or "").hostname or key or "web").lower()
 
 
 def folder_for(platform: str, video_id: str) -> str:
