@@ -162,9 +162,8 @@ class Store:
                 conn.execute(f"DELETE FROM {table}")
             conn.execute("DELETE FROM vocabulary")
         done = 0
-        transcripts = [r[0] for r in self.conn.execute("SELECT id FROM transcripts ORDER BY id")]
-        for tid in transcripts:
-            source = self.conn.execute("SELECT source FROM transcripts WHERE id = ?", (tid,)).fetchone()[0]
+        transcripts = self.conn.execute("SELECT id, source FROM transcripts ORDER BY id").fetchall()
+        for tid, source in transcripts:
             with self.transaction() as conn:
                 prev = None
                 for seg_id, text, lang in conn.execute(
@@ -462,8 +461,9 @@ class Store:
     def _add(self, conn: sqlite3.Connection, transcript_id: int, video: Video, first_seq: int,
              segments: Iterable[SegmentRecord], bridges: bool) -> int:
         n = 0
-        prev = conn.execute("SELECT id, text, lang FROM segments WHERE transcript = ? AND seq = ?",
+        last = conn.execute("SELECT id, text, lang FROM segments WHERE transcript = ? AND seq = ?",
                             (transcript_id, first_seq - 1)).fetchone()
+        prev = (last[0], index_terms(last[1], last[2])) if last else None
         for n, seg in enumerate(segments, start=1):
             text = seg.text.strip()
             cur = conn.execute(
@@ -482,18 +482,19 @@ class Store:
 
     @staticmethod
     def _index_segment(conn: sqlite3.Connection, seg_id: int, text: str, lang: str | None,
-                       prev: tuple | None, bridges: bool) -> tuple:
-        """Index one segment (and the bridge from the one before it); returns it as `prev`."""
+                       prev: tuple[int, list[str]] | None, bridges: bool) -> tuple[int, list[str]]:
+        """Index one segment (and the bridge from the one before it, given as its id and
+        indexed words); returns (id, indexed words) to pass as `prev` for the next one."""
         tokens = analyse(text, lang)
         own = [t.stem for t in tokens]
         conn.execute("INSERT INTO segments_fts (rowid, terms) VALUES (?, ?)", (seg_id, " ".join(own)))
         conn.executemany("INSERT OR IGNORE INTO vocabulary (word, stem) VALUES (?, ?)",
                          {(normalise(t.word), t.stem) for t in tokens})
         if prev is not None and bridges:
-            before = index_terms(prev[1], prev[2])[-BRIDGE:]
+            before = prev[1][-BRIDGE:]
             conn.execute("INSERT INTO bridges_fts (rowid, terms, split) VALUES (?, ?, ?)",
                          (prev[0], " ".join(before + own[:BRIDGE]), len(before)))
-        return (seg_id, text, lang)
+        return seg_id, own
 
     def finish_transcript(self, transcript_id: int, video: Video, elapsed_seconds: float,
                           notes: dict[str, Any] | None = None) -> None:
