@@ -52,6 +52,12 @@ class App:
             self._fetcher.close()
         self.store.close()
 
+    def __enter__(self) -> "App":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def fetcher(self) -> monitor.Fetcher:
         if self._fetcher is None:

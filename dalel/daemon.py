@@ -143,8 +143,7 @@ class Daemon:
 
     def _poll_due(self) -> None:
         """Check every source whose interval has passed (each with its own jitter)."""
-        app = App(self.config)
-        try:
+        with App(self.config) as app:
             now = store.utcnow()
             for src in app.store.list_sources():
                 if self.stopping:
@@ -155,8 +154,6 @@ class Daemon:
                 if not due or (src.not_before and src.not_before > now):
                     continue
                 self._check(app, src)
-        finally:
-            app.close()
 
     def _check(self, app: App, src: store.Source) -> None:
         try:
@@ -174,27 +171,21 @@ class Daemon:
 
     def _recheck(self) -> None:
         """Re-check archived videos at their source, oldest check first (takedowns)."""
-        app = App(self.config)
-        try:
+        with App(self.config) as app:
             due = app.store.videos_due_recheck(store.utcnow(-self.recheck_every), RECHECK_BATCH)
             for video in due:
                 if self.stopping:
                     return
                 app.recheck(video)
-        finally:
-            app.close()
 
     def _fixity(self) -> None:
         """Re-hash every archived file against its recorded SHA-256 (logged, and in custody)."""
         from .evidence import verify_archive
-        app = App(self.config)
-        try:
+        with App(self.config) as app:
             n, bad = verify_archive(app)
-            for c in bad:
-                log.error("fixity: %s: %s", c.what, c.detail)
-            log.info("fixity: %d file(s) checked, %d video(s) changed", n, len(bad))
-        finally:
-            app.close()
+        for c in bad:
+            log.error("fixity: %s: %s", c.what, c.detail)
+        log.info("fixity: %d file(s) checked, %d video(s) changed", n, len(bad))
 
     # --- workers ---------------------------------------------------------------
 

@@ -74,11 +74,8 @@ def create_app(config: Config) -> FastAPI:
     templates = Jinja2Templates(directory=str(TEMPLATES))
 
     def get_app() -> Iterator[App]:
-        app = App(config)
-        try:
+        with App(config) as app:
             yield app
-        finally:
-            app.close()
 
     @web.middleware("http")
     async def guard(request: Request, call_next):
