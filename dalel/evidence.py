@@ -13,6 +13,7 @@ from pathlib import Path
 
 import monitor
 import store
+import transcribe
 
 from . import __version__, media, tsa
 from .app import App
@@ -109,15 +110,20 @@ def clip_cues(app: App, video: store.Video, start: float, end: float) -> tuple[d
     return t, cues
 
 
-def make_clip(app: App, req: ClipRequest, out: Path | None = None) -> Path:
-    """Cut the clip and write the package; returns its path."""
-    video = app.store.find_video(req.video_id)
-    src, rec = original(app, video)
-    total = media.duration(src)
+def clip_range(req: ClipRequest, total: float) -> tuple[float, float]:
+    """The range to cut: the request plus padding, within the video's `total` seconds."""
     start, end = max(0.0, req.start - req.pad), min(total, req.end + req.pad)
     if req.end <= req.start or start >= total or end <= start:
         raise DalelError(f"range {hms(req.start)}–{hms(req.end)} is empty or outside the video "
                          f"(0:00:00–{hms(total)}); give START < END within it")
+    return start, end
+
+
+def make_clip(app: App, req: ClipRequest, out: Path | None = None) -> Path:
+    """Cut the clip and write the package; returns its path."""
+    video = app.store.find_video(req.video_id)
+    src, rec = original(app, video)
+    start, end = clip_range(req, transcribe.media_duration(src))
     out = out or app.config.data_dir / "exports" / f"{video.video_id}_{int(start)}-{int(end)}.zip"
     with tempfile.TemporaryDirectory(dir=_tmp(app)) as tmp:
         members = build_clip(app, video, src, rec, start, end, req, Path(tmp))
@@ -142,7 +148,7 @@ def build_clip(app: App, video: store.Video, src: Path, rec: store.FileRecord, s
     t, cues = clip_cues(app, video, start, end)
     timed = {"segments": cues}
     text = "".join(f"[{hms(c['original_start'])}] {c['text']}\n" for c in cues)
-    manifest = _manifest(app, video, rec, req, start, end, data, media.duration(clip), t, cues)
+    manifest = _manifest(app, video, rec, req, start, end, data, transcribe.media_duration(clip), t, cues)
     files = {"clip.mp4": data, "clip.srt": transcript_srt(timed).encode(),
              "clip.vtt": transcript_vtt(timed).encode(), "transcript.txt": text.encode(),
              "manifest.json": json.dumps(manifest, ensure_ascii=False, indent=2).encode() + b"\n"}

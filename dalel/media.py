@@ -1,4 +1,4 @@
-"""Every ffmpeg call of the project, and media probing with PyAV.
+"""Every ffmpeg call of the project (media is probed with PyAV in transcribe/audio.py).
 
 ffmpeg is Debian's when installed, else the static build of the imageio-ffmpeg wheel.
 """
@@ -30,24 +30,6 @@ def ffmpeg_version() -> str:
     out = subprocess.run([ffmpeg_exe(), "-version"], capture_output=True, text=True, check=False)
     first = (out.stdout.splitlines() or ["unknown"])[0]
     return first.removeprefix("ffmpeg version ").split(" Copyright")[0]
-
-
-def duration(path: Path) -> float:
-    """Seconds of media, from the container (PyAV)."""
-    import av
-    try:
-        with av.open(str(path)) as container:
-            if container.duration:
-                return container.duration / 1_000_000
-            return max(float(s.duration * s.time_base) for s in container.streams if s.duration)
-    except (av.error.FFmpegError, ValueError, OSError) as exc:
-        raise DalelError(f"cannot read media {path.name}: {exc}") from exc
-
-
-def has_video(path: Path) -> bool:
-    import av
-    with av.open(str(path)) as container:
-        return any(s.type == "video" for s in container.streams)
 
 
 def cut(src: Path, dst: Path, start: float, length: float, copy: bool = False) -> None:

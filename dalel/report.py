@@ -9,10 +9,11 @@ from html import escape
 from pathlib import Path
 
 import store
+import transcribe
 
-from . import __version__, media
+from . import __version__
 from .app import App
-from .evidence import ClipRequest, build_clip, original, tool_versions, write_zip
+from .evidence import ClipRequest, build_clip, clip_range, original, tool_versions, write_zip
 from .formats import hms, link_at
 
 CAVEAT = ("Speech recognition can miss or mishear words, especially in poor audio, overlapping "
@@ -101,13 +102,17 @@ def export(app: App, query: str, opts: store.SearchOptions, out: Path, pad: floa
     results = store.search(app.store, store.parse(query), speech, approximate=False)
     members: dict[str, bytes] = {}
     index = []
+    originals: dict[str, tuple] = {}  # each original is re-hashed and probed once, not per hit
     with tempfile.TemporaryDirectory(dir=app.config.tmp_dir if app.config.tmp_dir.exists() else None) as tmp:
         for i, h in enumerate(results.hits, 1):
-            video = app.store.find_video(f"{h.platform}:{h.video_id}")
-            src, rec = original(app, video)
+            key = f"{h.platform}:{h.video_id}"
+            if key not in originals:
+                video = app.store.find_video(key)
+                src, rec = original(app, video)
+                originals[key] = (video, src, rec, transcribe.media_duration(src))
+            video, src, rec, total = originals[key]
             req = ClipRequest(h.video_id, h.start, h.end, pad)
-            start = max(0.0, h.start - pad)
-            end = min(media.duration(src), h.end + pad)
+            start, end = clip_range(req, total)
             folder = f"{i:03d}_{h.video_id}_{int(h.start)}s/"
             work = Path(tmp) / str(i)
             work.mkdir()

@@ -98,6 +98,6 @@ def forms_of(store: Store, query: Query, lang: str | None = None) -> dict[str, l
                 marks = ",".join("?" * len(stems))
                 rows = store.conn.execute(f"SELECT word FROM vocabulary WHERE stem IN ({marks})",
                                           tuple(stems)).fetchall()
-            key = term.text + ("*" if term.prefix else "") if term.prefix else word.word
+            key = term.text + "*" if term.prefix else word.word
             out[key] = sorted({r[0] for r in rows} | {normalise(word.word)})
     return out

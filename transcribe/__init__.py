@@ -2,12 +2,13 @@
 
 Does not import monitor/ or store/.
 """
+from .audio import duration as media_duration
 from .engine import (Checkpoint, Dropped, Segment, TranscribeOptions, Transcriber, TranscriptInfo,
-                     Word, decode, looping)
+                     Word, looping)
 from .errors import AudioError, ModelError, TranscribeError
 from .model import ensure_base_model
 
 __all__ = [
     "AudioError", "Checkpoint", "Dropped", "ModelError", "Segment", "TranscribeError", "TranscribeOptions", "Transcriber",
-    "TranscriptInfo", "Word", "decode", "ensure_base_model", "looping",
+    "TranscriptInfo", "Word", "ensure_base_model", "looping", "media_duration",
 ]

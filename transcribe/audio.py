@@ -17,13 +17,14 @@ _FRAME = SAMPLE_RATE // 10
 
 
 def duration(path: str) -> float:
+    """Seconds of a media file: the container's duration, else its longest stream's."""
     import av
     try:
-        with av.open(path) as c:
+        with av.open(str(path)) as c:
             if c.duration:
                 return c.duration / 1_000_000
-            stream = next((s for s in c.streams if s.type == "audio"), None)
-            return float(stream.duration * stream.time_base) if stream and stream.duration else 0.0
+            return max((float(s.duration * s.time_base) for s in c.streams if s.duration),
+                       default=0.0)
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         raise AudioError(f"cannot read {path}: {exc}") from exc
 

@@ -261,8 +261,3 @@ def _segment(s, lang: str, lang_p: float, offset: float) -> Segment:
                        round(float(w.probability), 4)) for w in (s.words or []))
     return Segment(round(offset + float(s.start), 3), round(offset + float(s.end), 3), s.text.strip(),
                    lang, round(math.exp(float(s.avg_logprob)), 4), lang_p, words)
-
-
-def decode(media_path: str) -> np.ndarray:
-    """The whole audio as 16 kHz mono samples (short files; long ones go by `audio.windows`)."""
-    return np.concatenate([w for _, w in audiomod.windows(media_path, 1e9)] or [np.zeros(0, np.float32)])
