@@ -1,18 +1,29 @@
-"""A Kazakh stemmer: inflectional suffixes stripped from the end, slot by slot.
+"""The Kazakh stemmer: a word cut to the stem its paradigm shares, using a lexicon.
 
-Kazakh is agglutinative: a root takes suffixes in a fixed order —
-root · (verb: negation · tense/participle/converb) · plural · possessive · case · person —
-each in variants chosen by vowel harmony and the stem's last sound
-(билік·тің, топ·тар·ға, жина·ған). No Snowball stemmer exists and kazstem has no
-data here, so this strips each slot at most once, from the outside in.
+Kazakh is agglutinative: a stem takes suffixes in a fixed order, each spelled by
+vowel harmony and the sound before it (билік·тің, топ·тар·ға, жина·ған). A word
+can usually be cut in several places into a stem and a valid chain of endings
+(`kazakh_suffixes.CHAINS`): адам·ды or ада·м·ды, бол·атын or болат·ын. The cut
+kept is the one whose stem is a listed Kazakh word (or verb) with the largest
+family of listed forms — the paradigm that best explains the word. Stems spelled
+differently before a vowel are restored (аумағ·ы → аумақ, халқ·ы → халық), so a
+search for the dictionary form finds them. Words the lexicon does not know (names,
+new loans) fall back to stripping suffixes by rule, slot by slot.
 
 Derivational suffixes (-лық, -шы, -ым as in білім) are kept: they make new words,
-and a search for "біл" (know) should not find "білім" (knowledge). Single-vowel
-suffixes are only stripped where the grammar leaves no doubt (the possessive ы/і
-before the pronominal н, the infinitive у), since many roots end in a vowel
-(қала, бала). Measured with bench/analyser_quality.py.
+and a search for "біл" (know) should not find "білім" (knowledge). Measured with
+bench/analyser_quality.py; the lexicon is built by scripts/build_kk_lexicon.py.
 """
 from __future__ import annotations
+
+import gzip
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+from .kazakh_suffixes import CHAINS, LONGEST, harmony, sound
 
 _VOWELS = frozenset("аәеиоөұүыіэюяё")
 _MIN_STEM = 2
@@ -133,8 +144,8 @@ def _converb_p(w: str, min_len: int = _MIN_STEM + 1) -> str:
     return w
 
 
-def stem_kk(word: str) -> str:
-    """The indexed form of a lowercase Kazakh word."""
+def _rules(word: str) -> str:
+    """A lexicon-free stem: suffixes stripped from the outside in, each slot at most once."""
     w, person = _strip(word, PERSON)
     if person and w[-1:] in ("а", "е", "й") and _ok(w[:-1]):
         w = w[:-1]                               # present tense before a person ending
@@ -160,3 +171,105 @@ def _present(w: str) -> str:
     if w.endswith("й") and w[-2:-1] in _VOWELS and _ok(w[:-1]) and len(w) >= 4:
         return w[:-1]
     return w
+
+
+_FOLD = str.maketrans({"и": "і", "й": "і"})   # Latin i is и, і and й: lookups ignore the difference
+_RESTORE = {"ғ": "қ", "г": "к", "б": "п"}     # voiced before a vowel: аумақ → аумағы
+# Closed-class words indexed as written: postpositions, conjunctions and pronoun forms
+# look like a stem plus an ending (үш·ін, кей·ін, он·ың) but are words of their own.
+CLOSED = frozenset(w.translate(_FOLD) for w in """
+    үшін немесе кейін дейін шейін басқа қарай туралы бері сияқты арқылы бойынша бойы қатар
+    бірге бірақ сонымен сондықтан тағы әрі ғана және мен пен бен менен пенен бенен соң гөрі
+    бұрын қазір әлі енді өте тіпті мысалы яғни әсіресе қарамастан қарағанда
+    ол оның оны оған онда одан онымен олар олардың оларды оларға оларда олардан олармен
+    бұл бұның мұның бұны мұны бұған мұған бұнда мұнда бұдан мұнан бұлар бұлардың
+    сол соның соны соған сонда содан солар осы осының осыны осыған осында осыдан осымен осылар
+    менің мені маған менде біз біздің бізді бізге бізде бізден
+    сен сенің сені саған сенде сенен сіз сіздің сізді сізге сізде сізден
+    не неге неде неден немен кім кімнің кімге қай қайда қайдан қашан қалай неше қанша
+""".split())
+# Endings rare in running text that a listed word only seems to end with: the
+# converb -а (қал·а vs қала "city"), the negative imperative (бөл·ме vs бөлме "room"),
+# "my"/"your" on a verb stem (біл·ім vs білім "knowledge"). A listed word wins over them.
+_WEAK = frozenset("а е ма ме ба бе па пе ым ім м ың ің ң".split())
+_DATA = Path(__file__).with_name("data") / "kk_lexicon.tsv.gz"
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    nouns: frozenset[str]       # words (any part of speech but verbs), folded
+    verbs: frozenset[str]       # verb stems, folded
+    family: Counter[str]        # stem → how many listed words are it plus a valid ending
+
+    @classmethod
+    def load(cls, path: Path = _DATA) -> Lexicon:
+        nouns, verbs, family = set(), set(), Counter()
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            for line in f:
+                stem, kinds, count = line.rstrip("\n").split("\t")
+                key = stem.translate(_FOLD)
+                if "n" in kinds:
+                    nouns.add(key)
+                if "v" in kinds:
+                    verbs.add(key)
+                family[key] += int(count)
+        return cls(frozenset(nouns), frozenset(verbs), family)
+
+    def lemma(self, stem: str, kind: str) -> str | None:
+        """The listed form of a stem as spelled in the word, or None if it is not listed."""
+        listed = self.verbs if kind == "v" else self.nouns
+        key = stem.translate(_FOLD)
+        if key in listed:
+            return key
+        if stem[-1] in _RESTORE and (k := key[:-1] + _RESTORE[stem[-1]]) in listed:
+            return k
+        if len(stem) >= 3 and stem[-1] not in _VOWELS and stem[-2] not in _VOWELS:
+            for vowel in "ыі":   # a vowel dropped before an ending: халық → халқы, орын → орны
+                if (k := key[:-1] + vowel + key[-1]) in listed:
+                    return k
+        return None
+
+
+class Split(NamedTuple):
+    stem: str     # as spelled in the word
+    ending: str   # a chain from CHAINS, possibly ''
+    kind: str     # 'n' or 'v'
+    lemma: str    # the listed form of the stem
+
+
+def analyses(word: str, lex: Lexicon) -> list[Split]:
+    """Every cut of `word` into a listed stem and a valid chain of endings, longest stem first."""
+    out = []
+    for i in range(len(word), 1, -1):
+        stem, ending = word[:i], word[i:]
+        if len(ending) > LONGEST:
+            break
+        fits = CHAINS.get(ending)
+        if not fits:
+            continue
+        cls, hs = sound(stem[-1]), harmony(stem)
+        for kind in ("n", "v"):
+            if any(c == cls and h in hs and k == kind for c, h, k in fits):
+                if lemma := lex.lemma(stem, kind):
+                    out.append(Split(stem, ending, kind, lemma))
+    return out
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> Lexicon:
+    return Lexicon.load()
+
+
+def stem_kk(word: str) -> str:
+    """The indexed form of a lowercase Kazakh word."""
+    if word.translate(_FOLD) in CLOSED or len(word) < 3:
+        return word
+    splits = analyses(word, lexicon())
+    if not splits:
+        return _rules(word)
+    if splits[0].ending == "" and all(s.ending in _WEAK for s in splits[1:]):
+        return splits[0].lemma
+    fam = lexicon().family
+    # Two-letter stems fit too many words by accident (та·у, ке·ң): they need a larger family.
+    best = max(splits, key=lambda s: (fam[s.lemma] * (0.3 if len(s.stem) <= 2 else 1), len(s.stem)))
+    return best.lemma

@@ -1,0 +1,69 @@
+"""Build store/data/kk_lexicon.tsv.gz from the Kazakh Hunspell word list.
+
+The list (hunspell-kk 1.1: Akmaral Mussayeva, László Németh, Rail Aliev, 2009;
+GPL-2+ or LGPL-2.1+ or MPL-1.1+) has 54,000 Kazakh words: dictionary forms and
+frequent inflected forms. The stemmer needs, for each stem it may cut a word down
+to, whether it is a word (noun-like) or a verb stem, and how many of the listed
+words are that stem plus a valid ending (its paradigm's size): a real stem has a
+large family (адам: адамды, адамның, адамдар…), an accidental prefix a small one.
+
+    apt-get install hunspell-kk
+    .venv/bin/python scripts/build_kk_lexicon.py [/usr/share/hunspell/kk_KZ.dic]
+
+Output, one line per stem: `stem<TAB>kinds<TAB>family`, kinds `n`, `v` or `nv`; и and й
+are written і, as the stemmer looks them up (Latin i is all three).
+"""
+from __future__ import annotations
+
+import gzip
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from store.analysis import normalise  # noqa: E402
+from store.kazakh import _FOLD, Lexicon, analyses  # noqa: E402
+from store.kazakh_suffixes import BACK, VOWELS  # noqa: E402
+
+OUT = ROOT / "store" / "data" / "kk_lexicon.tsv.gz"
+
+
+def read_dic(path: Path) -> Lexicon:
+    nouns, verbs = set(), set()
+    lines = path.read_text(encoding="utf-8").lstrip("\ufeff").splitlines()[1:]
+    for line in lines:
+        word, _, flags = line.partition("/")
+        word = normalise(word.strip()).translate(_FOLD)
+        if not word.isalpha():
+            continue
+        nouns.add(word)
+        # Verbs are listed by their verbal noun in -у, flagged Mm… (абайлау → абайла);
+        # a stem in -ы/-і loses it before -у (оқы·у → оқу), so both readings are kept.
+        if flags.startswith("Mm") and word.endswith("у") and len(word) > 2:
+            stem = word[:-1]
+            verbs.add(stem)
+            if stem[-1] not in VOWELS:
+                verbs.add(stem + ("ы" if set(stem) & BACK else "і"))
+    return Lexicon(nouns=frozenset(nouns), verbs=frozenset(verbs), family=Counter())
+
+
+def main() -> None:
+    dic = Path(sys.argv[1] if len(sys.argv) > 1 else "/usr/share/hunspell/kk_KZ.dic")
+    if not dic.exists():
+        sys.exit(f"{dic} not found: apt-get install hunspell-kk, or pass the path to kk_KZ.dic")
+    lex = read_dic(dic)
+    family: Counter[str] = Counter()
+    for word in lex.nouns:
+        for split in analyses(word, lex):
+            family[split.lemma] += 1
+    stems = sorted(lex.nouns | lex.verbs)
+    with gzip.open(OUT, "wt", encoding="utf-8", compresslevel=9) as f:
+        for s in stems:
+            kinds = ("n" if s in lex.nouns else "") + ("v" if s in lex.verbs else "")
+            f.write(f"{s}\t{kinds}\t{family[s]}\n")
+    print(f"{OUT.relative_to(ROOT)}: {len(stems)} stems, {OUT.stat().st_size} bytes")
+
+
+if __name__ == "__main__":
+    main()
