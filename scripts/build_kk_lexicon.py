@@ -29,32 +29,47 @@ from store.kazakh_suffixes import BACK, VOWELS  # noqa: E402
 OUT = ROOT / "store" / "data" / "kk_lexicon.tsv.gz"
 
 
-def read_dic(path: Path) -> Lexicon:
-    nouns, verbs = set(), set()
+def read_dic(path: Path) -> tuple[list[str], Lexicon]:
+    """The listed words as spelled, and the lexicon (keys folded, families still empty)."""
+    words, nouns, verbs = [], set(), set()
     lines = path.read_text(encoding="utf-8").lstrip("\ufeff").splitlines()[1:]
     for line in lines:
         word, _, flags = line.partition("/")
-        word = normalise(word.strip()).translate(_FOLD)
+        word = normalise(word.strip())
         if not word.isalpha():
             continue
-        nouns.add(word)
+        words.append(word)
+        nouns.add(word.translate(_FOLD))
         # Verbs are listed by their verbal noun in -у, flagged Mm… (абайлау → абайла);
         # a stem in -ы/-і loses it before -у (оқы·у → оқу), so both readings are kept.
         if flags.startswith("Mm") and word.endswith("у") and len(word) > 2:
             stem = word[:-1]
-            verbs.add(stem)
+            verbs.add(stem.translate(_FOLD))
             if stem[-1] not in VOWELS:
-                verbs.add(stem + ("ы" if set(stem) & BACK else "і"))
-    return Lexicon(nouns=frozenset(nouns), verbs=frozenset(verbs), family=Counter())
+                verbs.add((stem + ("ы" if set(stem) & BACK else "і")).translate(_FOLD))
+    return words, Lexicon(nouns=frozenset(nouns), verbs=frozenset(verbs), family=Counter())
+
+
+def _plural(ending: str) -> bool:
+    return ending[:3] in {"лар", "лер", "дар", "дер", "тар", "тер"}
 
 
 def main() -> None:
     dic = Path(sys.argv[1] if len(sys.argv) > 1 else "/usr/share/hunspell/kk_KZ.dic")
     if not dic.exists():
         sys.exit(f"{dic} not found: apt-get install hunspell-kk, or pass the path to kk_KZ.dic")
-    lex = read_dic(dic)
+    words, lex = read_dic(dic)
     family: Counter[str] = Counter()
-    for word in lex.nouns:
+    for word in words:
+        for split in analyses(word, lex):
+            family[split.lemma] += 1
+    # The list has many plurals as entries (үйлер, жағдайлар): they are forms of the
+    # singular, not stems of their own, and their families are the singular's.
+    plurals = {w.translate(_FOLD) for w in words
+               for s in analyses(w, lex)[1:] if s.kind == "n" and _plural(s.ending)}
+    lex = Lexicon(nouns=lex.nouns - plurals, verbs=lex.verbs, family=Counter())
+    family = Counter()
+    for word in words:
         for split in analyses(word, lex):
             family[split.lemma] += 1
     stems = sorted(lex.nouns | lex.verbs)

@@ -215,15 +215,20 @@ class Lexicon:
                 family[key] += int(count)
         return cls(frozenset(nouns), frozenset(verbs), family)
 
-    def lemma(self, stem: str, kind: str) -> str | None:
-        """The listed form of a stem as spelled in the word, or None if it is not listed."""
+    def lemma(self, stem: str, kind: str, before_vowel: bool = True) -> str | None:
+        """The listed form of a stem as spelled in the word, or None if it is not listed.
+
+        Before an ending that starts with a vowel a stem may be spelled differently:
+        қ к п voiced (аумағы), a noun's last vowel dropped (халқы)."""
         listed = self.verbs if kind == "v" else self.nouns
         key = stem.translate(_FOLD)
         if key in listed:
             return key
+        if not before_vowel:
+            return None
         if stem[-1] in _RESTORE and (k := key[:-1] + _RESTORE[stem[-1]]) in listed:
             return k
-        if len(stem) >= 3 and stem[-1] not in _VOWELS and stem[-2] not in _VOWELS:
+        if kind == "n" and len(stem) >= 3 and stem[-1] not in _VOWELS and stem[-2] not in _VOWELS:
             for vowel in "ыі":   # a vowel dropped before an ending: халық → халқы, орын → орны
                 if (k := key[:-1] + vowel + key[-1]) in listed:
                     return k
@@ -250,7 +255,7 @@ def analyses(word: str, lex: Lexicon) -> list[Split]:
         cls, hs = sound(stem[-1]), harmony(stem)
         for kind in ("n", "v"):
             if any(c == cls and h in hs and k == kind for c, h, k in fits):
-                if lemma := lex.lemma(stem, kind):
+                if lemma := lex.lemma(stem, kind, ending[:1] in _VOWELS):
                     out.append(Split(stem, ending, kind, lemma))
     return out
 
