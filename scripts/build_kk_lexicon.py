@@ -10,8 +10,9 @@ large family (адам: адамды, адамның, адамдар…), an acc
     apt-get install hunspell-kk
     .venv/bin/python scripts/build_kk_lexicon.py [/usr/share/hunspell/kk_KZ.dic]
 
-Output, one line per stem: `stem<TAB>kinds<TAB>family`, kinds `n`, `v` or `nv`; и and й
-are written і, as the stemmer looks them up (Latin i is all three).
+Output, one line per stem: `stem<TAB>kinds<TAB>noun family<TAB>verb family`, kinds `n`,
+`v` or `nv` (a noun's family counts its noun endings, a verb's its verb endings); і and й
+are written и, as the stemmer looks them up (Latin i is all three).
 """
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ from store.kazakh import _FOLD, Lexicon, analyses  # noqa: E402
 from store.kazakh_suffixes import BACK, VOWELS  # noqa: E402
 
 OUT = ROOT / "store" / "data" / "kk_lexicon.tsv.gz"
+# The verbs whose stem is a consonant and a vowel (де·у "say", же·у "eat"); the list flags
+# many nouns in -у like verbal nouns, and a two-letter stem would swallow their forms.
+SHORT_VERBS = frozenset("де же жу ки ту қу сү тү бе".split())
 
 
 def read_dic(path: Path) -> tuple[list[str], Lexicon]:
@@ -44,6 +48,8 @@ def read_dic(path: Path) -> tuple[list[str], Lexicon]:
         # a stem in -ы/-і loses it before -у (оқы·у → оқу), so both readings are kept.
         if flags.startswith("Mm") and word.endswith("у") and len(word) > 2:
             stem = word[:-1]
+            if len(stem) == 2 and stem[-1] in VOWELS and stem not in SHORT_VERBS:
+                continue   # тау "mountain", жау "enemy": nouns in -у, not verbal nouns
             verbs.add(stem.translate(_FOLD))
             if stem[-1] not in VOWELS:
                 verbs.add((stem + ("ы" if set(stem) & BACK else "і")).translate(_FOLD))
@@ -59,10 +65,10 @@ def main() -> None:
     if not dic.exists():
         sys.exit(f"{dic} not found: apt-get install hunspell-kk, or pass the path to kk_KZ.dic")
     words, lex = read_dic(dic)
-    family: Counter[str] = Counter()
+    family: Counter[tuple[str, str]] = Counter()
     for word in words:
         for split in analyses(word, lex):
-            family[split.lemma] += 1
+            family[split.lemma, split.kind] += 1
     # The list has many plurals as entries (үйлер, жағдайлар): they are forms of the
     # singular, not stems of their own, and their families are the singular's.
     plurals = {w.translate(_FOLD) for w in words
@@ -71,12 +77,12 @@ def main() -> None:
     family = Counter()
     for word in words:
         for split in analyses(word, lex):
-            family[split.lemma] += 1
+            family[split.lemma, split.kind] += 1
     stems = sorted(lex.nouns | lex.verbs)
     with gzip.open(OUT, "wt", encoding="utf-8", compresslevel=9) as f:
         for s in stems:
             kinds = ("n" if s in lex.nouns else "") + ("v" if s in lex.verbs else "")
-            f.write(f"{s}\t{kinds}\t{family[s]}\n")
+            f.write(f"{s}\t{kinds}\t{family[s, 'n']}\t{family[s, 'v']}\n")
     print(f"{OUT.relative_to(ROOT)}: {len(stems)} stems, {OUT.stat().st_size} bytes")
 
 

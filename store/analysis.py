@@ -23,7 +23,7 @@ _KAZAKH_ONLY = set("әғқңөұүһі")
 LANGUAGES = ("kk", "ru")
 # Bump when an indexed form changes: an index built by another version is rebuilt
 # (`dalel reindex`) so that old and new words meet again.
-ANALYSER_VERSION = "2026-11-25.2"
+ANALYSER_VERSION = "2026-11-25.3"
 # Words on each side of a segment boundary indexed together: phrases and NEAR groups
 # up to this long are found across Whisper's segment boundaries.
 BRIDGE = 4
@@ -57,11 +57,6 @@ def _morph():
     return pymorphy3.MorphAnalyzer()
 
 
-# Kazakh letters that Kazakh Latin and loose Cyrillic spellings do not keep apart
-# (Latin i is и, і and й): folded in Kazakh indexed forms so both scripts meet.
-_KK_FOLD = str.maketrans({"и": "і", "й": "і"})
-
-
 def word_lang(word: str, lang: str) -> str:
     """The analyser for one word of a segment in `lang`: speakers switch mid-sentence.
 
@@ -81,6 +76,24 @@ def _russian_known(w: str) -> bool:
     return len(w) > 3 and _morph().word_is_known(w)
 
 
+def russian_lemma(w: str) -> str | None:
+    """The lemma of a word Russian's dictionary knows, else None."""
+    return _lemma_ru(w) if _russian_known(w) else None
+
+
+def _lemma_ru(w: str) -> str:
+    parses = _morph().parse(w)
+    if not _russian_known(w):
+        # An unknown word is most often a name: Токаева, Аблязову are forms of a surname.
+        # Its nominative goes through the dictionary too, so that both meet wherever the
+        # dictionary reads the nominative as another word (Токаев: genitive plural of токай).
+        surname = [p for p in parses if "Surn" in p.tag]
+        if surname and _russian_known(nominative := surname[0].normal_form):
+            return _morph().parse(nominative)[0].normal_form.replace("ё", "е")
+        parses = surname or parses
+    return parses[0].normal_form.replace("ё", "е")
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str, lang: str) -> str:
     """The indexed form of one word (already split by `words`)."""
@@ -88,9 +101,9 @@ def stem(word: str, lang: str) -> str:
     if is_latin(w):
         w = to_cyrillic(w, lang)
     if lang == "kk":
-        return stem_kk(w).translate(_KK_FOLD)
+        return stem_kk(w)
     if lang == "ru" and any("а" <= ch <= "я" for ch in w):
-        return _morph().parse(w)[0].normal_form.replace("ё", "е")
+        return _lemma_ru(w)
     return w
 
 

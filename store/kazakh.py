@@ -173,7 +173,9 @@ def _present(w: str) -> str:
     return w
 
 
-_FOLD = str.maketrans({"и": "і", "й": "і"})   # Latin i is и, і and й: lookups ignore the difference
+# Latin i is и, і and й, and loans keep Russian и (митинг, митингке): all are written и in
+# lookups and indexed forms, so spellings and languages meet.
+_FOLD = str.maketrans({"і": "и", "й": "и"})
 _RESTORE = {"ғ": "қ", "г": "к", "б": "п"}     # voiced before a vowel: аумақ → аумағы
 # Closed-class words indexed as written: postpositions, conjunctions and pronoun forms
 # look like a stem plus an ending (үш·ін, кей·ін, он·ың) but are words of their own.
@@ -192,6 +194,12 @@ CLOSED = frozenset(w.translate(_FOLD) for w in """
 # converb -а (қал·а vs қала "city"), the negative imperative (бөл·ме vs бөлме "room"),
 # "my"/"your" on a verb stem (біл·ім vs білім "knowledge"). A listed word wins over them.
 _WEAK = frozenset("а е ма ме ба бе па пе ым ім м ың ің ң".split())
+# The nouns that drop their last vowel before a vowel (a closed set: most keep it,
+# тұтқын·ы, not тұтқ·ы): халық → халқы, орын → орны, ауыз → аузы.
+_VOWEL_DROP = frozenset(w.translate(_FOLD) for w in """
+    халық орын ауыз мұрын мойын ерін қалып әріп ғұрып қойын қарын ерік көрік құлық сиық ырық бөрік
+    парық
+""".split())
 _DATA = Path(__file__).with_name("data") / "kk_lexicon.tsv.gz"
 
 
@@ -199,20 +207,21 @@ _DATA = Path(__file__).with_name("data") / "kk_lexicon.tsv.gz"
 class Lexicon:
     nouns: frozenset[str]       # words (any part of speech but verbs), folded
     verbs: frozenset[str]       # verb stems, folded
-    family: Counter[str]        # stem → how many listed words are it plus a valid ending
+    family: Counter[tuple[str, str]]   # (stem, kind) → how many listed words are it plus a valid ending
 
     @classmethod
     def load(cls, path: Path = _DATA) -> Lexicon:
         nouns, verbs, family = set(), set(), Counter()
         with gzip.open(path, "rt", encoding="utf-8") as f:
             for line in f:
-                stem, kinds, count = line.rstrip("\n").split("\t")
+                stem, kinds, nouns_family, verbs_family = line.rstrip("\n").split("\t")
                 key = stem.translate(_FOLD)
                 if "n" in kinds:
                     nouns.add(key)
                 if "v" in kinds:
                     verbs.add(key)
-                family[key] += int(count)
+                family[key, "n"] += int(nouns_family)
+                family[key, "v"] += int(verbs_family)
         return cls(frozenset(nouns), frozenset(verbs), family)
 
     def lemma(self, stem: str, kind: str, before_vowel: bool = True) -> str | None:
@@ -228,9 +237,9 @@ class Lexicon:
             return None
         if stem[-1] in _RESTORE and (k := key[:-1] + _RESTORE[stem[-1]]) in listed:
             return k
-        if kind == "n" and len(stem) >= 3 and stem[-1] not in _VOWELS and stem[-2] not in _VOWELS:
+        if kind == "n" and len(stem) >= 3:
             for vowel in "ыі":   # a vowel dropped before an ending: халық → халқы, орын → орны
-                if (k := key[:-1] + vowel + key[-1]) in listed:
+                if (k := (key[:-1] + vowel + key[-1]).translate(_FOLD)) in _VOWEL_DROP:
                     return k
         return None
 
@@ -266,15 +275,44 @@ def lexicon() -> Lexicon:
 
 
 def stem_kk(word: str) -> str:
-    """The indexed form of a lowercase Kazakh word."""
-    if word.translate(_FOLD) in CLOSED or len(word) < 3:
-        return word
+    """The indexed form of a lowercase Kazakh word.
+
+    Listed words are indexed under their listed stem with и and й written і (Kazakh
+    Latin's i is all three); unlisted ones as `_unlisted` says."""
+    folded = word.translate(_FOLD)
+    if folded in CLOSED or len(word) < 3:
+        return folded
     splits = analyses(word, lexicon())
     if not splits:
-        return _rules(word)
+        return _unlisted(word)
     if splits[0].ending == "" and all(s.ending in _WEAK for s in splits[1:]):
         return splits[0].lemma
     fam = lexicon().family
     # Two-letter stems fit too many words by accident (та·у, ке·ң): they need a larger family.
-    best = max(splits, key=lambda s: (fam[s.lemma] * (0.3 if len(s.stem) <= 2 else 1), len(s.stem)))
-    return best.lemma
+    return max(splits, key=lambda s: (fam[s.lemma, s.kind] * (0.3 if len(s.stem) <= 2 else 1), len(s.stem))).lemma
+
+
+# Kazakh letters written as Russian writes them, for names and loans: Тоқаев · Токаев.
+_RUSSIAN_LETTERS = str.maketrans("әғқңөұүһі", "агкноуухи")
+
+
+def _unlisted(word: str) -> str:
+    """A word the lexicon does not know — a name or a loan with Kazakh endings
+    (Назарбаев·тың, журналист·і, митинг·ке) — loses its longest valid chain of endings
+    and is written in Russian letters; where Russian's dictionary knows the stem, it is
+    indexed under the Russian lemma, so it meets the same word in Russian speech."""
+    from .analysis import russian_lemma
+
+    shortest = word
+    for i in range(len(word), 2, -1):
+        stem, ending = word[:i], word[i:]
+        if len(ending) > LONGEST:
+            break
+        # Loans do not keep vowel harmony (Назарбаев·тың): only the sound before counts.
+        if any(c == sound(stem[-1]) for c, _, _ in CHAINS.get(ending, ())):
+            as_russian = stem.translate(_RUSSIAN_LETTERS)
+            if len(stem) >= 4 and (lemma := russian_lemma(as_russian)):
+                return lemma
+            if any(ch in _VOWELS for ch in stem):
+                shortest = stem
+    return shortest.translate(_RUSSIAN_LETTERS)

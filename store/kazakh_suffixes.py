@@ -100,11 +100,14 @@ def cases(p: str, h: str, after_third: bool = False, after_12: bool = False) -> 
     return out + [m + "ен", m + "енен"]
 
 
-def predicative(p: str, h: str) -> list[str]:
-    """Person endings on nominals and the present tense: -мын, -сың, -сыз, -мыз, -сыңдар, -сыздар."""
+def predicative(p: str, h: str, second: bool = True) -> list[str]:
+    """Person endings of the present tense and nominals: -мын, -мыз and, with `second`,
+    -сың, -сыз, -сыңдар, -сыздар. On nominals the 2nd person is left out: "you are X"
+    is rare, while -сыз "without" (заң·сыз "unlawful") makes a new word."""
     y, a, c = _y(h), _a(h), sound(p)
     m = "м" if c in "VRL" else "б" if c in "NZ" else "п"
-    return [m + y + "н", "с" + y + "ң", "с" + y + "з", m + y + "з", "с" + y + "ңд" + a + "р", "с" + y + "зд" + a + "р"]
+    out = [m + y + "н", m + y + "з"]
+    return out + ["с" + y + "ң", "с" + y + "з", "с" + y + "ңд" + a + "р", "с" + y + "зд" + a + "р"] if second else out
 
 
 def nominal_chains(p: str, h: str) -> set[str]:
@@ -115,7 +118,7 @@ def nominal_chains(p: str, h: str) -> set[str]:
         if pl:
             out.add(pl)
         out.update(pl + c for c in cases(end, h))
-        out.update(pl + x for x in predicative(end, h))
+        out.update(pl + x for x in predicative(end, h, second=False))
         for ps in possessives(end, h):
             base = pl + ps
             out.add(base)

@@ -1,0 +1,98 @@
+"""Search quality: recall and precision of `dalel search` on a set of queries with known answers.
+
+bench/search_quality.txt holds Kazakh and Russian sentences (each indexed as its own
+video) and queries with the sentences an analyst expects them to find: other word
+forms, phrases, Latin and Cyrillic spellings, transliterated names, NEAR, and claimed
+phrases that were never said. Each query runs through the real index and query
+language (exact forms; the approximate fallback is a separate, marked feature).
+Recall: expected sentences found / expected; precision: found sentences that were
+expected / found; both over all queries of a language.
+
+    .venv/bin/python bench/search_quality.py [-v]
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import store  # noqa: E402
+
+DATA = Path(__file__).with_name("search_quality.txt")
+
+
+@dataclass
+class Case:
+    query: str
+    lang: str
+    expected: frozenset[str]
+    found: frozenset[str] = frozenset()
+
+
+def load(path: Path = DATA) -> tuple[list[tuple[str, str, str]], list[Case]]:
+    segments, cases = [], []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("S "):
+            _, sid, lang, text = line.split(" ", 3)
+            segments.append((sid, lang, text))
+        elif line.startswith("Q "):
+            query, _, ids = line[2:].partition(" => ")
+            expected = frozenset(ids.split()) - {"-"}
+            lang = next(iter(expected))[:2] if expected else ("kk" if store.guess_lang(query) == "kk" else "")
+            cases.append(Case(query.strip(), lang, expected))
+    langs = {sid: lang for sid, lang, _ in segments}
+    for case in cases:   # a query expecting nothing counts for the language of the section it is in
+        case.lang = case.lang or "?"
+    _assign_sections(path, cases, langs)
+    return segments, cases
+
+
+def _assign_sections(path: Path, cases: list[Case], langs: dict[str, str]) -> None:
+    section, queries = None, iter(cases)
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# Kazakh"):
+            section = "kk"
+        elif line.startswith("# Russian"):
+            section = "ru"
+        elif line.startswith("Q "):
+            case = next(queries)
+            case.lang = section or case.lang
+
+
+def run(db: Path, segments, cases: list[Case]) -> list[Case]:
+    s = store.Store(db)
+    for sid, lang, text in segments:
+        video, _ = s.discover("quality", sid, f"https://example.org/{sid}", channel="quality")
+        s.add_text_transcript(video, source="asr", model="quality",
+                              segments=[store.SegmentRecord(0.0, 5.0, text, lang)])
+    for case in cases:
+        res = store.search(s, store.parse(case.query), store.SearchOptions(limit=1000), approximate=False)
+        case.found = frozenset(h.video_id for h in res.hits)
+    s.close()
+    return cases
+
+
+def scores(cases: list[Case], lang: str) -> tuple[float, float, int]:
+    mine = [c for c in cases if c.lang == lang]
+    hit = sum(len(c.found & c.expected) for c in mine)
+    expected = sum(len(c.expected) for c in mine)
+    found = sum(len(c.found) for c in mine)
+    return hit / max(1, expected), (hit / found if found else 1.0), len(mine)
+
+
+def main() -> None:
+    segments, cases = load()
+    with tempfile.TemporaryDirectory() as tmp:
+        run(Path(tmp) / "quality.db", segments, cases)
+    for lang, name in (("kk", "Kazakh"), ("ru", "Russian")):
+        r, p, n = scores(cases, lang)
+        print(f"{name}: {n} queries, recall {r:.1%}, precision {p:.1%}")
+    wrong = [c for c in cases if c.found != c.expected]
+    for c in wrong if "-v" in sys.argv else wrong[:20]:
+        print(f"  {c.query!r}: missed {sorted(c.expected - c.found)} extra {sorted(c.found - c.expected)}")
+
+
+if __name__ == "__main__":
+    main()
