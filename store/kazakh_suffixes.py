@@ -128,10 +128,16 @@ def nominal_chains(p: str, h: str) -> set[str]:
     return out
 
 
-def verb_chains(p: str, h: str) -> set[str]:
-    """Every ending a verb stem whose last letter is `p` can take (not '': the bare stem is a noun's)."""
+def verb_chains(p: str, h: str, voice: bool = True) -> set[str]:
+    """Every ending a verb stem whose last letter is `p` can take (not '': the bare stem is a noun's).
+
+    With `voice`, also after the passive (айт·ыл·ған, жаса·л·ды, бөл·ін·ді): "was said"
+    is a form of "say" to someone searching for what was said."""
     a, y = _a(h), _y(h)
     out: set[str] = set()
+    if voice:
+        passive = "л" if sound(p) == "V" else y + "н" if p == "л" else y + "л"
+        out.update(passive + x for x in verb_chains(passive[-1], h, voice=False))
     neg_m = "м" if sound(p) in "VRL" else "б" if sound(p) in "NZ" else "п"
     for neg in ("", neg_m + a):
         e = neg[-1] if neg else p
