@@ -3,7 +3,7 @@
 Kazakh is agglutinative: a stem takes suffixes in a fixed order, each spelled by
 vowel harmony and the sound before it (билік·тің, топ·тар·ға, жина·ған). A word
 can usually be cut in several places into a stem and a valid chain of endings
-(`kazakh_suffixes.CHAINS`): адам·ды or ада·м·ды, бол·атын or болат·ын. The cut
+(`kazakh_suffixes.chains()`): адам·ды or ада·м·ды, бол·атын or болат·ын. The cut
 kept is the one whose stem is a listed Kazakh word (or verb) with the largest
 family of listed forms — the paradigm that best explains the word. Stems spelled
 differently before a vowel are restored (аумағ·ы → аумақ, халқ·ы → халық), so a
@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from .kazakh_suffixes import CHAINS, LONGEST, VOWELS as _VOWELS, harmony, sound
+from .kazakh_suffixes import VOWELS as _VOWELS, chains, harmony, longest, sound
 
 # Latin i is и, і and й, and loans keep Russian и (митинг, митингке): all are written и in
 # lookups and indexed forms, so spellings and languages meet.
@@ -105,12 +105,12 @@ class Split(NamedTuple):
 
 def analyses(word: str, lex: Lexicon) -> list[Split]:
     """Every cut of `word` into a listed stem and a valid chain of endings, longest stem first."""
-    out = []
+    out, table, limit = [], chains(), longest()
     for i in range(len(word), 1, -1):
         stem, ending = word[:i], word[i:]
-        if len(ending) > LONGEST:
+        if len(ending) > limit:
             break
-        fits = CHAINS.get(ending)
+        fits = table.get(ending)
         if not fits or (stem[-1] in "қкп" and stem[-2] in _VOWELS and ending[:1] in _VOWELS):
             continue   # қ к п after a vowel are voiced before one (жақ·ы → жағы): жақын is not жақ·ын
         cls, hs = sound(stem[-1]), harmony(stem)
@@ -166,13 +166,13 @@ def _unlisted(word: str) -> str:
     indexed under the Russian lemma, so it meets the same word in Russian speech."""
     from .analysis import russian_lemma
 
-    shortest = word
+    shortest, table, limit = word, chains(), longest()
     for i in range(len(word), 2, -1):
         stem, ending = word[:i], word[i:]
-        if len(ending) > LONGEST:
+        if len(ending) > limit:
             break
         # Loans do not keep vowel harmony (Назарбаев·тың): only the sound before counts.
-        if any(c == sound(stem[-1]) for c, _, _ in CHAINS.get(ending, ())):
+        if any(c == sound(stem[-1]) for c, _, _ in table.get(ending, ())):
             as_russian = stem.translate(_RUSSIAN_LETTERS)
             if len(stem) >= 4 and (lemma := russian_lemma(as_russian)):
                 return lemma

@@ -10,11 +10,13 @@ chains are generated in their fixed order:
     verb:  negation · tense, mood or converb · person          (бар·ма·ды·қ)
            or a participle / verbal noun, then a noun's chain  (бол·ған·дық·тан)
 
-`CHAINS` maps each chain's spelling to the (stem-final sound class, harmony, kind)
+`chains()` maps each chain's spelling to the (stem-final sound class, harmony, kind)
 it may follow, so a stemmer can check a split of a word in one dictionary lookup.
 Derivational suffixes (-лық, -шы, -сыз, voice) are not here: they make new words.
 """
 from __future__ import annotations
+
+from functools import lru_cache
 
 VOWELS = frozenset("аәеиоөұүыіэюяё")
 BACK = frozenset("аоұыя")
@@ -173,7 +175,10 @@ def verb_chains(p: str, h: str, voice: bool = True) -> set[str]:
     return out
 
 
-def _build() -> dict[str, frozenset[tuple[str, str, str]]]:
+@lru_cache(maxsize=1)
+def chains() -> dict[str, frozenset[tuple[str, str, str]]]:
+    """Each chain's spelling → the (stem-final sound class, harmony, kind) it may follow.
+    Built on first use (~0.2 s), so commands that analyse no Kazakh do not pay for it."""
     table: dict[str, set[tuple[str, str, str]]] = {}
     for cls, letter in {"V": "а", "R": "р", "L": "л", "N": "н", "Z": "з", "T": "т"}.items():
         for h in "bf":
@@ -184,5 +189,6 @@ def _build() -> dict[str, frozenset[tuple[str, str, str]]]:
     return {k: frozenset(v) for k, v in table.items()}
 
 
-CHAINS = _build()
-LONGEST = max(map(len, CHAINS))
+@lru_cache(maxsize=1)
+def longest() -> int:
+    return max(map(len, chains()))
