@@ -98,7 +98,7 @@ class Lexicon:
 
 class Split(NamedTuple):
     stem: str     # as spelled in the word
-    ending: str   # a chain from CHAINS, possibly ''
+    ending: str   # a chain from chains(), possibly ''
     kind: str     # 'n' or 'v'
     lemma: str    # the listed form of the stem
 
