@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench clean fixtures
+.PHONY: install demo test bench clean fixtures lexicon
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ bench: $(STAMP)
 # Regenerate dalel/demodata/*.mp4 (needs Debian's festival festvox-ru sox ffmpeg espeak-ng).
 fixtures:
 	bash scripts/make_fixtures.sh
+
+# Rebuild store/data/kk_lexicon.tsv.gz from Debian's Kazakh Hunspell dictionary.
+HUNSPELL_KK := /usr/share/hunspell/kk_KZ.dic
+$(HUNSPELL_KK):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hunspell-kk >/dev/null
+
+lexicon: $(STAMP) $(HUNSPELL_KK)
+	$(BIN)/python scripts/build_kk_lexicon.py $(HUNSPELL_KK)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -79,10 +79,12 @@ def main() -> None:
         for split in analyses(word, lex):
             family[split.lemma, split.kind] += 1
     stems = sorted(lex.nouns | lex.verbs)
-    with gzip.open(OUT, "wt", encoding="utf-8", compresslevel=9) as f:
-        for s in stems:
-            kinds = ("n" if s in lex.nouns else "") + ("v" if s in lex.verbs else "")
-            f.write(f"{s}\t{kinds}\t{family[s, 'n']}\t{family[s, 'v']}\n")
+    lines = []
+    for s in stems:
+        kinds = ("n" if s in lex.nouns else "") + ("v" if s in lex.verbs else "")
+        lines.append(f"{s}\t{kinds}\t{family[s, 'n']}\t{family[s, 'v']}\n")
+    with open(OUT, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as f:
+        f.write("".join(lines).encode("utf-8"))   # mtime 0: the same input gives the same bytes
     print(f"{OUT.relative_to(ROOT)}: {len(stems)} stems, {OUT.stat().st_size} bytes")
 
 
