@@ -24,13 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from store.analysis import normalise  # noqa: E402
-from store.kazakh import _FOLD, Lexicon, analyses  # noqa: E402
+from store.kazakh import _FOLD, SHORT_STEMS, Lexicon, analyses  # noqa: E402
 from store.kazakh_suffixes import BACK, VOWELS  # noqa: E402
 
 OUT = ROOT / "store" / "data" / "kk_lexicon.tsv.gz"
-# The verbs whose stem is a consonant and a vowel (де·у "say", же·у "eat"); the list flags
-# many nouns in -у like verbal nouns, and a two-letter stem would swallow their forms.
-SHORT_VERBS = frozenset("де же жу ки ту қу сү тү бе".split())
+
 
 
 def read_dic(path: Path) -> tuple[list[str], Lexicon]:
@@ -48,7 +46,7 @@ def read_dic(path: Path) -> tuple[list[str], Lexicon]:
         # a stem in -ы/-і loses it before -у (оқы·у → оқу), so both readings are kept.
         if flags.startswith("Mm") and word.endswith("у") and len(word) > 2:
             stem = word[:-1]
-            if len(stem) == 2 and stem[-1] in VOWELS and stem not in SHORT_VERBS:
+            if len(stem) == 2 and stem.translate(_FOLD) not in SHORT_STEMS["v"]:
                 continue   # тау "mountain", жау "enemy": nouns in -у, not verbal nouns
             verbs.add(stem.translate(_FOLD))
             if stem[-1] not in VOWELS:

@@ -44,14 +44,26 @@ CLOSED = frozenset(w.translate(_FOLD) for w in """
 """.split())
 # Endings rare in running text that a listed word only seems to end with: the
 # converb -а (қал·а vs қала "city"), the negative imperative (бөл·ме vs бөлме "room"),
-# "my"/"your" on a verb stem (біл·ім vs білім "knowledge"). A listed word wins over them.
-_WEAK = frozenset("а е ма ме ба бе па пе ым ім м ың ің ң".split())
+# "my"/"your" on a verb stem (біл·ім vs білім "knowledge"), the bare intention -мақ
+# (ау·мақ vs аумақ "territory"). A listed word wins over them.
+_WEAK = frozenset("а е ма ме ба бе па пе ым ім м ың ің ң мақ мек бақ бек пақ пек".split())
 # The nouns that drop their last vowel before a vowel (a closed set: most keep it,
 # тұтқын·ы, not тұтқ·ы): халық → халқы, орын → орны, ауыз → аузы.
 _VOWEL_DROP = frozenset(w.translate(_FOLD) for w in """
     халық орын ауыз мұрын мойын ерін қалып әріп ғұрып қойын қарын ерік көрік құлық сиық ырық бөрік
     парық
 """.split())
+# Two-letter stems: the lexicon lists many two-letter strings (abbreviations, fragments),
+# and a two-letter stem fits many longer words by accident (та·у, ке·ң, ба·сы), so only
+# these real ones are cut to.
+SHORT_STEMS = {
+    "n": frozenset(w.translate(_FOLD) for w in """
+        ат ас ел ой өз іш іс су ер ар ес ай аз ақ би ем үй ұл он үн ит ән өң аң үш әл ен ін із
+        ми ұя әр ши бу оқ оң от ор ту ет ат ау ас ін ұн ақ иіс""".split()),
+    "v": frozenset(w.translate(_FOLD) for w in """
+        ал де ат аш ет ас же ту ил іш ер ес өн өт аз өл ау ұш өс үз ез ір ұр өр бу ем ор үс ұл
+        жу ұт оз қу үр ағ ег өш ки ұқ""".split()),
+}
 _DATA = Path(__file__).with_name("data") / "kk_lexicon.tsv.gz"
 
 
@@ -115,6 +127,8 @@ def analyses(word: str, lex: Lexicon) -> list[Split]:
             continue   # қ к п after a vowel are voiced before one (жақ·ы → жағы): жақын is not жақ·ын
         cls, hs = sound(stem[-1]), harmony(stem)
         for kind in ("n", "v"):
+            if len(stem) == 2 and stem.translate(_FOLD) not in SHORT_STEMS[kind]:
+                continue
             if any(c == cls and h in hs and k == kind for c, h, k in fits):
                 if lemma := lex.lemma(stem, kind, ending[:1] in _VOWELS):
                     out.append(Split(stem, ending, kind, lemma))
@@ -140,8 +154,7 @@ def stem_kk(word: str) -> str:
     if splits[0].ending == "" and all(s.ending in _WEAK for s in splits[1:]):
         return splits[0].lemma
     fam = lexicon().family
-    # Two-letter stems fit too many words by accident (та·у, ке·ң): they need a larger family.
-    best = max(splits, key=lambda s: (fam[s.lemma, s.kind] * (0.3 if len(s.stem) <= 2 else 1), len(s.stem)))
+    best = max(splits, key=lambda s: (fam[s.lemma, s.kind], len(s.stem)))
     if best.kind == "v":
         # A passive the lexicon lists as a verb of its own (табыл "be found", бастал "begin")
         # keeps its stem; any other passive is a form of its verb (айт·ыл·ды "was said").
