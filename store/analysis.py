@@ -23,10 +23,14 @@ _KAZAKH_ONLY = set("әғқңөұүһі")
 LANGUAGES = ("kk", "ru")
 # Bump when an indexed form changes: an index built by another version is rebuilt
 # (`dalel reindex`) so that old and new words meet again.
-ANALYSER_VERSION = "2026-11-25.5"
+ANALYSER_VERSION = "2026-11-25.6"
 # Words on each side of a segment boundary indexed together: phrases and NEAR groups
 # up to this long are found across Whisper's segment boundaries.
 BRIDGE = 4
+# The token a bridge row holds at the boundary itself (a Runic letter: a token to FTS5,
+# never a word of a transcript or query), so a phrase can be asked to cross it:
+# "захват власти" straddles as "захват ᛝ власть".
+BOUNDARY = "ᛝ"
 
 
 @dataclass(frozen=True)

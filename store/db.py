@@ -17,7 +17,7 @@ import logging
 
 import sqlite_utils
 
-from .analysis import ANALYSER_VERSION, BRIDGE, analyse, index_terms, normalise
+from .analysis import ANALYSER_VERSION, BOUNDARY, BRIDGE, analyse, index_terms, normalise
 from .clock import parse_stamp, stamp, utcnow  # noqa: F401 (re-exported)
 from .custody import append as custody_append
 from .errors import NotFound, StoreError
@@ -493,7 +493,7 @@ class Store:
         if prev is not None and bridges:
             before = prev[1][-BRIDGE:]
             conn.execute("INSERT INTO bridges_fts (rowid, terms, split) VALUES (?, ?, ?)",
-                         (prev[0], " ".join(before + own[:BRIDGE]), len(before)))
+                         (prev[0], " ".join(before + [BOUNDARY] + own[:BRIDGE]), len(before)))
         return seg_id, own
 
     def finish_transcript(self, transcript_id: int, video: Video, elapsed_seconds: float,

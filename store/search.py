@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field, replace
 
-from .analysis import WORD_RE, words
+from .analysis import BOUNDARY, WORD_RE, words
 from .db import Store
 from .errors import QueryError
 from .query import Query
@@ -100,6 +100,7 @@ def _search(store: Store, query: Query, options: SearchOptions, expr: str | None
             multiword: bool | None = None) -> Results:
     opts = _merge_filters(query, options)
     where, params = _where(opts)
+    exact = expr is None
     expr = expr or query.fts(opts.lang)
     base = _from("segments_fts", where)
     want = opts.offset + opts.limit
@@ -116,7 +117,8 @@ def _search(store: Store, query: Query, options: SearchOptions, expr: str | None
                 " FROM segments_fts WHERE segments_fts MATCH ? ORDER BY bm25(segments_fts), rowid"
                 " LIMIT ?", (expr, want)).fetchall())
         bridges = query.multiword if multiword is None else multiword
-        bridged = _bridges(store, expr, where, params) if bridges else []
+        crossing = query.crossing_fts(opts.lang) if exact else None
+        bridged = _bridges(store, crossing or expr, where, params, checked=crossing is None) if bridges else []
     except sqlite3.OperationalError as exc:
         raise QueryError(f"cannot search for {query.raw!r}: {exc}; simplify the query") from exc
     ranked = sorted(rows + bridged, key=lambda r: (r["score"], r["id"]))
@@ -161,18 +163,27 @@ def _per_video(store: Store, expr: str, base: str, params: list, total: int,
     return counts
 
 
-def _bridges(store: Store, expr: str, where: str, params: list) -> list[dict]:
+def _bridges(store: Store, expr: str, where: str, params: list, checked: bool = True) -> list[dict]:
     """Matches across a segment boundary: only those that straddle it (the others are
-    found in the segments themselves). The index is scanned alone; details are read
-    for the few rows that straddle."""
-    straddling = {rid: (split, marked) for rid, split, marked in store.conn.execute(
-        "SELECT rowid, split, highlight(bridges_fts, 0, char(1), char(2))"
-        " FROM bridges_fts WHERE bridges_fts MATCH ?", (expr,)) if _straddles(marked, split)}
-    if not straddling:
-        return []
-    scores = dict(store.conn.execute(  # ranked only when they count
-        f"SELECT rowid, bm25(bridges_fts) FROM bridges_fts WHERE bridges_fts MATCH ?"
-        f" AND rowid IN ({','.join('?' * len(straddling))})", (expr, *straddling)))
+    found in the segments themselves). With `checked`, each bridge match is checked with
+    highlight(); otherwise `expr` matches only across the boundary (Query.crossing_fts),
+    so only the few rows that cross are read. Details are read for those."""
+    if checked:
+        straddling = {rid: (split, marked) for rid, split, marked in (
+            (rid, split, _unmark(marked)) for rid, split, marked in store.conn.execute(
+                "SELECT rowid, split, highlight(bridges_fts, 0, char(1), char(2))"
+                " FROM bridges_fts WHERE bridges_fts MATCH ?", (expr,))) if _straddles(marked, split)}
+        if not straddling:
+            return []
+        scores = dict(store.conn.execute(  # ranked only when they count
+            f"SELECT rowid, bm25(bridges_fts) FROM bridges_fts WHERE bridges_fts MATCH ?"
+            f" AND rowid IN ({','.join('?' * len(straddling))})", (expr, *straddling)))
+    else:  # one pass: every match crosses, and seeking rowids in the boundary's long list is slow
+        found = store.conn.execute(
+            "SELECT rowid, split, bm25(bridges_fts), highlight(bridges_fts, 0, char(1), char(2))"
+            " FROM bridges_fts WHERE bridges_fts MATCH ?", (expr,)).fetchall()
+        straddling = {rid: (split, _unmark(marked)) for rid, split, _, marked in found}
+        scores = {rid: score for rid, _, score, _ in found}
     rows = _details(store, [(rid, scores.get(rid, 0.0), marked)
                             for rid, (_, marked) in straddling.items()])
     if where and rows:  # apply the filters to the few that straddle
@@ -183,6 +194,11 @@ def _bridges(store: Store, expr: str, where: str, params: list) -> list[dict]:
             f" WHERE s.id IN ({marks})" + where, [r["id"] for r in rows] + list(params))}
         rows = [r for r in rows if r["id"] in keep]
     return [r | {"split": straddling[r["id"]][0]} for r in rows]
+
+
+def _unmark(marked: str) -> str:
+    """A bridge row's highlighted text without its boundary token: positions count words."""
+    return " ".join(t for t in marked.split(" ") if t != BOUNDARY)  # phrases never start or end on it
 
 
 def _straddles(marked: str, split: int) -> bool:
