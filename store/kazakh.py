@@ -29,8 +29,9 @@ from .kazakh_suffixes import VOWELS as _VOWELS, chains, harmony, longest, sound
 # lookups and indexed forms, so spellings and languages meet.
 _FOLD = str.maketrans({"і": "и", "й": "и"})
 _RESTORE = {"ғ": "қ", "г": "к", "б": "п"}     # voiced before a vowel: аумақ → аумағы
-# Closed-class words indexed as written: postpositions, conjunctions and pronoun forms
-# look like a stem plus an ending (үш·ін, кей·ін, он·ың) but are words of their own.
+# Words indexed as written. Postpositions, conjunctions, pronoun forms and common adjectives
+# in -лы/-ды/-ты look like a stem plus an ending (үш·ін, кей·ін, он·ың, маңыз·ды as "the
+# importance") but are words of their own.
 CLOSED = frozenset(w.translate(_FOLD) for w in """
     үшін немесе кейін дейін шейін басқа қарай туралы бері сияқты арқылы бойынша бойы қатар
     бірге бірақ сонымен сондықтан тағы әрі ғана және мен пен бен менен пенен бенен соң гөрі
@@ -41,12 +42,17 @@ CLOSED = frozenset(w.translate(_FOLD) for w in """
     менің мені маған менде біз біздің бізді бізге бізде бізден
     сен сенің сені саған сенде сенен сіз сіздің сізді сізге сізде сізден
     не неге неде неден немен кім кімнің кімге қай қайда қайдан қашан қалай неше қанша
+    өзге бірдей бірден біраз
+    маңызды қажетті тиісті қатысты байланысты басты атты тұрақты белгілі әйгілі түрлі әртүрлі
+    көрнекті пайдалы
 """.split())
 # Endings rare in running text that a listed word only seems to end with: the
 # converb -а (қал·а vs қала "city"), the negative imperative (бөл·ме vs бөлме "room"),
 # "my"/"your" on a verb stem (біл·ім vs білім "knowledge"), the bare intention -мақ
-# (ау·мақ vs аумақ "territory"). A listed word wins over them.
-_WEAK = frozenset("а е ма ме ба бе па пе ым ім м ың ің ң мақ мек бақ бек пақ пек".split())
+# (ау·мақ vs аумақ "territory"), the bare participle -р (же·р vs жер "land"), "we did"
+# -дық (жыл·дық vs жылдық "annual"). A listed word wins over them.
+_WEAK = frozenset("""а е ма ме ба бе па пе ым ім м ың ің ң мақ мек бақ бек пақ пек р
+                    дық дік тық тік""".split())
 # The nouns that drop their last vowel before a vowel (a closed set: most keep it,
 # тұтқын·ы, not тұтқ·ы): халық → халқы, орын → орны, ауыз → аузы.
 _VOWEL_DROP = frozenset(w.translate(_FOLD) for w in """
@@ -146,7 +152,9 @@ def stem_kk(word: str) -> str:
     Listed words are indexed under their listed stem with и and й written і (Kazakh
     Latin's i is all three); unlisted ones as `_unlisted` says."""
     folded = word.translate(_FOLD)
-    if folded in CLOSED or len(word) < 3:
+    if folded in CLOSED:
+        return word   # as written: тіпті "even" and типті "typical" stay apart
+    if len(word) < 3:
         return folded
     splits = analyses(word, lexicon())
     if not splits:
@@ -154,7 +162,8 @@ def stem_kk(word: str) -> str:
     if splits[0].ending == "" and all(s.ending in _WEAK for s in splits[1:]):
         return splits[0].lemma
     fam = lexicon().family
-    best = max(splits, key=lambda s: (fam[s.lemma, s.kind], len(s.stem)))
+    # A two-letter stem's family is inflated by words that only begin like it (же·р·де vs жер·де).
+    best = max(splits, key=lambda s: (fam[s.lemma, s.kind] * (0.5 if len(s.stem) == 2 else 1), len(s.stem)))
     if best.kind == "v":
         # A passive the lexicon lists as a verb of its own (табыл "be found", бастал "begin")
         # keeps its stem; any other passive is a form of its verb (айт·ыл·ды "was said").
