@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .kazakh import stem_kk
+from .kazakh import is_kazakh_word, stem_kk
 from .translit import is_latin, to_cyrillic
 
 # Same split as FTS5's unicode61 tokenizer: runs of letters and digits.
@@ -23,7 +23,7 @@ _KAZAKH_ONLY = set("әғқңөұүһі")
 LANGUAGES = ("kk", "ru")
 # Bump when an indexed form changes: an index built by another version is rebuilt
 # (`dalel reindex`) so that old and new words meet again.
-ANALYSER_VERSION = "2026-11-25.7"
+ANALYSER_VERSION = "2026-11-25.8"
 # Words on each side of a segment boundary indexed together: phrases and NEAR groups
 # up to this long are found across Whisper's segment boundaries.
 BRIDGE = 4
@@ -65,12 +65,13 @@ def word_lang(word: str, lang: str) -> str:
     """The analyser for one word of a segment in `lang`: speakers switch mid-sentence.
 
     A word with letters only Kazakh uses is Kazakh; in Kazakh speech, a word Russian's
-    dictionary knows (and Kazakh letters do not mark) is Russian.
+    dictionary knows is Russian unless it is a Kazakh word too (болды, адам, саны are in
+    both dictionaries' reach; they are Kazakh here).
     """
     w = normalise(word)
     if any(ch in _KAZAKH_ONLY for ch in w):
         return "kk"
-    if lang == "kk" and not is_latin(w) and _russian_known(w):
+    if lang == "kk" and not is_latin(w) and _russian_known(w) and not is_kazakh_word(w):
         return "ru"
     return lang
 

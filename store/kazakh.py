@@ -146,6 +146,11 @@ def lexicon() -> Lexicon:
     return Lexicon.load()
 
 
+def is_kazakh_word(word: str) -> bool:
+    """Whether the lexicon explains a lowercase word: listed, or a listed stem with endings."""
+    return word.translate(_FOLD) in CLOSED or bool(analyses(word, lexicon()))
+
+
 def stem_kk(word: str) -> str:
     """The indexed form of a lowercase Kazakh word.
 
