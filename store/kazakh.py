@@ -146,6 +146,7 @@ def lexicon() -> Lexicon:
     return Lexicon.load()
 
 
+@lru_cache(maxsize=100_000)
 def is_kazakh_word(word: str) -> bool:
     """Whether the lexicon explains a lowercase word: listed, or a listed stem with endings."""
     return word.translate(_FOLD) in CLOSED or bool(analyses(word, lexicon()))

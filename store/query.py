@@ -58,28 +58,30 @@ class Query:
     def crossing_fts(self, lang: str | None = None) -> str | None:
         """For a query of phrases only (one group, OR-ed, with exclusions): the FTS5
         expression that matches a bridge row only where a phrase crosses its boundary
-        ("a b c" as "a ᛝ b c" or "a b ᛝ c"), so bridges need no check row by row.
-        None for other queries (words close together, NEAR): their bridge matches are
-        checked with highlight()."""
+        ("a b c" as "a ᛝ b c" or "a b ᛝ c"), so bridges need no check row by row; the
+        query read as each language, OR-ed, as in `fts`. None for other queries (words
+        close together, NEAR, prefixes): their bridge matches are checked with highlight()."""
         pos = [g for g in self.groups if not g[0].negated]
-        if len(pos) != 1 or any(t.near is not None or t.prefix for t in pos[0]):
+        if len(pos) != 1 or any(t.near is not None or t.prefix for g in self.groups for t in g):
             return None
         langs = [lang] if lang in LANGUAGES else list(LANGUAGES)
-        variants: dict[str, None] = {}
-        for term in pos[0]:
-            for lg in langs:
-                stems = [t.stem for t in analyse(term.text, lg)]
-                for k in range(max(1, len(stems) - BRIDGE), min(len(stems), BRIDGE + 1)):
-                    variants['"' + " ".join(stems[:k] + [BOUNDARY] + stems[k:]) + '"'] = None
+        variants = [v for v in dict.fromkeys(self._crossing_for(pos[0], lg) for lg in langs) if v]
         if not variants:
             return None
-        expr = " OR ".join(variants)
-        neg = [g[0] for g in self.groups if g[0].negated]
-        if any(t.near is not None or t.prefix for t in neg):
-            return None
-        for term in neg:
-            expr = f"({expr}) NOT " + " OR ".join(
-                dict.fromkeys('"' + " ".join(t.stem for t in analyse(term.text, lg)) + '"' for lg in langs))
+        return variants[0] if len(variants) == 1 else " OR ".join(f"({v})" for v in variants)
+
+    def _crossing_for(self, group: tuple[Term, ...], lang: str) -> str | None:
+        phrases = []
+        for term in group:
+            stems = [t.stem for t in analyse(term.text, lang)]
+            for k in range(max(1, len(stems) - BRIDGE), min(len(stems), BRIDGE + 1)):
+                phrases.append('"' + " ".join(stems[:k] + [BOUNDARY] + stems[k:]) + '"')
+        if not phrases:
+            return None   # single words cannot cross a boundary
+        expr = " OR ".join(dict.fromkeys(phrases))
+        for g in self.groups:
+            if g[0].negated:
+                expr = f'({expr}) NOT "' + " ".join(t.stem for t in analyse(g[0].text, lang)) + '"'
         return expr
 
     def _fts_for(self, lang: str) -> str:
