@@ -65,11 +65,12 @@ _VOWEL_DROP = frozenset(w.translate(_FOLD) for w in """
 SHORT_STEMS = {
     "n": frozenset(w.translate(_FOLD) for w in """
         ат ас ел ой өз іш іс су ер ар ес ай аз ақ би ем үй ұл он үн ит ән өң аң үш әл ен ін із
-        ми ұя әр ши бу оқ оң от ор ту ет ат ау ас ін ұн ақ иіс""".split()),
+        ми ұя әр ши бу оқ оң от ор ту ет ау ұн""".split()),
     "v": frozenset(w.translate(_FOLD) for w in """
         ал де ат аш ет ас же ту ил іш ер ес өн өт аз өл ау ұш өс үз ез ір ұр өр бу ем ор үс ұл
         жу ұт оз қу үр ағ ег өш ки ұқ""".split()),
 }
+_PASSIVE = frozenset(("л", "ыл", "іл", "ын", "ін"))   # а·л, айт·ыл, біл·ін, бөл·ін
 _DATA = Path(__file__).with_name("data") / "kk_lexicon.tsv.gz"
 
 
@@ -155,7 +156,7 @@ def is_kazakh_word(word: str) -> bool:
 def stem_kk(word: str) -> str:
     """The indexed form of a lowercase Kazakh word.
 
-    Listed words are indexed under their listed stem with и and й written і (Kazakh
+    Listed words are indexed under their listed stem with і and й written и (Kazakh
     Latin's i is all three); unlisted ones as `_unlisted` says."""
     folded = word.translate(_FOLD)
     if folded in CLOSED:
@@ -177,10 +178,6 @@ def stem_kk(word: str) -> str:
             if s.kind == "v" and s.stem[:len(best.stem)] == best.stem and s.stem[len(best.stem):] in _PASSIVE:
                 return s.lemma
     return best.lemma
-
-
-
-_PASSIVE = frozenset(("л", "ыл", "іл", "ын", "ін"))
 
 
 # Kazakh letters written as Russian writes them, for names and loans: Тоқаев · Токаев.
