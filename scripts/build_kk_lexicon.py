@@ -41,13 +41,14 @@ def read_dic(path: Path) -> tuple[list[str], Lexicon]:
         if not word.isalpha():
             continue
         words.append(word)
-        nouns.add(word.translate(_FOLD))
         # Verbs are listed by their verbal noun in -у, flagged Mm… (абайлау → абайла);
         # a stem in -ы/-і loses it before -у (оқы·у → оқу), so both readings are kept.
-        if flags.startswith("Mm") and word.endswith("у") and len(word) > 2:
-            stem = word[:-1]
-            if len(stem) == 2 and stem.translate(_FOLD) not in SHORT_STEMS["v"]:
-                continue   # тау "mountain", жау "enemy": nouns in -у, not verbal nouns
+        # The verbal noun itself is a form of the verb, not a word of its own.
+        stem = word[:-1]
+        if not (flags.startswith("Mm") and word.endswith("у") and len(word) > 2) or (
+                len(stem) == 2 and stem.translate(_FOLD) not in SHORT_STEMS["v"]):
+            nouns.add(word.translate(_FOLD))   # тау "mountain", жау "enemy": nouns in -у
+        else:
             verbs.add(stem.translate(_FOLD))
             if stem[-1] not in VOWELS:
                 verbs.add((stem + ("ы" if set(stem) & BACK else "і")).translate(_FOLD))

@@ -18,6 +18,8 @@ from store.kazakh import stem_kk
     ["тұтқын", "тұтқындар", "тұтқынға", "тұтқыны"],
     ["наразылық", "наразылыққа", "наразылығы", "наразылықтың"],
     ["жер", "жерде", "жерлер", "жерге"],
+    ["айыптау", "айыптады", "айыптаған", "айыпталды"],      # the passive: "was accused"
+    ["ұстау", "ұстады", "ұсталды", "ұсталған"],
 ])
 def test_kazakh_forms_share_a_stem(forms):
     assert len({stem_kk(normalise(f)) for f in forms}) == 1, {f: stem_kk(f) for f in forms}
