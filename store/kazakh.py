@@ -71,6 +71,7 @@ SHORT_STEMS = {
         ал де ат аш ет ас же ту ил іш ер ес өн өт аз өл ау ұш өс үз ез ір ұр өр бу ем ор үс ұл
         жу ұт оз қу үр ағ ег өш ки ұқ""".split()),
 }
+_PASSIVE = frozenset(("л", "ыл", "іл", "ын", "ін"))   # жаса·л, айт·ыл, біл·ін, бөл·ін
 _DATA = Path(__file__).with_name("data") / "kk_lexicon.tsv.gz"
 
 
@@ -169,8 +170,15 @@ def stem_kk(word: str) -> str:
     if splits[0].ending == "" and all(s.ending in _WEAK for s in splits[1:]):
         return splits[0].lemma
     fam = lexicon().family
-    # A two-letter stem's family is inflated by words that only begin like it (же·р·де vs жер·де).
-    best = max(splits, key=lambda s: (fam[s.lemma, s.kind] * (0.5 if len(s.stem) == 2 else 1), len(s.stem)))
+    # A two-letter stem's family is inflated by words that only begin like it (же·р·де vs жер·де);
+    # on a tie the verb wins (the list also holds bare verb stems as words: айыптал·ды).
+    best = max(splits, key=lambda s: (fam[s.lemma, s.kind] * (0.5 if len(s.stem) == 2 else 1),
+                                      s.kind == "v", len(s.stem)))
+    if best.lemma in lexicon().verbs:
+        # A passive the lexicon lists as a verb of its own (айыптал·ды) is a form of its verb.
+        for s in splits:
+            if s.kind == "v" and best.stem[:len(s.stem)] == s.stem and best.stem[len(s.stem):] in _PASSIVE:
+                return s.lemma
     return best.lemma
 
 
