@@ -32,33 +32,21 @@ class Case:
 
 
 def load(path: Path = DATA) -> tuple[list[tuple[str, str, str]], list[Case]]:
-    segments, cases = [], []
+    """The sentences (id, language, text) and the queries, each counted for the language
+    of the section it is in ("# Kazakh", "# Russian")."""
+    segments, cases, section = [], [], "?"
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("S "):
             _, sid, lang, text = line.split(" ", 3)
             segments.append((sid, lang, text))
         elif line.startswith("Q "):
             query, _, ids = line[2:].partition(" => ")
-            expected = frozenset(ids.split()) - {"-"}
-            lang = next(iter(expected))[:2] if expected else ("kk" if store.guess_lang(query) == "kk" else "")
-            cases.append(Case(query.strip(), lang, expected))
-    langs = {sid: lang for sid, lang, _ in segments}
-    for case in cases:   # a query expecting nothing counts for the language of the section it is in
-        case.lang = case.lang or "?"
-    _assign_sections(path, cases, langs)
-    return segments, cases
-
-
-def _assign_sections(path: Path, cases: list[Case], langs: dict[str, str]) -> None:
-    section, queries = None, iter(cases)
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("# Kazakh"):
+            cases.append(Case(query.strip(), section, frozenset(ids.split()) - {"-"}))
+        elif line.startswith("# Kazakh"):
             section = "kk"
         elif line.startswith("# Russian"):
             section = "ru"
-        elif line.startswith("Q "):
-            case = next(queries)
-            case.lang = section or case.lang
+    return segments, cases
 
 
 def run(db: Path, segments, cases: list[Case]) -> list[Case]:
