@@ -30,9 +30,9 @@ from .kazakh_suffixes import VOWELS as _VOWELS, chains, harmony, longest, sound
 # lookups and indexed forms, so spellings and languages meet.
 _FOLD = str.maketrans({"і": "и", "й": "и"})
 _RESTORE = {"ғ": "қ", "г": "к", "б": "п"}     # voiced before a vowel: аумақ → аумағы
-# Words indexed as written. Postpositions, conjunctions, pronoun forms and common adjectives
-# in -лы/-ды/-ты look like a stem plus an ending (үш·ін, кей·ін, он·ың, маңыз·ды as "the
-# importance") but are words of their own.
+# Function words indexed as written: postpositions, conjunctions and pronoun forms look
+# like a stem plus an ending (үш·ін, кей·ін, он·ың) but are words of their own, and as
+# written тіпті "even" stays apart from типті "typical".
 CLOSED = frozenset(w.translate(_FOLD) for w in """
     үшін немесе кейін дейін шейін басқа қарай туралы бері сияқты арқылы бойынша бойы қатар
     бірге бірақ сонымен сондықтан тағы әрі ғана және мен пен бен менен пенен бенен соң гөрі
@@ -43,9 +43,14 @@ CLOSED = frozenset(w.translate(_FOLD) for w in """
     менің мені маған менде біз біздің бізді бізге бізде бізден
     сен сенің сені саған сенде сенен сіз сіздің сізді сізге сізде сізден
     не неге неде неден немен кім кімнің кімге қай қайда қайдан қашан қалай неше қанша
-    өзге бірдей бірден біраз қарағанды
+    өзге бірдей бірден біраз
+""".split())
+# Words that are their own stem though they look like a stem plus an ending: adjectives
+# in -лы/-ды/-ты (маңыз·ды read as "the importance", белсен·ді as "became active") and
+# names (Қара·ған·ды). Their inflected forms meet them through the lexicon (белсенділер).
+WORDS = frozenset(w.translate(_FOLD) for w in """
     маңызды қажетті тиісті қатысты байланысты басты атты тұрақты белгілі әйгілі түрлі әртүрлі
-    көрнекті пайдалы
+    көрнекті пайдалы белсенді қарағанды
 """.split())
 # Endings rare in running text that a listed word only seems to end with: the
 # converb -а (қал·а vs қала "city"), the negative imperative (бөл·ме vs бөлме "room"),
@@ -151,7 +156,8 @@ def lexicon() -> Lexicon:
 @lru_cache(maxsize=100_000)
 def is_kazakh_word(word: str) -> bool:
     """Whether the lexicon explains a lowercase word: listed, or a listed stem with endings."""
-    return word.translate(_FOLD) in CLOSED or bool(analyses(word, lexicon()))
+    folded = word.translate(_FOLD)
+    return folded in CLOSED or folded in WORDS or bool(analyses(word, lexicon()))
 
 
 def stem_kk(word: str) -> str:
@@ -161,8 +167,8 @@ def stem_kk(word: str) -> str:
     Latin's i is all three); unlisted ones as `_unlisted` says."""
     folded = word.translate(_FOLD)
     if folded in CLOSED:
-        return word   # as written: тіпті "even" and типті "typical" stay apart
-    if len(word) < 3:
+        return word
+    if folded in WORDS or len(word) < 3:
         return folded
     splits = analyses(word, lexicon())
     if not splits:
