@@ -123,7 +123,13 @@ class Daemon:
             self._set_state("stopped")
 
     def _recover(self, app: App) -> None:
-        """Finish what a previous process left: requeue its jobs, queue what state implies."""
+        """Finish what a previous process left: requeue its jobs, queue what state implies;
+        rebuild the search index if it was built by another analyser (after an upgrade)."""
+        built = app.store.index_analyser()
+        if built != store.ANALYSER_VERSION:
+            log.info("rebuilding the search index: built by analyser %s, this is %s", built,
+                     store.ANALYSER_VERSION)
+            log.info("search index rebuilt: %d segment(s)", app.store.reindex())
         host = socket.gethostname() + ":"
         released = app.queue.release(host, alive=owner_alive)
         if released:

@@ -2,7 +2,7 @@
 
 Imports none of its sibling stages.
 """
-from .analysis import Token, analyse, guess_lang, index_text, normalise
+from .analysis import ANALYSER_VERSION, Token, analyse, guess_lang, index_text, normalise
 from . import custody
 from .clock import parse_stamp, stamp, utcnow
 from .db import FileRecord, SegmentRecord, Source, Store, Video, WordRecord
@@ -14,7 +14,7 @@ from .search import Hit, Results, SearchOptions, context, scope, search
 from .watch import Watch, add_watch, alerts, list_watches, mark_delivered, record_alerts, remove_watch
 
 __all__ = [
-    "custody", "FileRecord", "Hit", "Job", "Queue", "NotFound", "Query", "QueryError", "Results", "SearchOptions",
+    "ANALYSER_VERSION", "custody", "FileRecord", "Hit", "Job", "Queue", "NotFound", "Query", "QueryError", "Results", "SearchOptions",
     "SegmentRecord", "Source", "Store", "StoreError", "Token", "Video", "Watch", "WordRecord",
     "add_watch", "alerts", "context", "forms_of", "scope", "list_watches", "mark_delivered", "record_alerts", "remove_watch",
     "analyse", "guess_lang", "index_text", "normalise", "parse", "parse_stamp", "search", "stamp", "utcnow",

@@ -146,14 +146,19 @@ class Store:
                 conn.execute(f"PRAGMA user_version = {int(number)}")
 
     def _check_analyser(self) -> None:
-        row = self.conn.execute("SELECT value FROM meta WHERE key = 'analyser'").fetchone()
-        if row is None:
+        built = self.index_analyser()
+        if built is None:
             with self.transaction() as conn:
                 conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('analyser', ?)",
                              (ANALYSER_VERSION,))
-        elif row[0] != ANALYSER_VERSION:
+        elif built != ANALYSER_VERSION:
             log.warning("the search index was built by analyser %s, this is %s: run `dalel reindex` "
-                        "so that all word forms match", row[0], ANALYSER_VERSION)
+                        "so that all word forms match", built, ANALYSER_VERSION)
+
+    def index_analyser(self) -> str | None:
+        """The analyser version the search index was built with (None: a new archive)."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'analyser'").fetchone()
+        return row[0] if row else None
 
     def reindex(self, progress=None) -> int:
         """Rebuild the full-text index, bridges and vocabulary from the stored segments."""

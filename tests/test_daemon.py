@@ -278,3 +278,25 @@ def test_downloads_run_one_at_a_time_per_host(platform, daemon):
     assert len(starts) == len(ends) == 2
     first, second = sorted(starts, key=starts.get)
     assert ends[first] <= starts[second]
+
+
+def test_an_index_built_by_another_analyser_is_rebuilt_at_start(tmp_path):
+    import store
+    d = Daemon(tmp_path)
+    d.data.mkdir()
+    s = store.Store(d.data / "dalel.sqlite3")
+    video, _ = s.discover("example", "v1", "https://example.org/v1")
+    s.add_text_transcript(video, source="import", model="human",
+                          segments=[store.SegmentRecord(0.0, 4.0, "Биліктің бұл шешімі заңға қайшы", "kk")])
+    with s.transaction() as conn:   # as an older Dalel left it: other forms indexed, older version
+        conn.execute("UPDATE segments_fts SET terms = 'old forms'")
+        conn.execute("UPDATE meta SET value = 'old' WHERE key = 'analyser'")
+    s.close()
+    d.start()
+    try:
+        d.wait(lambda: "search index rebuilt: 1 segment(s)" in d.log.read_text())
+        assert json.loads(d.cli("search", "билік", "--json").stdout)["total"] == 1
+        assert d.db().execute("SELECT value FROM meta WHERE key = 'analyser'").fetchone()[0] \
+            == store.ANALYSER_VERSION
+    finally:
+        d.stop()
