@@ -349,9 +349,15 @@ def search(ctx: click.Context, query: str, channel: str | None, lang: str | None
 def analyze(text: str, lang: str | None, as_json: bool) -> None:
     """Show each word and the form it is indexed under.
 
+    Two words match when their forms are equal: Russian words go to their lemma,
+    Kazakh words to their stem (і and й written и), names and loans in Kazakh
+    speech to the Russian word. Without --lang the language is guessed.
+
     \b
-    Example:
+    Examples:
         dalel analyze --lang ru "захвату власти"
+        dalel analyze --lang kk "билігі айыпталды Назарбаевтың"
+        dalel analyze --json "bilikti"
     """
     tokens = store.analyse(text, lang)
     if as_json:
