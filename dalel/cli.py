@@ -354,7 +354,7 @@ def analyze(text: str, lang: str | None, as_json: bool) -> None:
     speech to the Russian word. Without --lang the language is guessed.
 
     \b
-    Examples:
+    Example:
         dalel analyze --lang ru "захвату власти"
         dalel analyze --lang kk "билігі айыпталды Назарбаевтың"
         dalel analyze --json "bilikti"
