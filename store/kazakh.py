@@ -128,8 +128,10 @@ class Split(NamedTuple):
     lemma: str    # the listed form of the stem
 
 
-def analyses(word: str, lex: Lexicon) -> list[Split]:
-    """Every cut of `word` into a listed stem and a valid chain of endings, longest stem first."""
+def analyses(word: str, lex: Lexicon, any_kind: bool = False) -> list[Split]:
+    """Every cut of `word` into a listed stem and a valid chain of endings, longest stem first.
+    With `any_kind`, a listed word may take a verb's endings and a verb a noun's (the list
+    holds many verbs only by their bare stem: тоқтат, not тоқтату)."""
     out, table, limit = [], chains(), longest()
     for i in range(len(word), 1, -1):
         stem, ending = word[:i], word[i:]
@@ -143,7 +145,10 @@ def analyses(word: str, lex: Lexicon) -> list[Split]:
             if len(stem) == 2 and stem.translate(_FOLD) not in SHORT_STEMS[kind]:
                 continue
             if any(c == cls and h in hs and k == kind for c, h, k in fits):
-                if lemma := lex.lemma(stem, kind, ending[:1] in _VOWELS):
+                before_vowel = ending[:1] in _VOWELS
+                lemma = lex.lemma(stem, kind, before_vowel) or (
+                    any_kind and lex.lemma(stem, "n" if kind == "v" else "v", before_vowel))
+                if lemma:
                     out.append(Split(stem, ending, kind, lemma))
     return out
 
@@ -170,7 +175,7 @@ def stem_kk(word: str) -> str:
         return word
     if folded in WORDS or len(word) < 3:
         return folded
-    splits = analyses(word, lexicon())
+    splits = analyses(word, lexicon()) or analyses(word, lexicon(), any_kind=True)
     if not splits:
         return _unlisted(word)
     if splits[0].ending == "" and all(s.ending in _WEAK for s in splits[1:]):
@@ -180,6 +185,9 @@ def stem_kk(word: str) -> str:
     # on a tie the verb wins (the list also holds bare verb stems as words: айыптал·ды).
     best = max(splits, key=lambda s: (fam[s.lemma, s.kind] * (0.5 if len(s.stem) == 2 else 1),
                                       s.kind == "v", len(s.stem)))
+    whole = splits[0]
+    if whole.ending == "" and fam[whole.lemma, whole.kind] >= 0.8 * fam[best.lemma, best.kind]:
+        best = whole   # a near-tie goes to the listed word itself: желі "network", not жел·і
     if best.lemma in lexicon().verbs:
         # A passive the lexicon lists as a verb of its own (айыптал·ды) is a form of its verb.
         for s in splits:
