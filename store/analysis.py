@@ -23,7 +23,7 @@ _KAZAKH_ONLY = set("әғқңөұүһі")
 LANGUAGES = ("kk", "ru")
 # Bump when an indexed form changes: an index built by another version is rebuilt
 # (`dalel reindex`) so that old and new words meet again.
-ANALYSER_VERSION = "2026-11-25.11"
+ANALYSER_VERSION = "2026-11-25.12"
 # Words on each side of a segment boundary indexed together: phrases and NEAR groups
 # up to this long are found across Whisper's segment boundaries.
 BRIDGE = 4
@@ -50,8 +50,19 @@ def words(text: str) -> list[str]:
 
 
 def guess_lang(text: str) -> str:
-    low = text.lower()
-    return "kk" if any(ch in _KAZAKH_ONLY for ch in low) else "ru"
+    """The language of a text with none given (a title, an imported transcript): Kazakh if it
+    has letters only Kazakh uses, or more words that only the Kazakh lexicon explains than
+    words that only Russian's dictionary knows ("Жиналыс болды"); else Russian."""
+    low = normalise(text)
+    if any(ch in _KAZAKH_ONLY for ch in low):
+        return "kk"
+    votes = 0
+    for w in words(low):
+        if is_latin(w) or w.isdigit():
+            continue
+        kazakh, russian = is_kazakh_word(w), _russian_known(w)
+        votes += (kazakh and not russian) - (russian and not kazakh)
+    return "kk" if votes > 0 else "ru"
 
 
 @lru_cache(maxsize=1)

@@ -53,6 +53,12 @@ def test_language_is_guessed_from_kazakh_letters():
     assert analyse("Мы власть")[0].lang == "ru"
 
 
+def test_language_is_guessed_from_words_without_kazakh_letters():
+    assert [t.lang for t in analyse("Жиналыс болды")] == ["kk", "kk"]
+    assert [t.stem for t in analyse("Жиналыс болды")] == [t.stem for t in analyse("Жиналыс болды", "kk")]
+    assert {t.lang for t in analyse("Мы требуем свободы для заключенных")} == {"ru"}
+
+
 @pytest.mark.parametrize("a, b, lang", [
     ("Аблязов", "Ablyazov", "ru"), ("Аблязова", "Abliazov", "ru"), ("Назарбаев", "Nazarbayev", "ru"),
     ("билікті", "bilikti", "kk"), ("шақырамыз", "şaqyramyz", "kk"), ("Республикасы", "Respublikasy", "kk"),
