@@ -1,9 +1,11 @@
 """Approximate matching for words speech recognition misheard.
 
 Each query word is compared, as written, with every word form the index has seen
-(the `vocabulary` table); forms within a small edit distance count as the word, under
-their indexed stems. Comparing surface forms, not stems, matters: a misspelling
-often has no proper lemma (насильствиному → "насильствин", far from "насильственный"). The result is an FTS5
+(the `vocabulary` table), and its stem with every stem seen; forms within a small edit
+distance count as the word, under their indexed stems. Comparing surface forms matters:
+a misspelling often has no proper lemma (насильствиному → "насильствин", far from
+"насильственный"); comparing stems finds a misheard inflected form whose endings differ
+from every form seen (жыналыс for жиналысқа). The result is an FTS5
 expression in which every word must appear in a segment, in any of its spellings.
 """
 from __future__ import annotations
@@ -35,8 +37,10 @@ def within(a: str, b: str, limit: int) -> bool:
 
 
 def similar_terms(store: Store, word: str, stem: str) -> list[str]:
-    """Stems of the seen word forms within the edit budget of `word` (same first letter:
-    recognition errors rarely change a word's onset), plus `stem` itself."""
+    """Stems of the seen word forms within the edit budget of `word`, and seen stems within
+    the budget of `stem` (a misheard vowel in an inflected form: жыналысқа for жиналысқа is
+    three edits from any seen form, one from the stem) — same first letter: recognition
+    errors rarely change a word's onset — plus `stem` itself."""
     word = normalise(word)
     limit = max_edits(word)
     if limit == 0:
@@ -46,6 +50,12 @@ def similar_terms(store: Store, word: str, stem: str) -> list[str]:
         " AND length(word) BETWEEN ? AND ?",
         (word[0], word[0] + "\U0010ffff", len(word) - limit, len(word) + limit)).fetchall()
     found = {s for w, s in rows if within(word, w, limit)}
+    if (stem_limit := max_edits(stem)) and stem:
+        stems = store.conn.execute(
+            "SELECT DISTINCT stem FROM vocabulary WHERE stem >= ? AND stem < ?"
+            " AND length(stem) BETWEEN ? AND ?",
+            (stem[0], stem[0] + "\U0010ffff", len(stem) - stem_limit, len(stem) + stem_limit)).fetchall()
+        found |= {s for (s,) in stems if within(stem, s, stem_limit)}
     return sorted(found | {stem})
 
 

@@ -201,3 +201,10 @@ MIGRATIONS += (
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)
     """,
 )
+
+MIGRATIONS += (
+    # 10: seen stems by stem, for approximate matching of a misheard word's stem
+    """
+    CREATE INDEX vocabulary_stem ON vocabulary(stem)
+    """,
+)
