@@ -108,7 +108,7 @@ class Query:
 
 def parse(raw: str) -> Query:
     """Parse a query; a QueryError's message says what to fix."""
-    text = raw.strip()
+    text = raw.replace(BOUNDARY, " ").strip()   # the index's own boundary token is no word
     if not text:
         raise QueryError("empty query: give at least one word, e.g. `dalel search 'захват власти'`")
     if text.count('"') % 2:
