@@ -256,8 +256,9 @@ class Daemon:
             if exc.permanent or job.attempts >= self.config.monitor.max_attempts:
                 app.queue.fail(job, str(exc))
             else:
-                delay = app.queue.retry(job, str(exc), self.retry_base)
-                log.info("retry %s in %.0fs", video.video_id, delay)
+                delay = app.queue.retry(job, str(exc), self.retry_base, retry_after_s=exc.retry_after)
+                asked = f" (Retry-After {exc.retry_after:.0f}s)" if exc.retry_after else ""
+                log.info("retry %s in %.0fs%s", video.video_id, delay, asked)
         except (monitor.MonitorError, store.StoreError) as exc:
             app.queue.fail(job, str(exc))
         except transcribe.TranscribeError as exc:  # bad audio, missing model: this job only

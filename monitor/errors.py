@@ -19,11 +19,13 @@ class FeedError(MonitorError):
 
 
 class DownloadError(MonitorError):
-    """A video that could not be archived. `permanent` says whether retrying can help."""
+    """A video that could not be archived. `permanent` says whether retrying can help;
+    `retry_after` is the wait in seconds the server asked for (429/503), if any."""
 
-    def __init__(self, message: str, *, permanent: bool = False):
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None):
         super().__init__(message)
         self.permanent = permanent
+        self.retry_after = retry_after
 
 
 class Cancelled(MonitorError):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .errors import Cancelled, Deferred, DownloadError
+from .fetch import retry_after
 
 # yt-dlp is imported when first used (it costs ~0.2 s): searching and transcribing never need it.
 
@@ -142,7 +143,15 @@ def download(url: str, workdir: Path, opts: YtdlpOptions, *, force_id: str | Non
         if isinstance(exc.exc_info[1] if exc.exc_info else None, _Stop):
             raise Cancelled("download stopped for shutdown; it resumes on the next start") from exc
         msg = _clean(exc)
-        raise DownloadError(msg, permanent=bool(_PERMANENT.search(msg))) from exc
+        raise DownloadError(msg, permanent=bool(_PERMANENT.search(msg)), retry_after=_asked_wait(exc)) from exc
+
+
+def _asked_wait(exc: Exception) -> float | None:
+    """The Retry-After of the HTTP response behind a yt-dlp error (429, 503), if any."""
+    cause = exc.exc_info[1] if getattr(exc, "exc_info", None) else None
+    response = getattr(cause, "response", None)
+    headers = getattr(response, "headers", None)
+    return retry_after(headers.get("Retry-After")) if headers is not None else None
 
 
 class _Stop(Exception):

@@ -300,3 +300,17 @@ def test_an_index_built_by_another_analyser_is_rebuilt_at_start(tmp_path):
             == store.ANALYSER_VERSION
     finally:
         d.stop()
+
+
+def test_a_download_refused_with_retry_after_waits_as_asked(platform, daemon):
+    first, _ = demo_videos()
+    media = f"/media/{first.video_id}.mp4"
+    platform.failures[media] = 429
+    platform.retry_after[media] = 30
+    daemon.cli("channel", "add", platform.feed_url)
+    daemon.start()
+    daemon.wait(lambda: f"retry {first.video_id} in 30s (Retry-After 30s)" in daemon.log.read_text())
+    hits = platform.hits[media]
+    time.sleep(4)   # retry_base is 1 s: without Retry-After it would have been tried again
+    assert platform.hits[media] == hits
+    daemon.stop()
