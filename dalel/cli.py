@@ -302,9 +302,16 @@ def search(ctx: click.Context, query: str, channel: str | None, lang: str | None
         власт*                 prefix
         NEAR(захват власть, 5) within 5 words, any order
         channel:NAME lang:ru after:2024-01-01 before:2024-12-31 video:ID source:asr
+
+    Kazakh and Russian word forms meet (билік finds билікті, билігі), Latin and
+    Cyrillic spellings too (bilikti, Ablyazov); names meet across the languages
+    (Назарбаев finds Назарбаевтың). `dalel analyze` shows why a word matches.
+
     \b
     Example:
         dalel search "захват власти" --lang ru --json
+        dalel search '"сөз бостандығы" after:2024-01-01'
+        dalel search Ablyazov --channel "Ne deidi" --limit 50
     """
     app = _app(ctx)
     parsed = store.parse(query)
