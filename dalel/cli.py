@@ -302,6 +302,7 @@ def search(ctx: click.Context, query: str, channel: str | None, lang: str | None
         власт*                 prefix
         NEAR(захват власть, 5) within 5 words, any order
         channel:NAME lang:ru after:2024-01-01 before:2024-12-31 video:ID source:asr
+        channel:"Ne deidi"     a filter value with spaces, quoted
 
     Kazakh and Russian word forms meet (билік finds билікті, билігі), Latin and
     Cyrillic spellings too (bilikti, Ablyazov); names meet across the languages

@@ -7,6 +7,7 @@
     власт*                 prefix of the indexed form
     NEAR(захват власть, 5) the words within 5 words of each other, any order
     channel:X lang:ru video:ID after:2024-01-01 before:2024-12-31   filters
+    channel:"Ne deidi"     a filter value with spaces
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from .errors import QueryError
 FILTERS = ("channel", "lang", "video", "after", "before", "source")
 SOURCES = ("asr", "subtitles", "metadata", "import")
 NEAR_DISTANCE = 12  # words; "close together" means within one spoken sentence or so
-_TOKEN = re.compile(r'\s*(-?)(?:"([^"]*)"|(NEAR\([^)]*\)?)|(\S+))')
+# A token: "a phrase", NEAR(...), a filter whose value is quoted (channel:"Ne deidi"), a word.
+_TOKEN = re.compile(r'\s*(-?)(?:"([^"]*)"|(NEAR\([^)]*\)?)|(\w+:"[^"]*"|\S+))')
 _NEAR = re.compile(r"^NEAR\(\s*([^,)]+?)\s*(?:,\s*(\d+)\s*)?\)$")
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
@@ -133,6 +135,7 @@ def _bare(token: str, neg: str, filters: dict[str, str]) -> list[Term | str]:
         return ["OR"]
     key, sep, value = token.partition(":")
     if sep and key.lower() in FILTERS:
+        value = value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
         if not value:
             raise QueryError(f"filter {key}: needs a value, e.g. {key}:{_example(key)}")
         _check_filter(key.lower(), value)

@@ -273,3 +273,10 @@ def test_a_misheard_kazakh_form_is_found_by_its_stem(tmp_path):
     result = store.search(s, store.parse("жыналыс"))
     assert result.approximate and [h.matches for h in result.hits] == [("Жиналысқа",)]
     assert store.search(s, store.parse("референдум")).total == 0
+
+
+def test_a_filter_value_with_spaces_is_quoted(transcribed):
+    dalel, _ = transcribed
+    found = dalel.json("search", 'выборы channel:"Ne deidi (demo)"')
+    assert found["total"] >= 1 and {h["channel"] for h in found["hits"]} == {"Ne deidi (demo)"}
+    assert dalel.json("search", 'выборы channel:"Another channel"')["total"] == 0
