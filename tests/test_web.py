@@ -91,12 +91,15 @@ def test_search_open_video_seek_and_export_in_a_browser(archive, browser):
 
         page.click(".video-hits a >> nth=0")
         page.wait_for_selector("#transcript p[data-start]")
-        page.wait_for_function("document.getElementById('player').readyState >= 1")
+        # Functions, not expressions: polling an expression makes Playwright eval() it, which
+        # the page's Content-Security-Policy (no unsafe-eval) refuses when the first check fails.
+        page.wait_for_function("() => document.getElementById('player').readyState >= 1")
         assert page.locator("#transcript p.hit").count() >= 1
         line = page.locator("#transcript p", has_text="захвату")
         target = float(line.first.get_attribute("data-start"))
         line.first.click()
-        page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {target}) < 1.5")
+        page.wait_for_function("t => Math.abs(document.getElementById('player').currentTime - t) < 1.5",
+                               arg=target)
         page.wait_for_selector("#transcript p.current")
         page.screenshot(path=str(SHOTS / "video.png"), full_page=True)
 
@@ -122,7 +125,7 @@ def test_phone_layout_and_kazakh_letters(archive, browser, tmp_path):
         page.goto(srv.base + "/search?q=билік")
         page.wait_for_selector(".video-hits")
         assert page.locator("mark", has_text="билікті").count() == 1
-        width = page.evaluate("document.documentElement.scrollWidth")
+        width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 390
         page.screenshot(path=str(SHOTS / "phone-kazakh.png"), full_page=True)
 
