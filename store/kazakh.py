@@ -159,10 +159,16 @@ def lexicon() -> Lexicon:
 
 
 @lru_cache(maxsize=100_000)
+def _splits(word: str) -> tuple[Split, ...]:
+    """analyses() of a word against the bundled lexicon, once per word: word routing asks
+    whether Kazakh explains a word, and then stemming needs the same cuts."""
+    return tuple(analyses(word, lexicon()))
+
+
 def is_kazakh_word(word: str) -> bool:
     """Whether the lexicon explains a lowercase word: listed, or a listed stem with endings."""
     folded = word.translate(_FOLD)
-    return folded in CLOSED or folded in WORDS or bool(analyses(word, lexicon()))
+    return folded in CLOSED or folded in WORDS or bool(_splits(word))
 
 
 def stem_kk(word: str) -> str:
@@ -175,7 +181,7 @@ def stem_kk(word: str) -> str:
         return word
     if folded in WORDS or len(word) < 3:
         return folded
-    splits = analyses(word, lexicon()) or analyses(word, lexicon(), any_kind=True)
+    splits = _splits(word) or analyses(word, lexicon(), any_kind=True)
     if not splits:
         return _unlisted(word)
     if splits[0].ending == "" and all(s.ending in _WEAK for s in splits[1:]):
@@ -191,7 +197,7 @@ def stem_kk(word: str) -> str:
     if best.lemma in lexicon().verbs:
         # A passive the lexicon lists as a verb of its own (айыптал·ды) is a form of its verb.
         for s in splits:
-            if s.kind == "v" and best.stem[:len(s.stem)] == s.stem and best.stem[len(s.stem):] in _PASSIVE:
+            if s.kind == "v" and best.stem.startswith(s.stem) and best.stem[len(s.stem):] in _PASSIVE:
                 return s.lemma
     return best.lemma
 
