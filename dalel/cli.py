@@ -17,7 +17,7 @@ import transcribe
 from . import __version__, config as configmod
 from .app import App
 from .errors import USER_ERRORS, DalelError
-from .formats import FORMATTERS, hit_json, hms, link_at, transcript_json
+from .formats import FORMATTERS, hms, link_at, results_json, transcript_json
 
 
 class QueryProblem(click.ClickException):
@@ -261,9 +261,8 @@ def import_transcript(ctx: click.Context, video_id: str, file: Path, lang: str |
 
 def _check_dates(since: str | None, until: str | None) -> None:
     for option, value in (("--since", since), ("--until", until)):
-        if value and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
-            raise QueryProblem(f"{option} {value!r} is not a date; write it as YYYY-MM-DD")
-
+        if value:
+            store.check_date(value, option)
 
 
 def _highlight(hit: store.Hit) -> str:
@@ -281,56 +280,64 @@ def _highlight(hit: store.Hit) -> str:
 @click.option("--since", metavar="DATE", help="Published on or after YYYY-MM-DD.")
 @click.option("--until", metavar="DATE", help="Published on or before YYYY-MM-DD.")
 @click.option("--limit", default=None, type=click.IntRange(1, 10_000), help="Hits to show.")
-@click.option("--offset", default=0, type=click.IntRange(0), help="Skip this many hits (paging).")
+@click.option("--offset", default=0, type=click.IntRange(0, 10**9), help="Skip this many hits (paging).")
 @click.option("--approximate", "mode", flag_value="approximate",
-              help="Also match near spellings (misheard words).")
+              help="Also list possible mentions: near spellings (misheard words).")
 @click.option("--exact", "mode", flag_value="exact",
               help="Never fall back to near spellings when nothing matches exactly.")
+@click.option("--lemma", is_flag=True,
+              help="Only each word's own forms, not its family (захват, not захватить).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def search(ctx: click.Context, query: str, channel: str | None, lang: str | None,
            since: str | None, until: str | None, limit: int | None, offset: int,
-           mode: str | None, as_json: bool) -> None:
-    """Find what was said, in any word form.
+           mode: str | None, lemma: bool, as_json: bool) -> None:
+    """Find what was said, in any word form: each spoken mention once, in its sentence.
 
     \b
     Query syntax:
-        захват власти          all words, any form, close together
+        захват власти          all words, any form, close together (12 words, one sentence)
+        захват AND власть      the same; also && and +word
         "захват власти"        adjacent words, any form
-        выборы OR референдум   either word
-        -суд                   exclude a word
+        "захват власти"~5      within 5 words, any order (as NEAR)
+        выборы OR референдум   either word (also ||); a b OR c = a AND (b OR c)
+        (захват OR свержение) власть   group with parentheses
+        -суд  NOT суд  !суд    exclude: no hit in a segment where it is said
         власт*                 prefix
+        эфир~                  also near spellings of this word (possible mentions)
         NEAR(захват власть, 5) within 5 words, any order
         channel:NAME lang:ru after:2024-01-01 before:2024-12-31 video:ID source:asr
         channel:"Ne deidi"     a filter value with spaces, quoted
 
-    Kazakh and Russian word forms meet (билік finds билікті, билігі), Latin and
-    Cyrillic spellings too (bilikti, Ablyazov); names meet across the languages
-    (Назарбаев finds Назарбаевтың). `dalel analyze` shows why a word matches.
+    A word finds its family: a noun its verbs and a verb its nouns (захват finds
+    захватили, захватывала; призыв finds призывал), --lemma turns that off. Kazakh and
+    Russian word forms meet (билік finds билікті, билігі), Latin and Cyrillic spellings
+    too (bilikti, Ablyazov); names meet across the languages (Назарбаев finds
+    Назарбаевтың). `dalel analyze` shows why a word matches. Anything else that looks
+    like syntax (an unknown field:, ^, [a TO b]) is refused with exit 2; an unknown
+    --video or --channel, or a date that does not exist, with exit 1 or 2.
 
     \b
     Example:
         dalel search "захват власти" --lang ru --json
         dalel search '"сөз бостандығы" after:2024-01-01'
-        dalel search Ablyazov --channel "Ne deidi" --limit 50
+        dalel search '(митинг OR протест) -футбол' --channel "Ne deidi" --limit 50
     """
     app = _app(ctx)
     parsed = store.parse(query)
     _check_dates(since, until)
     opts = store.SearchOptions(channel=channel, lang=lang, since=since, until=until,
-                               limit=limit or app.config.search.limit, offset=offset)
+                               limit=limit or app.config.search.limit, offset=offset, lemma=lemma)
     approximate = {"approximate": True, "exact": False}.get(mode or "")
     results = store.search(app.store, parsed, opts, approximate=approximate)
     if as_json:
-        _echo_json({"query": query, "total": results.total,
-                    "videos": [{"video_id": k, "hits": v} for k, v in results.videos.items()],
-                    "hits": [hit_json(h) for h in results.hits]})
+        _echo_json(results_json(results))
         return
     if not results.hits:
         click.echo(f"no occurrence of {query!r} in the transcripts")
         return
     if results.approximate:
-        click.echo(f"no exact match; {results.total} approximate match(es) (near spellings):")
+        click.echo(f"no exact match; {results.total} possible mention(s) spelled differently:")
     groups: dict[str, list[store.Hit]] = {}
     for h in results.hits:
         groups.setdefault(h.video_id, []).append(h)
@@ -342,10 +349,16 @@ def search(ctx: click.Context, query: str, channel: str | None, lang: str | None
                    + removed)
         for h in hits:
             tag = "" if h.source == "asr" else f" [{h.source}]"
+            tag += " [possible: spelled differently]" if h.approximate else ""
             click.echo(f"  {hms(h.start)}–{hms(h.end)}{tag}  {_highlight(h)}")
+            if h.context_before or h.context_after:
+                click.echo(click.style(f"    before: {h.context_before or '—'}", dim=True))
+                click.echo(click.style(f"    after:  {h.context_after or '—'}", dim=True))
             click.echo(f"    {link_at(h.url, h.start)}")
     shown = offset + len(results.hits)
-    click.echo(f"{results.total} hit(s) in {len(results.videos)} video(s)"
+    about = "" if results.total_exact else "about "
+    possible = f" ({results.possible_total} possible)" if results.possible_total and results.exact_total else ""
+    click.echo(f"{about}{results.total} hit(s){possible} in {len(results.videos)} video(s)"
                + (f"; showing {offset + 1}–{shown}, next page: --offset {shown}"
                   if results.total > shown else ""))
 

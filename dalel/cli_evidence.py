@@ -37,15 +37,18 @@ def _filters(f):
         click.option("--lang", type=click.Choice(["kk", "ru"]), help="Only this language."),
         click.option("--since", metavar="DATE", help="Published on or after YYYY-MM-DD."),
         click.option("--until", metavar="DATE", help="Published on or before YYYY-MM-DD."),
+        click.option("--lemma", is_flag=True,
+                     help="Only each word's own forms, not its family (захват, not захватить)."),
     ]):
         f = opt(f)
     return f
 
 
-def _options(app: App, channel, video, lang, since, until, limit=None, offset=0) -> store.SearchOptions:
+def _options(app: App, channel, video, lang, since, until, lemma=False, limit=None,
+             offset=0) -> store.SearchOptions:
     _check_dates(since, until)
     return store.SearchOptions(channel=channel, video=video, lang=lang, since=since, until=until,
-                               limit=limit or app.config.search.limit, offset=offset)
+                               limit=limit or app.config.search.limit, offset=offset, lemma=lemma)
 
 
 @cli.command()
@@ -81,7 +84,7 @@ def clip(ctx: click.Context, video_id: str, start: float, end: float, pad: float
 @click.option("--pad", type=click.FloatRange(0), help="Seconds around each hit (default: [evidence] pad).")
 @click.option("--limit", default=100, type=click.IntRange(1), show_default=True, help="Most clips.")
 @click.pass_context
-def export(ctx: click.Context, query: str, channel, video, lang, since, until, out: Path,
+def export(ctx: click.Context, query: str, channel, video, lang, since, until, lemma, out: Path,
            pad: float | None, limit: int) -> None:
     """One package with a clip per search hit, and an index of them (HTML and CSV).
 
@@ -91,7 +94,7 @@ def export(ctx: click.Context, query: str, channel, video, lang, since, until, o
     """
     from .report import export as export_hits
     app = _app(ctx)
-    opts = _options(app, channel, video, lang, since, until, limit)
+    opts = _options(app, channel, video, lang, since, until, lemma, limit)
     path, n = export_hits(app, query, opts, out, app.config.evidence.pad if pad is None else pad)
     click.echo(f"wrote {path}: {n} clip(s)")
 
@@ -103,25 +106,46 @@ def export(ctx: click.Context, query: str, channel, video, lang, since, until, o
               help="Write a self-contained HTML report here.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def report(ctx: click.Context, query: str, channel, video, lang, since, until,
+def report(ctx: click.Context, query: str, channel, video, lang, since, until, lemma,
            out: Path | None, as_json: bool) -> None:
     """Did they say it? Every occurrence of a phrase in scope, or a statement that there is none.
+
+    Each spoken mention is counted once and shown in its sentence, with the sentences
+    before and after (a negation said just before is part of the answer). Words are
+    searched with their families (захват: захватить, захватывать; --lemma: only захват's
+    own forms); the report lists every form searched and found. Possible mentions spelled
+    differently by speech recognition (эфир written «афере») are listed apart, never
+    counted. A scope that holds nothing to search (an unknown --video or --channel, no
+    transcript) is an error, not an absence.
 
     \b
     Example:
         dalel report '"захват власти"' --video dQw4w9WgXcQ --out report.html
+        dalel report '"призывы к свержению"' --channel "Ne deidi" --since 2024-01-01 --json
     """
     from .report import build_report, report_html
     app = _app(ctx)
-    data = build_report(app, query, _options(app, channel, video, lang, since, until))
+    data = build_report(app, query, _options(app, channel, video, lang, since, until, lemma))
     if out:
         out.write_text(report_html(data), encoding="utf-8")
     if as_json:
-        _echo_json({k: data[k] for k in ("query", "scope", "forms", "hits", "statement")})
+        _echo_json({k: data[k] for k in ("query", "scope", "forms", "found_forms", "hits", "possible",
+                                         "statement")})
         return
     click.echo(data["statement"])
-    for h in data["hits"]:
-        click.echo(f"  {h['video_id']} {hms(h['start'])}–{hms(h['end'])}  {h['text']}\n    {h['url']}")
+    for title, rows in (("Occurrences", data["hits"]), ("Possible mentions, spelled differently "
+                                                        "(not counted; listen to each)", data["possible"])):
+        if rows:
+            click.echo(f"\n{title}:")
+        for h in rows:
+            click.echo(f"  {h['video_id']} {h['time']}–{h['end_time']}  {h['text']}")
+            if h["context_before"]:
+                click.echo(f"    before: {h['context_before']}")
+            if h["context_after"]:
+                click.echo(f"    after:  {h['context_after']}")
+            click.echo(f"    {h['url']}")
+    click.echo("\nForms searched: " + "; ".join(f"{w}: {', '.join(f['searched'])}" for w, f in data["forms"].items()))
+    click.echo("Forms found: " + (", ".join(f"{w} ({n})" for w, n in data["found_forms"].items()) or "none"))
     if out:
         click.echo(f"wrote {out}")
 

@@ -75,7 +75,17 @@ def hit_json(hit) -> dict[str, Any]:
     return {"video_id": hit.video_id, "title": hit.title, "channel": hit.channel,
             "start": hit.start, "end": hit.end, "text": hit.text, "lang": hit.lang,
             "url": link_at(hit.url, hit.start), "score": hit.score, "source": hit.source,
-            "approximate": hit.approximate, "removed": hit.removed, "matches": list(hit.matches)}
+            "approximate": hit.approximate, "removed": hit.removed, "matches": list(hit.matches),
+            "context_before": hit.context_before, "context_after": hit.context_after,
+            "published": hit.published, "sources": list(hit.sources)}
+
+
+def results_json(results) -> dict[str, Any]:
+    """A search's results as `dalel search --json` and `/api/search` print them."""
+    return {"query": results.query, "total": results.total, "total_exact": results.total_exact,
+            "exact_total": results.exact_total, "possible_total": results.possible_total,
+            "videos": [{"video_id": k, "hits": v} for k, v in results.videos.items()],
+            "forms": results.forms, "hits": [hit_json(h) for h in results.hits]}
 
 
 FORMATTERS = {"txt": transcript_text, "srt": transcript_srt, "vtt": transcript_vtt}

@@ -5,7 +5,7 @@ import csv
 import io
 import tempfile
 from dataclasses import replace
-from html import escape
+from markupsafe import Markup, escape
 from pathlib import Path
 
 import store
@@ -23,83 +23,91 @@ CAVEAT = ("Speech recognition can miss or mishear words, especially in poor audi
 
 
 def build_report(app: App, query: str, opts: store.SearchOptions) -> dict:
-    """Scope, the word forms searched, every occurrence with context, and the statement."""
+    """Scope, the word forms searched and found, every occurrence in its sentence, the
+    possible mentions spelled differently (apart), and the statement.
+
+    A scope that holds nothing to search is refused, never reported as an absence."""
     parsed = store.parse(query)
-    everything = replace(opts, limit=100_000, offset=0, source=opts.source or "speech")
-    results = store.search(app.store, parsed, everything, approximate=False)
+    everything = replace(opts, limit=10**9, offset=0, source=opts.source or "speech")
+    store.check_scope(app.store, everything)
     scope = store.scope(app.store, everything)
-    hits = []
-    for h in results.hits:
-        before, after = store.context(app.store, h.segment_id)
-        hits.append({"video_id": h.video_id, "title": h.title, "channel": h.channel,
-                     "start": h.start, "end": h.end, "time": hms(h.start), "text": h.text,
-                     "before": before, "after": after, "lang": h.lang, "source": h.source,
-                     "url": link_at(h.url, h.start), "matches": list(h.matches),
-                     "removed": h.removed})
+    if not scope["videos"]:
+        raise store.NotFound("no archived video is in this scope; check --channel, --video and the "
+                             "dates (`dalel status` lists the archive)")
+    if not scope["transcribed_videos"]:
+        raise store.NotFound(f"none of the {scope['videos']} video(s) in scope is transcribed: nothing "
+                             "was searched; run `dalel transcribe` first")
+    results = store.search(app.store, parsed, everything, approximate=True, exhaustive=True)
+    hits = [_hit_row(h) for h in results.hits if not h.approximate]
+    possible = [_hit_row(h) for h in results.hits if h.approximate]
+    found: dict[str, int] = {}
+    for h in hits:
+        for word in h["matches"]:
+            found[store.normalise(word)] = found.get(store.normalise(word), 0) + 1
     hours = scope["transcribed_hours"]
+    untranscribed = scope["videos"] - scope["transcribed_videos"]
+    searched = (f"{hours:.2f} hours of transcript ({scope['transcribed_videos']} of "
+                f"{scope['videos']} video(s) transcribed")
+    searched += f"; {untranscribed} not transcribed, so not searched)" if untranscribed else ")"
     if hits:
         statement = (f"{len(hits)} occurrence(s) of «{query}» were found in "
-                     f"{len({h['video_id'] for h in hits})} of {scope['videos']} video(s) "
-                     f"({hours:.2f} hours of transcript). {CAVEAT}")
+                     f"{len({h['video_id'] for h in hits})} video(s), searching {searched}.")
     else:
-        statement = (f"No occurrence of «{query}» was found in {hours:.2f} hours of transcript "
-                     f"({scope['transcribed_videos']} of {scope['videos']} video(s) transcribed). "
-                     f"{CAVEAT}")
-    return {"query": query, "scope": scope, "forms": store.forms_of(app.store, parsed, opts.lang),
-            "hits": hits, "statement": statement, "created_at": store.utcnow(),
-            "tools": tool_versions()}
+        statement = f"No occurrence of «{query}» was found in {searched}."
+    if possible:
+        statement += (f" {len(possible)} possible mention(s) spelled differently in the transcript "
+                      "are listed apart; listen to each before relying on it.")
+    statement += " " + CAVEAT
+    return {"query": query, "scope": scope, "forms": _forms(app, results.forms),
+            "found_forms": dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "hits": hits, "possible": possible, "statement": statement,
+            "created_at": store.utcnow(), "tools": tool_versions()}
+
+
+def _hit_row(h: store.Hit) -> dict:
+    return {"video_id": h.video_id, "title": h.title, "channel": h.channel, "start": h.start,
+            "end": h.end, "time": hms(h.start), "end_time": hms(h.end), "text": h.text,
+            "spans": [list(s) for s in h.spans], "context_before": h.context_before,
+            "context_after": h.context_after, "lang": h.lang, "source": h.source,
+            "sources": list(h.sources), "url": link_at(h.url, h.start), "matches": list(h.matches),
+            "removed": h.removed, "approximate": h.approximate}
+
+
+def _forms(app: App, asked: dict[str, list[str]]) -> dict[str, dict[str, list[str]]]:
+    """For each query word: the indexed forms searched (its family's), and every spoken form
+    in the archive that has one of them."""
+    out = {}
+    for word, stems in asked.items():
+        marks = ",".join("?" * len(stems))
+        spoken = sorted(r[0] for r in app.store.conn.execute(
+            f"SELECT word FROM vocabulary WHERE stem IN ({marks})", stems)) if stems else []
+        out[word] = {"searched": stems, "spoken": spoken}
+    return out
 
 
 def report_html(report: dict) -> str:
-    """A self-contained, printable HTML page (no external assets)."""
-    s = report["scope"]
-    e = lambda v: escape(str(v if v is not None else "—"))  # noqa: E731
-    rows = "".join(
-        f"<tr><td>{e(h['time'])}–{e(hms(h['end']))}</td><td>{e(h['title'])}<br><small>{e(h['video_id'])}"
-        f"{' · removed at source' if h['removed'] else ''}</small></td><td>"
-        f"<span class=ctx>{e(h['before'] or '')}</span> <b>{_marked(h)}</b> "
-        f"<span class=ctx>{e(h['after'] or '')}</span></td>"
-        f"<td><a href=\"{e(h['url'])}\">open</a></td></tr>" for h in report["hits"])
-    forms = "".join(f"<li><b>{e(k)}</b>: {e(', '.join(v))}</li>" for k, v in report["forms"].items())
-    videos = "".join(f"<li>{e(v['published'])} — {e(v['title'])} ({e(v['video_id'])})"
-                     f"{'' if v['transcribed'] else ' — not transcribed'}</li>" for v in s["video_list"])
-    tools = ", ".join(f"{e(k)} {e(v)}" for k, v in report["tools"].items())
-    table = (f"<table><tr><th>Time</th><th>Video</th><th>Context</th><th>Link</th></tr>{rows}</table>"
-             if rows else "<p><b>No occurrence.</b></p>")
-    return f"""<!doctype html>
-<html lang="ru"><head><meta charset="utf-8"><title>Dalel report: {e(report['query'])}</title>
-<style>
-body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#111}}
-table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #999;padding:.3rem;vertical-align:top}}
-.statement{{border:2px solid #111;padding:.8rem;font-size:1.1rem}}.ctx{{color:#555}}
-mark{{background:#ff6}}@media print{{a{{color:#000}}}}
-</style></head><body>
-<h1>Claim check: «{e(report['query'])}»</h1>
-<p class="statement">{e(report['statement'])}</p>
-<h2>Scope</h2>
-<ul><li>Videos: {e(s['videos'])} ({e(s['hours'])} hours), transcribed: {e(s['transcribed_videos'])}
-({e(s['transcribed_hours'])} hours)</li>
-<li>Published: {e(s['from'])} – {e(s['to'])}</li>
-<li>Speech recognition: {e(', '.join(s['models']) or '—')}; languages: {e(', '.join(s['languages']) or '—')}</li></ul>
-<details><summary>Videos in scope</summary><ul>{videos}</ul></details>
-<h2>Word forms searched</h2><ul>{forms}</ul>
-<h2>Occurrences ({len(report['hits'])})</h2>{table}
-<p><small>Created {e(report['created_at'])} with {tools}.</small></p>
-</body></html>
-"""
+    """A self-contained, printable HTML page (no external assets, no script)."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+    env = Environment(loader=PackageLoader("dalel", "templates"), autoescape=select_autoescape(default=True))
+    env.filters["hms"] = hms
+    env.filters["marked"] = _marked
+    return env.get_template("report.html").render(r=report)
 
 
-def _marked(hit: dict) -> str:
-    text = escape(hit["text"])
-    for word in sorted(set(hit["matches"]), key=len, reverse=True):
-        text = text.replace(escape(word), f"<mark>{escape(word)}</mark>")
-    return text
+def _marked(hit: dict) -> Markup:
+    text, out, last = hit["text"], [], 0
+    for a, b in hit["spans"]:
+        out += [escape(text[last:a]), Markup("<mark>"), escape(text[a:b]), Markup("</mark>")]
+        last = b
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
 
 
 def export(app: App, query: str, opts: store.SearchOptions, out: Path, pad: float) -> tuple[Path, int]:
     """One package with a clip per hit, an index (HTML and CSV); returns (path, clips)."""
     speech = replace(opts, source=opts.source or "speech")  # a title is not a moment to cut
-    results = store.search(app.store, store.parse(query), speech, approximate=False)
+    results = store.search(app.store, store.parse(query), replace(speech, offset=0),
+                           approximate=False, exhaustive=True)
     members: dict[str, bytes] = {}
     index = []
     originals: dict[str, tuple] = {}  # each original is re-hashed and probed once, not per hit

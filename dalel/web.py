@@ -26,7 +26,7 @@ from . import __version__
 from .app import App
 from .config import Config
 from .errors import USER_ERRORS, DalelError
-from .formats import hit_json, hms, link_at
+from .formats import hms, link_at, results_json
 
 TEMPLATES = Path(__file__).parent / "templates"
 CSRF_COOKIE, AUTH_COOKIE = "dalel_csrf", "dalel_auth"
@@ -106,17 +106,19 @@ def create_app(config: Config) -> FastAPI:
 
     @web.get("/search", response_class=HTMLResponse, include_in_schema=False)
     def search_page(request: Request, q: str = "", lang: str = "", channel: str = "",
-                    since: str = "", until: str = "", offset: int = 0,
+                    since: str = "", until: str = "", offset: int = 0, lemma: str = "",
                     app: App = Depends(get_app)) -> HTMLResponse:
         ctx = dict(q=q, lang=lang, channel=channel, since=since, until=until, results=None,
-                   groups=[], error=None, prev_url=None, next_url=None)
+                   groups=[], error=None, prev_url=None, next_url=None, lemma=bool(lemma))
         if q.strip():
             try:
-                results = _search(app, q, lang, channel, since, until, PAGE, max(0, offset))
-            except store.QueryError as exc:
+                results = _search(app, q, lang, channel, since, until, PAGE, max(0, offset),
+                                  lemma=bool(lemma))
+            except (store.QueryError, store.NotFound) as exc:
                 return page(request, "search.html", **(ctx | {"error": str(exc)}))
             ctx.update(results=results, groups=_groups(results))
-            base = dict(q=q, lang=lang, channel=channel, since=since, until=until)
+            base = dict(q=q, lang=lang, channel=channel, since=since, until=until,
+                        **({"lemma": "1"} if lemma else {}))
             if offset > 0:
                 ctx["prev_url"] = "/search?" + urlencode(base | {"offset": max(0, offset - PAGE)})
             if results.total > offset + PAGE:
@@ -131,15 +133,16 @@ def create_app(config: Config) -> FastAPI:
             transcript = app.store.transcript(video)
         except store.NotFound:
             transcript = None
-        hits = {}
+        hits: dict[int, list[tuple[int, int]]] = {}
         if q.strip() and transcript:
             try:
                 for h in _search(app, q, "", "", "", "", 1000, 0, video=video.video_id).hits:
-                    hits[h.segment_id] = h.spans if h.text == _seg_text(transcript, h.segment_id) else ()
-            except store.QueryError:
+                    for seg, a, b in h.marks:
+                        hits.setdefault(seg, []).append((a, b))
+            except (store.QueryError, store.NotFound):
                 pass
         segments = [{"start": s["start"], "end": s["end"], "hms": hms(s["start"]),
-                     "hit": s["id"] in hits, "html": highlight(s["text"], hits.get(s["id"], ()))}
+                     "hit": s["id"] in hits, "html": highlight(s["text"], sorted(set(hits.get(s["id"], ()))))}
                     for s in (transcript or {}).get("segments", [])]
         return page(request, "video.html", video=video, transcript=transcript, segments=segments,
                     files=app.store.files(video), start=t)
@@ -191,14 +194,16 @@ def create_app(config: Config) -> FastAPI:
 
     @web.get("/api/search", summary="Search transcripts (same object as `dalel search --json`)")
     def api_search(q: str, channel: str = "", lang: str = "", since: str = "", until: str = "",
-                   limit: int = PAGE, offset: int = 0, app: App = Depends(get_app)) -> dict:
+                   limit: int = PAGE, offset: int = 0, lemma: bool = False,
+                   app: App = Depends(get_app)) -> dict:
         try:
-            results = _search(app, q, lang, channel, since, until, min(max(1, limit), 1000), max(0, offset))
+            results = _search(app, q, lang, channel, since, until, min(max(1, limit), 1000),
+                              min(max(0, offset), 10**9), lemma=lemma)
         except store.QueryError as exc:
             raise HTTPException(400, str(exc)) from exc
-        return {"query": q, "total": results.total,
-                "videos": [{"video_id": k, "hits": v} for k, v in results.videos.items()],
-                "hits": [hit_json(h) for h in results.hits]}
+        except store.NotFound as exc:
+            raise HTTPException(404, str(exc)) from exc
+        return results_json(results)
 
     @web.get("/api/videos/{video_id}", summary="A video: metadata, files with SHA-256, events")
     def api_video(video_id: str, app: App = Depends(get_app)) -> dict:
@@ -255,17 +260,11 @@ def _video(app: App, video_id: str) -> store.Video:
         raise HTTPException(404, str(exc)) from exc
 
 
-def _seg_text(transcript: dict, segment_id: int) -> str | None:
-    return next((s["text"] for s in transcript["segments"] if s["id"] == segment_id), None)
-
-
 def _search(app: App, q: str, lang: str, channel: str, since: str, until: str, limit: int,
-            offset: int, video: str | None = None) -> store.Results:
-    for key, value in (("after", since), ("before", until)):
-        if value:
-            store.parse(f"x {key}:{value}")
+            offset: int, video: str | None = None, lemma: bool = False) -> store.Results:
     opts = store.SearchOptions(channel=channel or None, lang=lang or None, since=since or None,
-                               until=until or None, video=video, limit=limit, offset=offset)
+                               until=until or None, video=video, limit=limit, offset=offset,
+                               lemma=lemma)
     return store.search(app.store, store.parse(q), opts)
 
 
@@ -276,6 +275,7 @@ def _groups(results: store.Results) -> list[dict]:
                                            "channel": h.channel, "removed": h.removed, "hits": []})
         g["hits"].append({"video_id": h.video_id, "start": h.start, "hms": hms(h.start),
                           "html": highlight(h.text, h.spans), "source": h.source,
+                          "before": h.context_before, "after": h.context_after,
                           "approximate": h.approximate, "link": link_at(h.url, h.start)})
     return list(groups.values())
 

@@ -21,6 +21,7 @@ from .analysis import ANALYSER_VERSION, BOUNDARY, BRIDGE, analyse, index_terms, 
 from .clock import parse_stamp, stamp, utcnow  # noqa: F401 (re-exported)
 from .custody import append as custody_append
 from .errors import NotFound, StoreError
+from .fuzzy import fold
 from .schema import MIGRATIONS
 
 log = logging.getLogger("dalel.store")
@@ -112,6 +113,7 @@ class Store:
             raise StoreError(f"cannot open database {self.path}: {exc}") from exc
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
+        conn.create_function("dalel_fold", 1, fold, deterministic=True)   # migration 11
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
         self._migrate()
@@ -493,8 +495,8 @@ class Store:
         tokens = analyse(text, lang)
         own = [t.stem for t in tokens]
         conn.execute("INSERT INTO segments_fts (rowid, terms) VALUES (?, ?)", (seg_id, " ".join(own)))
-        conn.executemany("INSERT OR IGNORE INTO vocabulary (word, stem) VALUES (?, ?)",
-                         {(normalise(t.word), t.stem) for t in tokens})
+        conn.executemany("INSERT OR IGNORE INTO vocabulary (word, stem, fold) VALUES (?, ?, ?)",
+                         {(w, t.stem, fold(w)) for t in tokens for w in [normalise(t.word)]})
         if prev is not None and bridges:
             before = prev[1][-BRIDGE:]
             conn.execute("INSERT INTO bridges_fts (rowid, terms, split) VALUES (?, ?, ?)",

@@ -1,30 +1,55 @@
-"""Approximate matching for words speech recognition misheard.
+"""Approximate matching: the spellings speech recognition writes for a word it misheard.
 
-Each query word is compared, as written, with every word form the index has seen
-(the `vocabulary` table), and its stem with every stem seen; forms within a small edit
-distance count as the word, under their indexed stems. Comparing surface forms matters:
-a misspelling often has no proper lemma (насильствиному → "насильствин", far from
-"насильственный"); comparing stems finds a misheard inflected form whose endings differ
-from every form seen (жыналыс for жиналысқа). The result is an FTS5
-expression in which every word must appear in a segment, in any of its spellings.
+Whisper's errors in Russian and Kazakh are not random edits. It writes an unstressed
+vowel as its neighbour (о/а, е/и/я, э/е/а: «в прямом афере» for «эфире»), a voiced
+consonant at a word's end as voiceless (д/т, б/п, г/к, ғ/қ), a doubled letter single, and
+Kazakh letters as their Russian look-alikes (қ/к, ғ/г, ң/н, і/и). `fold` maps a word to a
+key in which all of these are equal; two spellings with the same key are a possible
+mention of each other, and for words of five letters or more one further edit of the key
+is allowed. A misheard ending is caught by comparing stems as well (жыналыс for
+жиналысқа). Other confusions — a word split in two or two joined, a short word inserted
+inside a phrase («захвате в власти») — are handled where words are matched in order
+(`match.py`).
+
+Candidates are looked up in the `vocabulary` table (every spoken form the index has seen,
+with its stem and its key); hits found this way are always labelled possible, never
+counted with the exact ones.
 """
 from __future__ import annotations
 
-from itertools import islice, product
+import sqlite3
 
-from .analysis import LANGUAGES, analyse, normalise
-from .db import Store
-from .query import NEAR_DISTANCE, Query
+from .analysis import normalise
+
+_FOLD = str.maketrans({**{v: "а" for v in "аоэеияыіәөёй"}, **{v: "у" for v in "уюұү"},
+                       "қ": "к", "ғ": "г", "ң": "н", "һ": "х", "ъ": None, "ь": None})
+_DEVOICE = {"д": "т", "б": "п", "г": "к", "з": "с", "в": "ф", "ж": "ш"}
 
 
-def max_edits(word: str) -> int:
-    return 0 if len(word) <= 3 else 1 if len(word) <= 6 else 2
+def fold(word: str) -> str:
+    """The key under which recognition's usual confusions of a word are equal."""
+    w = normalise(word).translate(_FOLD)
+    if not w:
+        return w
+    w = w[:-1] + _DEVOICE.get(w[-1], w[-1])
+    out = [w[0]]
+    for ch in w[1:]:
+        if ch != out[-1]:          # doubled letters, and vowel runs after folding
+            out.append(ch)
+    return "".join(out)
+
+
+def max_edits(key: str) -> int:
+    """Edits of the folded key allowed beyond the folded confusions."""
+    return 0 if len(key) < 5 else 1
 
 
 def within(a: str, b: str, limit: int) -> bool:
     """Levenshtein distance of a and b is at most `limit` (banded, exits early)."""
     if abs(len(a) - len(b)) > limit:
         return False
+    if limit == 0:
+        return a == b
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         cur = [i] + [0] * len(b)
@@ -36,78 +61,31 @@ def within(a: str, b: str, limit: int) -> bool:
     return prev[-1] <= limit
 
 
-def similar_terms(store: Store, word: str, stem: str) -> list[str]:
-    """Stems of the seen word forms within the edit budget of `word`, and seen stems within
-    the budget of `stem` (a misheard vowel in an inflected form: жыналысқа for жиналысқа is
-    three edits from any seen form, one from the stem) — same first letter: recognition
-    errors rarely change a word's onset — plus `stem` itself."""
-    word = normalise(word)
-    limit = max_edits(word)
-    if limit == 0:
-        return [stem]
-    rows = store.conn.execute(
-        "SELECT word, stem FROM vocabulary WHERE word >= ? AND word < ?"
-        " AND length(word) BETWEEN ? AND ?",
-        (word[0], word[0] + "\U0010ffff", len(word) - limit, len(word) + limit)).fetchall()
-    found = {s for w, s in rows if within(word, w, limit)}
-    if (stem_limit := max_edits(stem)) and stem:
-        stems = store.conn.execute(
-            "SELECT DISTINCT stem FROM vocabulary WHERE stem >= ? AND stem < ?"
-            " AND length(stem) BETWEEN ? AND ?",
-            (stem[0], stem[0] + "\U0010ffff", len(stem) - stem_limit, len(stem) + stem_limit)).fetchall()
-        found |= {s for (s,) in stems if within(stem, s, stem_limit)}
-    return sorted(found | {stem})
-
-
-MAX_COMBINATIONS = 64
-
-
-def approximate_fts(store: Store, query: Query, lang: str | None = None) -> str | None:
-    """The query with each word also in near spellings; phrases keep their word order and
-    plain words stay close together, as in the exact query."""
-    langs = [lang] if lang in LANGUAGES else list(LANGUAGES)
-    spellings = []  # per positive term: the FTS5 phrases it may appear as
-    for term in query.positive:
-        if term.prefix:
-            spellings.append([f'"{normalise(term.text)}" *'])
-            continue
-        per_word = []
-        for i in range(len(analyse(term.text, "ru"))):
-            alts: set[str] = set()
-            for lg in langs:
-                token = analyse(term.text, lg)[i]
-                alts.update(similar_terms(store, token.word, token.stem))
-            per_word.append(sorted(alts))
-        spellings.append([f'"{" ".join(c)}"' for c in islice(product(*per_word), MAX_COMBINATIONS)])
-    if not spellings:
-        return None
-    plain = all(len(g) == 1 for g in query.groups) and len(spellings) > 1
-    combos = list(islice(product(*spellings), MAX_COMBINATIONS + 1))
-    if plain and len(combos) <= MAX_COMBINATIONS:
-        expr = " OR ".join(f"NEAR({' '.join(c)}, {NEAR_DISTANCE})" for c in combos)
-    else:
-        expr = " AND ".join("(" + " OR ".join(alts) + ")" for alts in spellings)
-    for group in query.groups:
-        if group[0].negated:
-            expr = f"({expr}) NOT " + " ".join(f'"{t.stem}"' for t in analyse(group[0].text, lang))
-    return expr
-
-
-def forms_of(store: Store, query: Query, lang: str | None = None) -> dict[str, list[str]]:
-    """For each searched word: every form seen in the transcripts that shares its indexed form."""
-    langs = [lang] if lang in LANGUAGES else list(LANGUAGES)
-    out: dict[str, list[str]] = {}
-    for term in query.positive:
-        for i, word in enumerate(analyse(term.text, "ru")):
-            if term.prefix:
-                p = normalise(term.text)
-                rows = store.conn.execute("SELECT word FROM vocabulary WHERE stem >= ? AND stem < ?",
-                                          (p, p + "\U0010ffff")).fetchall()
-            else:
-                stems = {analyse(term.text, lg)[i].stem for lg in langs}
-                marks = ",".join("?" * len(stems))
-                rows = store.conn.execute(f"SELECT word FROM vocabulary WHERE stem IN ({marks})",
-                                          tuple(stems)).fetchall()
-            key = term.text + "*" if term.prefix else word.word
-            out[key] = sorted({r[0] for r in rows} | {normalise(word.word)})
-    return out
+def similar(conn: sqlite3.Connection, word: str, stems: frozenset[str]) -> dict[str, str]:
+    """Spoken forms (normalised) that may be `word` misheard, with their stems: same folded
+    key, or the key with another ending (up to two more letters; keys of 4 or more), or one
+    edit from it (5 or more, same first letter of the key), or a stem one edit from one of
+    `stems` (a misheard ending). Forms whose stem is in `stems` are exact
+    matches, not possible ones, and are left out."""
+    key = fold(word)
+    if len(key) < 3:
+        return {}
+    found = dict(conn.execute("SELECT word, stem FROM vocabulary WHERE fold = ?", (key,)).fetchall())
+    if len(key) >= 4:   # another ending: эфир~ finds «афере»
+        rows = conn.execute("SELECT word, stem, fold FROM vocabulary WHERE fold > ? AND fold < ?"
+                            " AND length(fold) <= ?", (key, key + "\U0010ffff", len(key) + 2)).fetchall()
+        found |= {w: s for w, s, _ in rows}
+    if limit := max_edits(key):
+        rows = conn.execute(
+            "SELECT word, stem, fold FROM vocabulary WHERE fold >= ? AND fold < ?"
+            " AND length(fold) BETWEEN ? AND ?",
+            (key[0], key[0] + "\U0010ffff", len(key) - limit, len(key) + limit)).fetchall()
+        found |= {w: s for w, s, f in rows if within(key, f, limit)}
+    for stem in stems:
+        if len(stem) >= 5:
+            rows = conn.execute(
+                "SELECT word, stem FROM vocabulary WHERE stem >= ? AND stem < ?"
+                " AND length(stem) BETWEEN ? AND ?",
+                (stem[0], stem[0] + "\U0010ffff", len(stem) - 1, len(stem) + 1)).fetchall()
+            found |= {w: s for w, s in rows if within(stem, s, 1)}
+    return {w: s for w, s in found.items() if s not in stems}

@@ -1,198 +1,408 @@
-"""The query language, parsed once and shared by the CLI and the web.
+"""The query language: parsed once into a tree that every backend and the matcher share.
 
-    захват власти          all words, any form, close together
+    захват власти          all words, any form, close together: within 12 words and
+                           in one sentence
+    захват AND власть      the same (AND, &&, + and plain juxtaposition all mean it)
     "захват власти"        the words adjacent, in this order, any form
-    выборы OR референдум   either (OR binds the words beside it)
-    -суд                   exclude
+    "захват власти"~5      the words within 5 words of each other, any order
+    NEAR(захват власть, 5) the same (NEAR and ~N may cross a sentence's end)
+    выборы OR референдум   either (OR, ||; OR binds the words beside it:
+                           a b OR c means a AND (b OR c); group with parentheses)
+    выборы -парламент      exclude (-, NOT, !): no hit in a segment that has the word
     власт*                 prefix of the indexed form
-    NEAR(захват власть, 5) the words within 5 words of each other, any order
-    channel:X lang:ru video:ID after:2024-01-01 before:2024-12-31   filters
+    эфир~                  this word also in near spellings (misheard by speech recognition)
+    channel:X lang:ru video:ID after:2024-01-01 before:2024-12-31 source:asr   filters
     channel:"Ne deidi"     a filter value with spaces
+
+Anything else that looks like query syntax — an unknown `field:`, a boost `^`, a range
+`[a TO b]`, a stray operator — is refused with a QueryError, never searched as a word:
+a claim check must not turn a query it could not read into "no occurrence".
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import Union
 
-from .analysis import BOUNDARY, BRIDGE, LANGUAGES, analyse, normalise, words
+from .analysis import BOUNDARY, LANGUAGES, words
 from .errors import QueryError
 
 FILTERS = ("channel", "lang", "video", "after", "before", "source")
 SOURCES = ("asr", "subtitles", "metadata", "import")
 NEAR_DISTANCE = 12  # words; "close together" means within one spoken sentence or so
-# A token: "a phrase", NEAR(...), a filter whose value is quoted (channel:"Ne deidi"), a word.
-_TOKEN = re.compile(r'\s*(-?)(?:"([^"]*)"|(NEAR\([^)]*\)?)|(\w+:"[^"]*"|\S+))')
-_NEAR = re.compile(r"^NEAR\(\s*([^,)]+?)\s*(?:,\s*(\d+)\s*)?\)$")
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+MAX_QUERY_CHARS = 2_000
+MAX_WORDS = 32       # words in one query: each costs an index look-up and a matcher pass
+MAX_DISTANCE = 100   # NEAR(…, n) and "…"~n
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_FIELD = re.compile(r"^([A-Za-z_][A-Za-z_0-9]*):(.*)$", re.S)
+_FORBIDDEN = {"^": "a boost (^) is not supported: remove it",
+              "[": "ranges ([a TO b]) are not supported: search the words themselves",
+              "]": "ranges ([a TO b]) are not supported: search the words themselves",
+              "{": "ranges ({a TO b}) are not supported: search the words themselves",
+              "}": "ranges ({a TO b}) are not supported: search the words themselves",
+              "\\": "a backslash is not query syntax here: remove it"}
 
+
+# --- the tree ------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Term:
-    text: str          # as the user wrote it
-    phrase: bool = False
-    prefix: bool = False
-    negated: bool = False
-    near: int | None = None   # NEAR(words, n): within n words of each other
+    """Words that must be spoken adjacent and in order (one word: just that word)."""
+    words: tuple[str, ...]
+    prefix: bool = False        # the last word is a prefix of the indexed form (власт*)
+    fuzzy: bool = False         # also in near spellings (эфир~)
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.words) + ("*" if self.prefix else "")
+
+
+@dataclass(frozen=True)
+class Near:
+    """Every item spoken within `distance` words of the others, in any order; with
+    `sentence`, also within one sentence (words side by side, AND)."""
+    items: tuple["Node", ...]
+    distance: int = NEAR_DISTANCE
+    sentence: bool = False
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple["Node", ...]
+
+
+Node = Union[Term, Near, Or]
 
 
 @dataclass(frozen=True)
 class Query:
     raw: str
-    groups: tuple[tuple[Term, ...], ...]   # AND of groups; a group is an OR of terms
+    root: Node                                   # what must be said
+    excluded: tuple[Node, ...] = ()              # no hit in a segment where one of these is said
     filters: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def positive(self) -> list[Term]:
-        return [t for g in self.groups for t in g if not t.negated]
+    def terms(self, include_excluded: bool = False) -> list[Term]:
+        """The terms of the query, left to right (the excluded ones too if asked)."""
+        nodes = [self.root, *(self.excluded if include_excluded else ())]
+        return [t for n in nodes for t in leaves(n)]
 
     @property
     def multiword(self) -> bool:
         """Whether a match can span several words (and so a segment boundary)."""
-        pos = self.positive
-        return len(pos) > 1 or any((t.phrase or t.near) and len(words(t.text)) > 1 for t in pos)
+        return not (isinstance(self.root, Term) and len(self.root.words) == 1) and not (
+            isinstance(self.root, Or) and all(isinstance(i, Term) and len(i.words) == 1
+                                              for i in self.root.items))
 
-    def fts(self, lang: str | None = None) -> str:
-        """The FTS5 MATCH expression: the query read as each language, OR-ed."""
-        langs = [lang] if lang in LANGUAGES else list(LANGUAGES)
-        variants = list(dict.fromkeys(self._fts_for(lg) for lg in langs))
-        return variants[0] if len(variants) == 1 else " OR ".join(f"({v})" for v in variants)
 
-    def crossing_fts(self, lang: str | None = None) -> str | None:
-        """For a query of phrases only (one group, OR-ed, with exclusions): the FTS5
-        expression that matches a bridge row only where a phrase crosses its boundary
-        ("a b c" as "a ᛝ b c" or "a b ᛝ c"), so bridges need no check row by row; the
-        query read as each language, OR-ed, as in `fts`. None for other queries (words
-        close together, NEAR, prefixes): their bridge matches are checked with highlight()."""
-        pos = [g for g in self.groups if not g[0].negated]
-        if len(pos) != 1 or any(t.near is not None or t.prefix for g in self.groups for t in g):
-            return None
-        langs = [lang] if lang in LANGUAGES else list(LANGUAGES)
-        variants = [v for v in dict.fromkeys(self._crossing_for(pos[0], lg) for lg in langs) if v]
-        if not variants:
-            return None
-        return variants[0] if len(variants) == 1 else " OR ".join(f"({v})" for v in variants)
+def leaves(node: Node) -> list[Term]:
+    if isinstance(node, Term):
+        return [node]
+    return [t for item in node.items for t in leaves(item)]
 
-    def _crossing_for(self, group: tuple[Term, ...], lang: str) -> str | None:
-        phrases = []
-        for term in group:
-            stems = [t.stem for t in analyse(term.text, lang)]
-            for k in range(max(1, len(stems) - BRIDGE), min(len(stems), BRIDGE + 1)):
-                phrases.append('"' + " ".join(stems[:k] + [BOUNDARY] + stems[k:]) + '"')
-        if not phrases:
-            return None   # single words cannot cross a boundary
-        expr = " OR ".join(dict.fromkeys(phrases))
-        for g in self.groups:
-            if g[0].negated:
-                expr = f'({expr}) NOT "' + " ".join(t.stem for t in analyse(g[0].text, lang)) + '"'
-        return expr
 
-    def _fts_for(self, lang: str) -> str:
-        def phrase(term: Term) -> str:
-            if term.near is not None:
-                stems = " ".join(f'"{t.stem}"' for t in analyse(term.text, lang))
-                return f"NEAR({stems}, {term.near})"
-            if term.prefix:
-                return f'"{normalise(term.text)}" *'
-            return '"' + " ".join(t.stem for t in analyse(term.text, lang)) + '"'
+# --- the scanner -----------------------------------------------------------------
 
-        plain = all(len(g) == 1 and g[0].near is None for g in self.groups)
-        pos = [g for g in self.groups if not g[0].negated]
-        neg = [g[0] for g in self.groups if g[0].negated]
-        if plain and len(pos) > 1:
-            expr = f"NEAR({' '.join(phrase(g[0]) for g in pos)}, {NEAR_DISTANCE})"
+@dataclass(frozen=True)
+class _Tok:
+    kind: str      # word | phrase | near | filter | ( | ) | AND | OR | NOT | PLUS
+    value: str = ""
+    suffix: str = ""   # ~N after a phrase, * or ~ after a word
+
+
+def _scan(text: str) -> list[_Tok]:
+    """Split a query into tokens in one left-to-right pass (linear in its length)."""
+    out: list[_Tok] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c.isspace():
+            i += 1
+        elif c in "()":
+            out.append(_Tok(c))
+            i += 1
+        elif c == '"':
+            j = text.find('"', i + 1)
+            if j < 0:
+                raise QueryError('unbalanced quote in query: close the phrase with a second "')
+            value = text[i + 1:j]
+            i, suffix = _suffix(text, j + 1)
+            out.append(_Tok("phrase", value, suffix))
+        elif text.startswith("&&", i) or text.startswith("||", i):
+            out.append(_Tok("AND" if c == "&" else "OR"))
+            i += 2
+        elif c == "!" or (c == "-" and _starts_term(text, i + 1)):
+            out.append(_Tok("NOT"))
+            i += 1
+        elif c == "+" and _starts_term(text, i + 1):
+            out.append(_Tok("PLUS"))
+            i += 1
+        elif c in _FORBIDDEN:
+            raise QueryError(_FORBIDDEN[c])
         else:
-            parts = [" OR ".join(phrase(t) for t in g) for g in pos]
-            expr = " AND ".join(f"({p})" if len(g) > 1 else p for p, g in zip(parts, pos))
-        for term in neg:
-            expr += f" NOT {phrase(term)}"
-        return expr
+            j = i
+            while j < n and not text[j].isspace() and text[j] not in '()"' + "".join(_FORBIDDEN):
+                j += 1
+            token = text[i:j]
+            if j < n and text[j] == '"' and token.endswith(":"):      # channel:"Ne deidi"
+                k = text.find('"', j + 1)
+                if k < 0:
+                    raise QueryError('unbalanced quote in query: close the phrase with a second "')
+                out.append(_Tok("filter", token + text[j + 1:k]))
+                i = k + 1
+                continue
+            if token == "NEAR" and j < n and text[j] == "(":
+                k = text.find(")", j)
+                if k < 0:
+                    raise QueryError("write NEAR as NEAR(word word, 5): close the parenthesis")
+                out.append(_Tok("near", text[j + 1:k]))
+                i = k + 1
+                continue
+            if j < n and text[j] in _FORBIDDEN:
+                raise QueryError(_FORBIDDEN[text[j]])
+            out.append(_word_token(token))
+            i = j
+    return out
 
 
-def parse(raw: str) -> Query:
-    """Parse a query; a QueryError's message says what to fix."""
-    text = raw.replace(BOUNDARY, " ").strip()   # the index's own boundary token is no word
-    if not text:
-        raise QueryError("empty query: give at least one word, e.g. `dalel search 'захват власти'`")
-    if text.count('"') % 2:
-        raise QueryError('unbalanced quote in query: close the phrase with a second "')
-    items: list[Term | str] = []
-    filters: dict[str, str] = {}
-    for m in _TOKEN.finditer(text):
-        neg, quoted, near, bare = m.group(1), m.group(2), m.group(3), m.group(4)
-        if quoted is not None:
-            if not words(quoted):
-                raise QueryError('empty phrase "": put words between the quotes')
-            items.append(Term(quoted, phrase=True, negated=bool(neg)))
-        elif near is not None:
-            items.append(_near(near, neg))
-        else:
-            items.extend(_bare(bare, neg, filters))
-    return Query(raw, _group(items), filters)
+_SLOP = re.compile(r"~(\d*)")
 
 
-def _bare(token: str, neg: str, filters: dict[str, str]) -> list[Term | str]:
-    if token == "OR" and not neg:
-        return ["OR"]
-    key, sep, value = token.partition(":")
-    if sep and key.lower() in FILTERS:
-        value = value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
+def _suffix(text: str, i: int) -> tuple[int, str]:
+    """A `~N` right after a phrase: returns (index after it, the suffix)."""
+    m = _SLOP.match(text, i)
+    if not m:
+        return i, ""
+    return m.end(), m.group(0)
+
+
+def _starts_term(text: str, i: int) -> bool:
+    return i < len(text) and not text[i].isspace() and text[i] not in ")"
+
+
+def _word_token(token: str) -> _Tok:
+    if token in ("AND", "OR", "NOT"):
+        return _Tok(token)
+    if not token.strip("*"):
+        raise QueryError("a bare *: a prefix search needs letters before the *, e.g. власт*")
+    if token in ("&", "|", "&&&", "|||") or set(token) <= set("&|!+-~*:"):
+        raise QueryError(f"{token!r} is not a word or an operator: use AND, OR, NOT, "
+                         "&&, ||, !, +word or -word")
+    m = _FIELD.match(token)
+    if m:
+        return _Tok("filter", token)
+    if "~" in token and not re.fullmatch(r"[^~]+~\d?", token):
+        raise QueryError(f"{token!r}: write ~ at the end of a word (эфир~) or after a phrase "
+                         '("захват власти"~3)')
+    return _Tok("word", token)
+
+
+# --- the parser ------------------------------------------------------------------
+
+class _Parser:
+    def __init__(self, tokens: list[_Tok]):
+        self.toks, self.i = tokens, 0
+        self.filters: dict[str, str] = {}
+
+    def peek(self) -> _Tok | None:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def take(self) -> _Tok:
+        tok = self.toks[self.i]
+        self.i += 1
+        return tok
+
+    def parse(self) -> tuple[Node | None, list[Node]]:
+        pos, neg = self.conjunction(top=True)
+        if self.peek() is not None:   # a stray ")"
+            raise QueryError("unbalanced parenthesis: a ) has no matching (")
+        return pos, neg
+
+    def conjunction(self, top: bool = False) -> tuple[Node | None, list[Node]]:
+        """Items side by side (or joined by AND): all of them, close together."""
+        pos: list[Node] = []
+        neg: list[Node] = []
+        expect_item = False
+        while (tok := self.peek()) is not None and tok.kind != ")":
+            if tok.kind == "AND":
+                self.take()
+                if not (pos or neg) or expect_item:
+                    raise QueryError("AND needs a word on each side, e.g. захват AND власть")
+                expect_item = True
+                continue
+            if tok.kind == "OR":
+                raise QueryError("OR needs a word on each side, e.g. выборы OR референдум")
+            negated = False
+            if tok.kind == "NOT":
+                self.take()
+                negated = True
+                if (nxt := self.peek()) is None or nxt.kind in (")", "AND", "OR", "NOT"):
+                    raise QueryError("NOT needs a word after it, e.g. выборы NOT парламент")
+            elif tok.kind == "PLUS":
+                self.take()
+            item = self.disjunction()
+            expect_item = False
+            if item is None:
+                continue   # a filter
+            (neg if negated else pos).append(item)
+        if expect_item:
+            raise QueryError("AND needs a word on each side, e.g. захват AND власть")
+        if not pos:
+            if neg:
+                raise QueryError("the query only excludes words: add a word to search for")
+            if top:
+                raise QueryError("the query has only filters: add a word to search for")
+            raise QueryError("empty parentheses: put words between ( and )")
+        if not top and neg:
+            raise QueryError("exclude words at the top level of the query, not inside parentheses"
+                             " (write: (a OR b) -c)")
+        root = pos[0] if len(pos) == 1 else Near(tuple(pos), NEAR_DISTANCE, sentence=True)
+        return root, neg
+
+    def disjunction(self) -> Node | None:
+        first = self.primary()
+        items = [first]
+        while (tok := self.peek()) is not None and tok.kind == "OR":
+            self.take()
+            nxt = self.peek()
+            if nxt is None or nxt.kind in (")", "OR", "AND"):
+                raise QueryError("OR needs a word on each side, e.g. выборы OR референдум")
+            if nxt.kind == "NOT":
+                raise QueryError("cannot combine OR with an excluded word; exclude it separately")
+            if nxt.kind == "PLUS":
+                self.take()
+            items.append(self.primary())
+        if any(i is None for i in items):
+            if len(items) > 1:
+                raise QueryError("OR joins words, not filters: give each filter once")
+            return None
+        return items[0] if len(items) == 1 else Or(tuple(items))  # type: ignore[arg-type]
+
+    def primary(self) -> Node | None:
+        tok = self.take()
+        if tok.kind == "(":
+            root, _ = self.conjunction()
+            if self.peek() is None or self.take().kind != ")":
+                raise QueryError("unbalanced parenthesis: close it with )")
+            return root
+        if tok.kind == ")":
+            raise QueryError("unbalanced parenthesis: a ) has no matching (")
+        if tok.kind == "phrase":
+            return _phrase(tok)
+        if tok.kind == "near":
+            return _near(tok.value)
+        if tok.kind == "filter":
+            self.filter(tok.value)
+            return None
+        if tok.kind in ("NOT", "PLUS", "AND", "OR"):
+            raise QueryError(f"{tok.kind} must stand between words")
+        return _word(tok.value)
+
+    def filter(self, token: str) -> None:
+        key, _, value = token.partition(":")
+        if key.lower() not in FILTERS:
+            raise QueryError(f"unknown field {key}: — the filters are "
+                             + ", ".join(f"{f}:" for f in FILTERS)
+                             + " (to search for the text, put it in quotes)")
+        key = key.lower()
         if not value:
             raise QueryError(f"filter {key}: needs a value, e.g. {key}:{_example(key)}")
-        _check_filter(key.lower(), value)
-        filters[key.lower()] = value
-        return []
+        check_filter(key, value)
+        if key in self.filters and self.filters[key] != value:
+            raise QueryError(f"filter {key}: is given twice; give it once")
+        self.filters[key] = value
+
+
+def _phrase(tok: _Tok) -> Node:
+    found = words(tok.value)
+    if not found:
+        raise QueryError('empty phrase "": put words between the quotes')
+    if tok.suffix:
+        digits = tok.suffix[1:]
+        if not digits:
+            return Term(tuple(found), fuzzy=True)
+        if len(found) < 2:
+            return Term(tuple(found))
+        return Near(tuple(Term((w,)) for w in found), _distance(digits))
+    return Term(tuple(found))
+
+
+def _word(token: str) -> Node:
+    fuzzy = False
+    m = re.search(r"~\d?$", token)
+    if m:
+        fuzzy, token = True, token[:m.start()]
     prefix = token.endswith("*")
     body = token.rstrip("*")
     found = words(body)
     if not found:
         what = "a bare *" if prefix else f"{token!r} has no letters or digits"
         raise QueryError(f"{what}: a prefix search needs letters before the *, e.g. власт*")
-    if prefix:
-        return [Term(found[-1] if len(found) == 1 else body, prefix=True, negated=bool(neg))]
+    if prefix and fuzzy:
+        raise QueryError(f"{token}~: a prefix cannot also be approximate; use one of * or ~")
     # "кто-то" or "e-mail" are several index words: keep them together as a phrase.
-    return [Term(" ".join(found), phrase=len(found) > 1, negated=bool(neg))]
+    return Term(tuple(found), prefix=prefix, fuzzy=fuzzy)
 
 
-def _near(token: str, neg: str) -> Term:
-    m = _NEAR.match(token)
-    if not m or len(words(m.group(1))) < 2:
+def _near(inner: str) -> Near:
+    body, sep, dist = inner.rpartition(",")
+    if not sep:
+        body, dist = inner, ""
+    found = words(body)
+    if len(found) < 2 or (dist.strip() and not dist.strip().isdigit()):
         raise QueryError("write NEAR as NEAR(word word, 5): two or more words, then the distance")
-    return Term(" ".join(words(m.group(1))), near=int(m.group(2) or NEAR_DISTANCE),
-                negated=bool(neg))
+    return Near(tuple(Term((w,)) for w in found), _distance(dist.strip() or str(NEAR_DISTANCE)))
 
 
-def _group(items: list[Term | str]) -> tuple[tuple[Term, ...], ...]:
-    groups: list[list[Term]] = []
-    pending_or = False
-    for i, item in enumerate(items):
-        if item == "OR":
-            if not groups or pending_or or i == len(items) - 1:
-                raise QueryError("OR needs a word on each side, e.g. выборы OR референдум")
-            pending_or = True
-            continue
-        assert isinstance(item, Term)
-        if pending_or:
-            if item.negated or groups[-1][-1].negated:
-                raise QueryError("cannot combine OR with an excluded -word; exclude it separately")
-            groups[-1].append(item)
-            pending_or = False
-        else:
-            groups.append([item])
-    if not groups:
-        raise QueryError("the query has only filters: add a word to search for")
-    if all(g[0].negated for g in groups):
-        raise QueryError("the query only excludes words: add a word to search for")
-    return tuple(tuple(g) for g in groups)
+def _distance(digits: str) -> int:
+    n = int(digits[:6])
+    if n > MAX_DISTANCE:
+        raise QueryError(f"a distance of {n} words is too far to mean 'together'; "
+                         f"use at most {MAX_DISTANCE}")
+    return n
+
+
+def parse(raw: str) -> Query:
+    """Parse a query; a QueryError's message says what to fix."""
+    if len(raw) > MAX_QUERY_CHARS:
+        raise QueryError(f"query too long ({len(raw)} characters); keep it under {MAX_QUERY_CHARS}")
+    text = raw.replace(BOUNDARY, " ").strip()   # the index's own boundary token is no word
+    if not text:
+        raise QueryError("empty query: give at least one word, e.g. `dalel search 'захват власти'`")
+    if text.count('"') % 2:
+        raise QueryError('unbalanced quote in query: close the phrase with a second "')
+    parser = _Parser(_scan(text))
+    root, excluded = parser.parse()
+    assert root is not None
+    query = Query(raw, root, tuple(excluded), parser.filters)
+    if sum(len(t.words) for t in query.terms(include_excluded=True)) > MAX_WORDS:
+        raise QueryError(f"too many words in one query (at most {MAX_WORDS}); split it")
+    return query
 
 
 def _example(key: str) -> str:
-    return {"lang": "ru", "after": "2024-01-31", "before": "2024-12-31"}.get(key, "NAME")
+    return {"lang": "ru", "after": "2024-01-31", "before": "2024-12-31", "source": "asr"}.get(key, "NAME")
 
 
-def _check_filter(key: str, value: str) -> None:
+def check_date(value: str, what: str) -> str:
+    """A date (YYYY, YYYY-MM or YYYY-MM-DD) that exists; returns it as written."""
+    m = _DATE.match(value)
+    ok = bool(m)
+    if m:
+        y, mo, d = int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1)
+        try:
+            dt.date(y, mo, d)
+        except ValueError:
+            ok = False
+    if not ok:
+        raise QueryError(f"{what} {value!r} is not a date; write it as YYYY-MM-DD (e.g. 2024-03-31)")
+    return value
+
+
+def check_filter(key: str, value: str) -> None:
     if key == "lang" and value not in LANGUAGES:
         raise QueryError(f"lang:{value} is not a known language; use one of {', '.join(LANGUAGES)}")
     if key == "source" and value not in SOURCES:
         raise QueryError(f"source:{value} is not a transcript source; use one of {', '.join(SOURCES)}")
-    if key in ("after", "before") and not _DATE.match(value):
-        raise QueryError(f"{key}:{value} is not a date; write it as YYYY-MM-DD")
+    if key in ("after", "before"):
+        check_date(value, f"{key}:")

@@ -208,3 +208,13 @@ MIGRATIONS += (
     CREATE INDEX vocabulary_stem ON vocabulary(stem)
     """,
 )
+
+MIGRATIONS += (
+    # 11: each seen word form's key of speech recognition's usual confusions (store/fuzzy.py),
+    # for possible mentions spelled differently
+    """
+    ALTER TABLE vocabulary ADD COLUMN fold TEXT;
+    UPDATE vocabulary SET fold = dalel_fold(word);
+    CREATE INDEX vocabulary_fold ON vocabulary(fold)
+    """,
+)

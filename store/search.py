@@ -1,20 +1,24 @@
-"""Full-text search over transcripts: FTS5 on analysed text, mapped back to spoken words.
+"""Full-text search over transcripts: every spoken mention once, with its time and context.
 
-FTS5's highlight() marks which index words matched; since the index holds one stem per
-spoken word, in order, a marked position is a spoken word, and its timestamps give the
-hit's start and end.
+FTS5 on the analysed words proposes candidate rows (segments, and the bridges across their
+boundaries) ranked by bm25; `match.py` reads the candidates' words in spoken order and
+finds the mentions themselves. A mention found through several rows — a segment and the
+bridge beside it, an ASR transcript and an imported one of the same speech — is one hit.
+When the candidates are few (always for a report) every one is read and the counts are
+exact; for a common word only the best-ranked are, and the total is the number of matching
+segments, marked as not exact.
 """
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from dataclasses import dataclass, field, replace
 
-from .analysis import BOUNDARY, WORD_RE, words
+from . import fts5
 from .db import Store
-from .errors import QueryError
-from .query import Query
-
-_OPEN, _CLOSE = "\x01", "\x02"
+from .errors import NotFound, QueryError
+from .match import Plan, Run, Span, load_runs, mentions, resolve, sentence_bounds, text_of
+from .query import Query, check_date
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class SearchOptions:
     transcript: int | None = None
     limit: int = 20
     offset: int = 0
+    lemma: bool = False        # only the words' own forms, not their families
 
 
 @dataclass(frozen=True)
@@ -39,29 +44,204 @@ class Hit:
     url: str
     start: float
     end: float
-    text: str
+    text: str                           # the sentence the mention is in
     lang: str | None
     score: float
     source: str
     removed: bool
     matches: tuple[str, ...] = ()       # the words as spoken that matched
-    spans: tuple[tuple[int, int], ...] = field(default=(), repr=False)  # char ranges in text
-    approximate: bool = False
+    spans: tuple[tuple[int, int], ...] = field(default=(), repr=False)  # their ranges in text
+    approximate: bool = False           # a possible mention: spelled differently
     segment_id: int = 0
+    context_before: str = ""            # the sentence before
+    context_after: str = ""             # the sentence after
+    marks: tuple[tuple[int, int, int], ...] = field(default=(), repr=False)  # (segment, a, b)
+    published: str | None = None
+    sources: tuple[str, ...] = ()       # every transcript source that holds this mention
 
 
 @dataclass(frozen=True)
 class Results:
     query: str
-    total: int
+    total: int                          # hits (exact and possible) over all pages
     hits: list[Hit]
     videos: dict[str, int] = field(default_factory=dict)   # video id → hits, over all pages
-    approximate: bool = False
+    approximate: bool = False           # no exact hit; the hits are possible mentions
+    exact_total: int = 0
+    possible_total: int = 0
+    total_exact: bool = True            # False: too many to read; total counts segments
+    forms: dict[str, list[str]] = field(default_factory=dict)   # query word → indexed forms asked
 
 
-_SELECT = ("SELECT s.id, s.transcript, s.seq, s.start, s.end, s.text, s.lang, t.source,"
-           " v.video_id, v.platform, v.title, coalesce(v.channel, src.name) AS channel, v.url,"
-           " v.removed_at, bm25({t}) AS score, highlight({t}, 0, char(1), char(2)) AS marked")
+EXACT_LIMIT = 2_000       # candidate rows read in full for exact counts in a search
+SOURCE_RANK = {"import": 0, "subtitles": 1, "asr": 2, "metadata": 3}
+
+
+def search(store: Store, query: Query, options: SearchOptions = SearchOptions(),
+           approximate: bool | None = None, exhaustive: bool = False) -> Results:
+    """Run a parsed query.
+
+    approximate: None — exact forms, and near spellings when those find nothing or a word is
+    written with ~; True — near spellings always, as possible mentions after the exact ones;
+    False — exact forms only. exhaustive: read every candidate (a report), never estimate.
+    """
+    opts = _merge_filters(query, options)
+    check_scope(store, opts)
+    conn = store.conn
+    fuzzy_words = any(t.fuzzy for t in query.terms())
+    plan = resolve(conn, query, opts.lang, families=not opts.lemma)
+    exact = _mentions(store, plan, opts, approximate=False, exhaustive=exhaustive)
+    possible: list[_Mention] = []
+    estimated = exact.estimated
+    if approximate or fuzzy_words or (approximate is None and not exact.found):
+        near = resolve(conn, query, opts.lang, families=not opts.lemma, approximate=True)
+        loose = _mentions(store, near, opts, approximate=True, exhaustive=exhaustive)
+        taken = {(m.video, round(m.start, 2), round(m.end, 2)) for m in exact.found}
+        possible = [m for m in loose.found if not _overlaps_any(m, exact.found)
+                    and (m.video, round(m.start, 2), round(m.end, 2)) not in taken]
+        estimated = estimated or loose.estimated
+    ranked = sorted(exact.found, key=lambda m: (m.score, m.order)) + \
+        sorted(possible, key=lambda m: (m.score, m.order))
+    page = ranked[opts.offset: opts.offset + opts.limit]
+    hits = [_hit(m) for m in page]
+    per_video: dict[str, int] = {}
+    for m in ranked:
+        per_video[m.video_id] = per_video.get(m.video_id, 0) + 1
+    total = len(ranked)
+    if estimated:
+        total = max(total, exact.rows)
+        per_video = exact.per_video or per_video
+    order = sorted(per_video.items(), key=lambda kv: -kv[1])
+    forms = {spec.text: sorted(spec.stems) for specs in plan.specs.values() for spec in specs
+             if spec.prefix is None}
+    return Results(query.raw, total, hits, dict(order), approximate=not exact.found and bool(possible),
+                   exact_total=len(exact.found) if not exact.estimated else max(len(exact.found), exact.rows),
+                   possible_total=len(possible), total_exact=not estimated, forms=forms)
+
+
+def _overlaps_any(m: "_Mention", others: list["_Mention"]) -> bool:
+    return any(o.video == m.video and o.start <= m.end and m.start <= o.end for o in others)
+
+
+# --- candidates and mentions ---------------------------------------------------------------
+
+@dataclass
+class _Mention:
+    video: int
+    video_id: str
+    start: float
+    end: float
+    score: float
+    order: tuple
+    run: Run
+    span: Span
+    sources: tuple[str, ...]
+
+    def rank(self) -> int:
+        return SOURCE_RANK.get(self.run.meta["source"], 9)
+
+
+@dataclass
+class _Found:
+    found: list[_Mention]
+    rows: int = 0                 # candidate segment rows (the estimate when not exhaustive)
+    estimated: bool = False
+    per_video: dict[str, int] = field(default_factory=dict)
+
+
+def _mentions(store: Store, plan: Plan, opts: SearchOptions, *, approximate: bool,
+              exhaustive: bool) -> _Found:
+    conn = store.conn
+    where, params = _where(opts)
+    expr = fts5.compile_segments(plan, approximate)
+    try:
+        rows = _count(conn, "segments_fts", expr, where, params)
+        limit = None if exhaustive or rows <= EXACT_LIMIT else (opts.offset + opts.limit) * 2 + 20
+        seeds = _candidates(conn, "segments_fts", expr, where, params, limit)
+        if plan.query.multiword:
+            crossing = fts5.compile_crossing(plan, approximate)
+            seeds += _candidates(conn, "bridges_fts", crossing or expr, where, params, limit, bridge=True)
+    except sqlite3.OperationalError as exc:
+        raise QueryError(f"cannot search for {plan.query.raw!r}: {exc}; simplify the query") from exc
+    score: dict[int, float] = {}
+    for tid, seq, sid, s in seeds:
+        if sid is not None:
+            score[sid] = min(score.get(sid, 0.0), s)
+    runs = load_runs(conn, [(tid, seq) for tid, seq, _, _ in seeds])
+    found: list[_Mention] = []
+    for run in runs:
+        for span in mentions(run, plan, approximate):
+            toks = run.toks
+            segs = {toks[k].seg for k in range(span.i, span.j + 1)}
+            best = min((score[s] for s in segs if s in score), default=None)
+            if best is None:
+                continue   # a mention in the padding only: its own candidate row finds it
+            meta = run.meta
+            found.append(_Mention(meta["video_pk"], meta["video_id"],
+                                  min(toks[k].start for k in span.words),
+                                  max(toks[k].end for k in span.words), best,
+                                  (toks[span.i].seg, span.i), run, span, (meta["source"],)))
+    found = _one_per_moment(found)
+    result = _Found(found, rows, estimated=limit is not None)
+    if result.estimated:
+        result.per_video = _per_video(conn, expr, where, params, found)
+    return result
+
+
+def _one_per_moment(found: list[_Mention]) -> list[_Mention]:
+    """Mentions of one video in different transcripts that overlap in time are one (the same
+    speech in an ASR transcript and an imported one): the one from the most trusted source
+    stands, naming the others. Within one transcript the matcher has merged them already."""
+    by_video: dict[int, list[_Mention]] = {}
+    for m in found:
+        by_video.setdefault(m.video, []).append(m)
+    out = []
+    for ms in by_video.values():
+        groups: list[list[_Mention]] = []
+        for m in sorted(ms, key=lambda m: (m.start, m.end)):
+            g = groups[-1] if groups else None
+            if g and m.run.meta["source"] != "metadata" and g[0].run.meta["source"] != "metadata" \
+                    and m.start <= max(x.end for x in g) and all(x.run.transcript != m.run.transcript for x in g):
+                g.append(m)
+            else:
+                groups.append([m])
+        for g in groups:
+            best = min(g, key=lambda m: (m.rank(), m.score))
+            best.score = min(m.score for m in g)
+            best.sources = tuple(sorted({m.run.meta["source"] for m in g}, key=lambda s: SOURCE_RANK.get(s, 9)))
+            out.append(best)
+    return out
+
+
+def _count(conn: sqlite3.Connection, table: str, expr: str, where: str, params: list) -> int:
+    if where:
+        return conn.execute("SELECT count(*)" + _from(table, where), (expr, *params)).fetchone()[0]
+    return conn.execute(f"SELECT count(*) FROM {table} WHERE {table} MATCH ?", (expr,)).fetchone()[0]
+
+
+def _candidates(conn: sqlite3.Connection, table: str, expr: str, where: str, params: list,
+                limit: int | None, bridge: bool = False) -> list[tuple[int, int, int | None, float]]:
+    """(transcript, seq, segment id, bm25) of the matching rows, best first; a bridge row
+    stands for its first segment (the padding reads the next)."""
+    cap = "" if limit is None else f" LIMIT {int(limit)}"
+    if where or bridge:
+        sql = (f"SELECT s.transcript, s.seq, s.id, bm25({table}) AS score" + _from(table, where)
+               + f" ORDER BY score, s.id{cap}")
+        rows = conn.execute(sql, (expr, *params)).fetchall()
+    else:
+        ranked = conn.execute(f"SELECT rowid, bm25({table}) FROM {table} WHERE {table} MATCH ?"
+                              f" ORDER BY bm25({table}), rowid{cap}", (expr,)).fetchall()
+        pos = {}
+        ids = [r[0] for r in ranked]
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            pos.update({r[0]: (r[1], r[2]) for r in conn.execute(
+                "SELECT s.id, s.transcript, s.seq FROM segments s JOIN transcripts t"
+                f" ON t.id = s.transcript AND t.complete WHERE s.id IN ({','.join('?' * len(part))})", part)})
+        rows = [(pos[rid][0], pos[rid][1], rid, score) for rid, score in ranked if rid in pos]
+    if bridge:   # the bridge's score belongs to both segments it joins
+        rows += [(t, seq + 1, None, score) for t, seq, _, score in rows]
+    return rows
 
 
 def _from(table: str, where: str) -> str:
@@ -72,149 +252,81 @@ def _from(table: str, where: str) -> str:
             f" WHERE {table} MATCH ?" + where)
 
 
-def search(store: Store, query: Query, options: SearchOptions = SearchOptions(),
-           approximate: bool | None = None) -> Results:
-    """Run a parsed query.
-
-    approximate: None — exact forms, and near spellings only when those find nothing;
-    True — near spellings always; False — exact forms only.
-    """
-    if not approximate:
-        exact = _search(store, query, options)
-        if exact.total or approximate is False:
-            return exact
-    from .fuzzy import approximate_fts
-
-    expr = approximate_fts(store, query, _merge_filters(query, options).lang)
-    if expr is None:
-        return _search(store, query, options)
-    fuzzy = _search(store, query, options, expr, multiword=False)
-    hits = [replace(h, approximate=True) for h in fuzzy.hits]
-    return Results(fuzzy.query, fuzzy.total, hits, fuzzy.videos, approximate=True)
-
-
-FULL_COUNT_LIMIT = 20_000  # above this many hits, per-video counts are made for the page only
-
-
-def _search(store: Store, query: Query, options: SearchOptions, expr: str | None = None,
-            multiword: bool | None = None) -> Results:
-    opts = _merge_filters(query, options)
-    where, params = _where(opts)
-    exact = expr is None
-    expr = expr or query.fts(opts.lang)
-    base = _from("segments_fts", where)
-    want = opts.offset + opts.limit
-    try:
-        if where:  # filters need the joins for every match
-            total = store.conn.execute("SELECT count(*)" + base, (expr, *params)).fetchone()[0]
-            rows = list(store.db.query(_SELECT.format(t="segments_fts") + base
-                                       + " ORDER BY score, s.id LIMIT ?", (expr, *params, want)))
-        else:      # the index alone ranks; details are fetched for the page only
-            total = store.conn.execute("SELECT count(*) FROM segments_fts WHERE segments_fts MATCH ?",
-                                       (expr,)).fetchone()[0]
-            rows = _details(store, store.conn.execute(
-                "SELECT rowid, bm25(segments_fts), highlight(segments_fts, 0, char(1), char(2))"
-                " FROM segments_fts WHERE segments_fts MATCH ? ORDER BY bm25(segments_fts), rowid"
-                " LIMIT ?", (expr, want)).fetchall())
-        bridges = query.multiword if multiword is None else multiword
-        crossing = query.crossing_fts(opts.lang) if exact else None
-        bridged = _bridges(store, crossing or expr, where, params, checked=crossing is None) if bridges else []
-    except sqlite3.OperationalError as exc:
-        raise QueryError(f"cannot search for {query.raw!r}: {exc}; simplify the query") from exc
-    ranked = sorted(rows + bridged, key=lambda r: (r["score"], r["id"]))
-    page = ranked[opts.offset: opts.offset + opts.limit]
-    per_video = _per_video(store, expr, base, params, total, page)
-    for r in bridged:
-        per_video[r["video_id"]] = per_video.get(r["video_id"], 0) + 1
-    hits = [_hit(store, r) for r in page]
-    order = sorted(per_video.items(), key=lambda kv: -kv[1])
-    return Results(query.raw, total + len(bridged), hits, dict(order))
-
-
-def _details(store: Store, ranked: list[tuple]) -> list[dict]:
-    """Rows of the page with their segment, transcript and video (one query)."""
-    if not ranked:
-        return []
-    marks = ",".join("?" * len(ranked))
-    info = {r["id"]: r for r in store.db.query(
-        "SELECT s.id, s.transcript, s.seq, s.start, s.end, s.text, s.lang, t.source, v.video_id,"
-        " v.platform, v.title, coalesce(v.channel, src.name) AS channel, v.url, v.removed_at"
-        " FROM segments s JOIN transcripts t ON t.id = s.transcript JOIN videos v ON v.id = s.video"
-        f" LEFT JOIN sources src ON src.id = v.source_id WHERE s.id IN ({marks}) AND t.complete",
-        [r[0] for r in ranked])}
-    return [info[rid] | {"score": score, "marked": marked} for rid, score, marked in ranked
-            if rid in info]
-
-
-def _per_video(store: Store, expr: str, base: str, params: list, total: int,
-               page: list[dict]) -> dict[str, int]:
-    """Hits per video: for all videos when the hits are few; else for the page's videos,
-    counted inside each video's range of segment ids (the index skips the rest)."""
-    if total <= FULL_COUNT_LIMIT:
-        return dict(store.conn.execute("SELECT v.video_id, count(*)" + base + " GROUP BY v.id",
-                                       (expr, *params)).fetchall())
+def _per_video(conn: sqlite3.Connection, expr: str, where: str, params: list,
+               found: list[_Mention]) -> dict[str, int]:
+    """Matching segments per video, for the videos of the mentions read (a common word)."""
     counts = {}
-    for vid in dict.fromkeys(r["video_id"] for r in page):
-        lo, hi = store.conn.execute("SELECT min(s.id), max(s.id) FROM segments s JOIN videos v"
-                                    " ON v.id = s.video WHERE v.video_id = ?", (vid,)).fetchone()
-        counts[vid] = store.conn.execute(
-            "SELECT count(*)" + base + " AND f.rowid BETWEEN ? AND ? AND v.video_id = ?",
+    for vid in dict.fromkeys(m.video_id for m in found):
+        lo, hi = conn.execute("SELECT min(s.id), max(s.id) FROM segments s JOIN videos v"
+                              " ON v.id = s.video WHERE v.video_id = ?", (vid,)).fetchone()
+        counts[vid] = conn.execute(
+            "SELECT count(*)" + _from("segments_fts", where) + " AND f.rowid BETWEEN ? AND ? AND v.video_id = ?",
             (expr, *params, lo, hi, vid)).fetchone()[0]
     return counts
 
 
-def _bridges(store: Store, expr: str, where: str, params: list, checked: bool = True) -> list[dict]:
-    """Matches across a segment boundary: only those that straddle it (the others are
-    found in the segments themselves). With `checked`, each bridge match is checked with
-    highlight(); otherwise `expr` matches only across the boundary (Query.crossing_fts),
-    so only the few rows that cross are read. Details are read for those."""
-    if checked:
-        straddling = {rid: (split, marked) for rid, split, marked in (
-            (rid, split, _unmark(marked)) for rid, split, marked in store.conn.execute(
-                "SELECT rowid, split, highlight(bridges_fts, 0, char(1), char(2))"
-                " FROM bridges_fts WHERE bridges_fts MATCH ?", (expr,))) if _straddles(marked, split)}
-        if not straddling:
-            return []
-        scores = dict(store.conn.execute(  # ranked only when they count
-            f"SELECT rowid, bm25(bridges_fts) FROM bridges_fts WHERE bridges_fts MATCH ?"
-            f" AND rowid IN ({','.join('?' * len(straddling))})", (expr, *straddling)))
-    else:  # one pass: every match crosses, and seeking rowids in the boundary's long list is slow
-        found = store.conn.execute(
-            "SELECT rowid, split, bm25(bridges_fts), highlight(bridges_fts, 0, char(1), char(2))"
-            " FROM bridges_fts WHERE bridges_fts MATCH ?", (expr,)).fetchall()
-        straddling = {rid: (split, _unmark(marked)) for rid, split, _, marked in found}
-        scores = {rid: score for rid, _, score, _ in found}
-    rows = _details(store, [(rid, scores.get(rid, 0.0), marked)
-                            for rid, (_, marked) in straddling.items()])
-    if where and rows:  # apply the filters to the few that straddle
-        marks = ",".join("?" * len(rows))
-        keep = {r[0] for r in store.conn.execute(
-            "SELECT s.id FROM segments s JOIN transcripts t ON t.id = s.transcript"
-            " JOIN videos v ON v.id = s.video LEFT JOIN sources src ON src.id = v.source_id"
-            f" WHERE s.id IN ({marks})" + where, [r["id"] for r in rows] + list(params))}
-        rows = [r for r in rows if r["id"] in keep]
-    return [r | {"split": straddling[r["id"]][0]} for r in rows]
+def _hit(m: _Mention) -> Hit:
+    run, span = m.run, m.span
+    toks = run.toks
+    a, b = sentence_bounds(toks, span.i, span.j)
+    text, spans = text_of(run, a, b, span.words)
+    before = after = ""
+    if a > 0:
+        pa, pb = sentence_bounds(toks, a - 1, a - 1)
+        before = text_of(run, pa, pb)[0]
+    if b + 1 < len(toks):
+        na, nb = sentence_bounds(toks, b + 1, b + 1)
+        after = text_of(run, na, nb)[0]
+    meta = run.meta
+    matched = sorted(span.words)
+    return Hit(video_id=meta["video_id"], platform=meta["platform"], title=meta["title"],
+               channel=meta["channel"], url=meta["url"], start=round(m.start, 2), end=round(m.end, 2),
+               text=text, lang=meta["lang"], score=round(-m.score, 4), source=meta["source"],
+               removed=meta["removed_at"] is not None,
+               matches=tuple(text[x:y] for x, y in spans), spans=spans, approximate=span.approximate,
+               segment_id=toks[span.i].seg, context_before=before, context_after=after,
+               marks=tuple((toks[k].seg, toks[k].a, toks[k].b) for k in matched),
+               published=meta["published"], sources=m.sources)
 
 
-def _unmark(marked: str) -> str:
-    """A bridge row's highlighted text without its boundary token: positions count words."""
-    return " ".join(t for t in marked.split(" ") if t != BOUNDARY)  # phrases never start or end on it
-
-
-def _straddles(marked: str, split: int) -> bool:
-    """Whether highlight()'s marks begin before word `split` and end at or after it."""
-    first = marked.find(_OPEN)
-    if first < 0:
-        return False
-    return marked.count(" ", 0, first) < split <= marked.count(" ", 0, marked.rfind(_CLOSE))
-
+# --- filters and scope ---------------------------------------------------------------------
 
 def _merge_filters(query: Query, o: SearchOptions) -> SearchOptions:
     f = query.filters
-    return SearchOptions(channel=o.channel or f.get("channel"), lang=o.lang or f.get("lang"),
-                         video=o.video or f.get("video"), since=o.since or f.get("after"),
-                         until=o.until or f.get("before"), source=o.source or f.get("source"),
-                         transcript=o.transcript, limit=o.limit, offset=o.offset)
+    return replace(o, channel=o.channel or f.get("channel"), lang=o.lang or f.get("lang"),
+                   video=o.video or f.get("video"), since=o.since or f.get("after"),
+                   until=o.until or f.get("before"), source=o.source or f.get("source"))
+
+
+def check_scope(store: Store, o: SearchOptions) -> None:
+    """Refuse a scope that cannot match anything: a search in nothing is no evidence of
+    absence. Unknown video or channel → NotFound; a date that does not exist or an empty
+    date range → QueryError."""
+    if o.since:
+        check_date(o.since, "--since")
+    if o.until:
+        check_date(o.until, "--until")
+    if o.since and o.until and _day(o.since, False) > _day(o.until, True):
+        raise QueryError(f"the date range {o.since} – {o.until} is empty: the start is after the end")
+    if o.video and store.conn.execute("SELECT 1 FROM videos WHERE video_id = ?", (o.video,)).fetchone() is None:
+        raise NotFound(f"unknown video id {o.video!r}; see `dalel status` for the archive's videos")
+    if o.channel and store.conn.execute(
+            "SELECT 1 FROM videos v LEFT JOIN sources src ON src.id = v.source_id"
+            " WHERE v.channel = ? COLLATE NOCASE OR src.name = ? COLLATE NOCASE OR src.url = ?"
+            " UNION SELECT 1 FROM sources WHERE name = ? COLLATE NOCASE OR url = ? LIMIT 1",
+            (o.channel,) * 5).fetchone() is None:
+        raise NotFound(f"no channel {o.channel!r} in the archive; see `dalel channel list`")
+
+
+def _day(value: str, last: bool) -> str:
+    parts = value.split("-")
+    if len(parts) == 3:
+        return value
+    if len(parts) == 2:
+        y, m = int(parts[0]), int(parts[1])
+        end = (dt.date(y + m // 12, m % 12 + 1, 1) - dt.timedelta(days=1)).day
+        return f"{value}-{end if last else 1:02d}"
+    return f"{value}-12-31" if last else f"{value}-01-01"
 
 
 def _where(o: SearchOptions) -> tuple[str, list]:
@@ -230,10 +342,10 @@ def _where(o: SearchOptions) -> tuple[str, list]:
         params.append(o.video)
     if o.since:
         sql += " AND substr(v.published, 1, 10) >= ?"
-        params.append(o.since)
+        params.append(_day(o.since, False))
     if o.until:
         sql += " AND substr(v.published, 1, 10) <= ?"
-        params.append(o.until)
+        params.append(_day(o.until, True))
     if o.source == "speech":  # what was said: everything but titles and descriptions
         sql += " AND t.source != 'metadata'"
     elif o.source:
@@ -243,56 +355,6 @@ def _where(o: SearchOptions) -> tuple[str, list]:
         sql += " AND t.id = ?"
         params.append(o.transcript)
     return sql, params
-
-
-def marked_positions(marked: str) -> list[int]:
-    """Word positions that highlight() wrapped in \\x01…\\x02 (a phrase is wrapped whole)."""
-    found, inside = [], False
-    for i, token in enumerate(marked.split()):
-        if token.startswith(_OPEN):
-            inside = True
-        if inside:
-            found.append(i)
-        if token.endswith(_CLOSE):
-            inside = False
-    return found
-
-
-def _token_words(text: str, spoken: list[dict]) -> list[dict | None]:
-    """For each index position of `text`, the spoken word (with timestamps) it came from."""
-    out: list[dict | None] = []
-    for w in spoken:
-        out += [w] * len(words(w["word"]))
-    return out if len(out) == len(words(text)) else [None] * len(words(text))
-
-
-def _hit(store: Store, r: dict) -> Hit:
-    """A result row → a hit with the spoken words' times (a bridge row spans two segments)."""
-    positions = marked_positions(r["marked"])
-    text, start, end = r["text"], r["start"], r["end"]
-    tokens = _token_words(text, _words(store, r["id"]))
-    if "split" in r:  # bridge positions count from the first segment's last `split` words
-        shift = len(words(text)) - r["split"]
-        positions = [p + shift for p in positions]
-        nxt = store.conn.execute("SELECT id, text, end FROM segments WHERE transcript = ? AND seq = ?",
-                                 (r["transcript"], r["seq"] + 1)).fetchone()
-        tokens += _token_words(nxt[1], _words(store, nxt[0]))
-        text, end = f"{text} {nxt[1]}", nxt[2]
-    timed = [tokens[p] for p in positions if p < len(tokens) and tokens[p] is not None]
-    if timed:
-        start, end = min(w["start"] for w in timed), max(w["end"] for w in timed)
-    wanted = set(positions)
-    spans = tuple((m.start(), m.end()) for i, m in enumerate(WORD_RE.finditer(text)) if i in wanted)
-    return Hit(video_id=r["video_id"], platform=r["platform"], title=r["title"],
-               channel=r["channel"], url=r["url"], start=round(start, 2), end=round(end, 2),
-               text=text, lang=r["lang"], score=round(-r["score"], 4), source=r["source"],
-               removed=r["removed_at"] is not None,
-               matches=tuple(text[a:b] for a, b in spans), spans=spans, segment_id=r["id"])
-
-
-def _words(store: Store, segment_id: int) -> list[dict]:
-    return list(store.db.query("SELECT start, end, word FROM words WHERE segment = ?"
-                               " ORDER BY position", (segment_id,)))
 
 
 def scope(store: Store, o: SearchOptions) -> dict:
@@ -318,14 +380,3 @@ def scope(store: Store, o: SearchOptions) -> dict:
             "transcribed_videos": row[2], "transcribed_hours": round((row[3] or 0) / 3600, 3),
             "models": models, "languages": langs, "from": row[4], "to": row[5],
             "video_list": videos}
-
-
-def context(store: Store, segment_id: int) -> tuple[str | None, str | None]:
-    """The text of the segments just before and after one segment."""
-    row = store.conn.execute("SELECT transcript, seq FROM segments WHERE id = ?", (segment_id,)).fetchone()
-    if row is None:
-        return None, None
-    near = dict(store.conn.execute(
-        "SELECT seq, text FROM segments WHERE transcript = ? AND seq IN (?, ?)",
-        (row[0], row[1] - 1, row[1] + 1)).fetchall())
-    return near.get(row[1] - 1), near.get(row[1] + 1)

@@ -9,10 +9,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import search_quality  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def cases(tmp_path_factory):
+@pytest.fixture(scope="module", params=[False, True], ids=["families", "lemma"])
+def cases(request, tmp_path_factory):
     segments, cases = search_quality.load()
-    return search_quality.run(tmp_path_factory.mktemp("quality") / "q.db", segments, cases)
+    return search_quality.run(tmp_path_factory.mktemp("quality") / "q.db", segments, cases,
+                              lemma=request.param)
 
 
 @pytest.mark.parametrize("lang", ["kk", "ru"])
