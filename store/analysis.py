@@ -23,7 +23,7 @@ _KAZAKH_ONLY = set("әғқңөұүһі")
 LANGUAGES = ("kk", "ru")
 # Bump when an indexed form changes: an index built by another version is rebuilt
 # (`dalel reindex`) so that old and new words meet again.
-ANALYSER_VERSION = "2026-11-25.12"
+ANALYSER_VERSION = "2026-11-28.1"
 # Words on each side of a segment boundary indexed together: phrases and NEAR groups
 # up to this long are found across Whisper's segment boundaries.
 BRIDGE = 4

@@ -45,12 +45,26 @@ CLOSED = frozenset(w.translate(_FOLD) for w in """
     не неге неде неден немен кім кімнің кімге қай қайда қайдан қашан қалай неше қанша
     өзге бірдей бірден біраз
 """.split())
+# Personal and demonstrative pronouns decline irregularly (мен · маған, бұл · мұны): each
+# form is indexed under the nominative, so a search for one finds them all.
+PRONOUNS = {f.translate(_FOLD): lemma.translate(_FOLD) for lemma, forms in {
+    "мен": "мен менің мені маған менде менен менімен",
+    "сен": "сен сенің сені саған сенде сенен сенімен",
+    "ол": "ол оның оны оған онда одан онымен",
+    "біз": "біз біздің бізді бізге бізде бізден бізбен",
+    "сіз": "сіз сіздің сізді сізге сізде сізден сізбен",
+    "олар": "олар олардың оларды оларға оларда олардан олармен",
+    "бұл": "бұл бұның мұның бұны мұны бұған мұған бұнда мұнда бұдан мұнан бұнымен мұнымен",
+    "сол": "сол соның соны соған сонда содан сонымен",
+    "осы": "осы осының осыны осыған осында осыдан осымен",
+}.items() for f in forms.split()}
 # Words that are their own stem though they look like a stem plus an ending: adjectives
-# in -лы/-ды/-ты (маңыз·ды read as "the importance", белсен·ді as "became active") and
-# names (Қара·ған·ды). Their inflected forms meet them through the lexicon (белсенділер).
+# in -лы/-ды/-ты (маңыз·ды read as "the importance", белсен·ді as "became active"),
+# names (Қара·ған·ды), and жаза "punishment" (also the converb "writing": in the
+# archive of a human-rights group the punishment matters more). Their inflected forms meet them through the lexicon (белсенділер).
 WORDS = frozenset(w.translate(_FOLD) for w in """
     маңызды қажетті тиісті қатысты байланысты басты атты тұрақты белгілі әйгілі түрлі әртүрлі
-    көрнекті пайдалы белсенді қарағанды
+    көрнекті пайдалы белсенді қарағанды жаза
 """.split())
 # Endings rare in running text that a listed word only seems to end with: the
 # converb -а (қал·а vs қала "city"), the negative imperative (бөл·ме vs бөлме "room"),
@@ -76,7 +90,8 @@ SHORT_STEMS = {
         ал де ат аш ет ас же ту ил іш ер ес өн өт аз өл ау ұш өс үз ез ір ұр өр бу ем ор үс ұл
         жу ұт оз қу үр ағ ег өш ки ұқ""".split()),
 }
-_PASSIVE = frozenset(("л", "ыл", "іл", "ын", "ін"))   # жаса·л, айт·ыл, біл·ін, бөл·ін
+_PASSIVE = frozenset(("л", "ыл", "іл", "ын", "ін"))
+_CONVERB = frozenset(("а", "е", "й"))   # the converb of the present: жаз·а, көр·е, сөйле·й   # жаса·л, айт·ыл, біл·ін, бөл·ін
 _DATA = Path(__file__).with_name("data") / "kk_lexicon.tsv.gz"
 
 
@@ -168,7 +183,7 @@ def _splits(word: str) -> tuple[Split, ...]:
 def is_kazakh_word(word: str) -> bool:
     """Whether the lexicon explains a lowercase word: listed, or a listed stem with endings."""
     folded = word.translate(_FOLD)
-    return folded in CLOSED or folded in WORDS or bool(_splits(word))
+    return folded in CLOSED or folded in PRONOUNS or folded in WORDS or bool(_splits(word))
 
 
 def stem_kk(word: str) -> str:
@@ -177,6 +192,8 @@ def stem_kk(word: str) -> str:
     Listed words are indexed under their listed stem with і and й written и (Kazakh
     Latin's i is all three); unlisted ones as `_unlisted` says."""
     folded = word.translate(_FOLD)
+    if folded in PRONOUNS:
+        return PRONOUNS[folded]
     if folded in CLOSED:
         return word
     if folded in WORDS or len(word) < 3:
@@ -184,13 +201,19 @@ def stem_kk(word: str) -> str:
     splits = _splits(word) or analyses(word, lexicon(), any_kind=True)
     if not splits:
         return _unlisted(word)
-    if splits[0].ending == "" and all(s.ending in _WEAK for s in splits[1:]):
-        return splits[0].lemma
     fam = lexicon().family
+    if splits[0].ending == "" and all(s.ending in _WEAK for s in splits[1:]):
+        # A converb (жаз·а, көр·е, айт·а) beats a rare listed word (көре, айта) when its verb's
+        # family is four times larger; a common one (қала "city", сала "sector") stands.
+        whole = fam[splits[0].lemma, splits[0].kind]
+        verb = [s for s in splits[1:] if s.kind == "v" and s.ending in _CONVERB
+                and fam[s.lemma, "v"] >= 4 * max(whole, 1)]
+        return verb[0].lemma if verb else splits[0].lemma
     # A two-letter stem's family is inflated by words that only begin like it (же·р·де vs жер·де);
     # on a tie the verb wins (the list also holds bare verb stems as words: айыптал·ды).
+    # On a full tie a stem as spelled beats a restored one (кеше·гі, not кешег·і → кешек).
     best = max(splits, key=lambda s: (fam[s.lemma, s.kind] * (0.5 if len(s.stem) == 2 else 1),
-                                      s.kind == "v", len(s.stem)))
+                                      s.kind == "v", s.lemma == s.stem.translate(_FOLD), len(s.stem)))
     whole = splits[0]
     if whole.ending == "" and fam[whole.lemma, whole.kind] >= 0.8 * fam[best.lemma, best.kind]:
         best = whole   # a near-tie goes to the listed word itself: желі "network", not жел·і

@@ -115,6 +115,8 @@ def predicative(p: str, h: str, second: bool = True) -> list[str]:
 def nominal_chains(p: str, h: str) -> set[str]:
     """Every ending a noun (or participle) whose last letter is `p` can take, '' included."""
     out = {""}
+    out.add(_g(p, h) + _y(h))           # -ғы/-гі "of": кеше·гі, ертең·гі, соң·ғы (bare: with a
+    # case ending after it, тұт·қы·ны would cut тұтқын·ы)
     for pl in ("", plural(p, h)):
         end = pl[-1] if pl else p
         if pl:
@@ -150,14 +152,16 @@ def verb_chains(p: str, h: str, voice: bool = True) -> set[str]:
         forms += ["с" + a + x for x in persons]                 # conditional: бол·са·ң
         pres = "й" if vowel else a                              # present/future: кел·е·мін
         forms += [pres, pres + "д" + y] + [pres + x for x in predicative(pres, h)]
-        forms += ["п" if vowel else y + "п"]                    # converb: бар·ып, жаса·п
+        conv = "п" if vowel else y + "п"
+        forms += [conv]                                         # converb: бар·ып, жаса·п
+        forms += [conv + "т" + y] + [conv + x for x in predicative("п", h)]   # evidential: жаз·ыпты, кел·іппін
         forms += [g + a + "л" + y, g + a + "нш" + a]            # -ғалы, -ғанша
         forms += ["ш" + y, "с" + y + "н", ("" if vowel else y) + "ң" + y + "з",   # imperatives
                   ("й" if vowel else a + "й") + ("ық" if h == "b" else "ік"),
                   ("й" if vowel else a + "й") + y + "н", ("й" if vowel else a) + "м" + y + "з"]
         mq = ("м" if sound(e) in "VRL" else "б" if sound(e) in "NZ" else "п") + a + ("қ" if h == "b" else "к")
         forms += [mq, mq + "ш" + y] + [mq + "ш" + y + x for x in predicative("ы", h)]  # intention
-        forms += [g + y + x for x in possessives(g + y, h)]     # wish: бар·ғы·м
+        forms += [g + y + x for x in possessives(y, h)]         # wish: бар·ғы·м, көр·гі·сі
         # participles and verbal nouns take a noun's whole chain: бол·ған·дар·дың, біл·у·і
         participles = [g + a + "н", ("йт" if vowel else a + "т") + y + "н", "р" if vowel else a + "р", "у",
                        g + a + "нд" + y + ("қ" if h == "b" else "к")]

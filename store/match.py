@@ -83,7 +83,10 @@ def resolve(conn: sqlite3.Connection, query: Query, lang: str | None, *, familie
             stems = frozenset(f for s in lemmas for f in family(s)) if families else lemmas
             spec = WordSpec(word, stems, lemmas)
             if (approximate or term.fuzzy) and term not in query.excluded:
-                spec = WordSpec(word, stems, lemmas, similar=similar(conn, word, stems))
+                # another word of the family is not a misspelling (with --lemma it is left out)
+                related = {f for s in lemmas for f in family(s)}
+                near = {w: s for w, s in similar(conn, word, stems).items() if s not in related}
+                spec = WordSpec(word, stems, lemmas, similar=near)
             out.append(spec)
         specs[term] = tuple(out)
     return Plan(query, specs, approximate)

@@ -358,25 +358,33 @@ def _where(o: SearchOptions) -> tuple[str, list]:
 
 
 def scope(store: Store, o: SearchOptions) -> dict:
-    """What a search covered: videos, hours, transcription, models, languages, dates."""
-    where, params = _where(replace(o, source=None, transcript=None))
-    where = where.replace("s.lang", "t.language")  # the transcript's language, here
-    base = (" FROM videos v LEFT JOIN sources src ON src.id = v.source_id"
-            " LEFT JOIN transcripts t ON t.video = v.id AND t.complete AND t.source = 'asr'"
-            " WHERE v.archived_at IS NOT NULL" + where)
-    row = store.conn.execute(
-        "SELECT count(DISTINCT v.id), sum(coalesce(v.duration, t.audio_seconds, 0)),"
-        " count(DISTINCT t.video), sum(coalesce(t.audio_seconds, 0)),"
-        " min(v.published), max(v.published)" + base, params).fetchone()
-    models = [r[0] for r in store.conn.execute(
-        "SELECT DISTINCT t.model" + base + " AND t.model IS NOT NULL", params)]
-    langs = [r[0] for r in store.conn.execute(
-        "SELECT DISTINCT t.language" + base + " AND t.language IS NOT NULL", params)]
-    videos = [dict(zip(("video_id", "title", "channel", "published", "transcribed"), r))
-              for r in store.conn.execute(
-                  "SELECT v.video_id, v.title, coalesce(v.channel, src.name), v.published,"
-                  " t.id IS NOT NULL" + base + " GROUP BY v.id ORDER BY v.published", params)]
-    return {"videos": row[0], "hours": round((row[1] or 0) / 3600, 3),
-            "transcribed_videos": row[2], "transcribed_hours": round((row[3] or 0) / 3600, 3),
-            "models": models, "languages": langs, "from": row[4], "to": row[5],
+    """What a search covered: videos, hours, which are transcribed (by speech recognition,
+    platform subtitles or an imported transcript), models, languages, dates."""
+    where, params = _where(replace(o, source=None, transcript=None, lang=None))
+    rows = store.conn.execute(
+        "SELECT v.id, v.video_id, v.title, coalesce(v.channel, src.name), v.published, v.duration"
+        " FROM videos v LEFT JOIN sources src ON src.id = v.source_id"
+        " WHERE v.archived_at IS NOT NULL" + where + " ORDER BY v.published, v.id", params).fetchall()
+    videos, hours, done_hours, models, langs = [], 0.0, 0.0, set(), set()
+    for pk, vid, title, channel, published, duration in rows:
+        ts = store.conn.execute(
+            "SELECT t.source, t.model, t.language, t.audio_seconds,"
+            " (SELECT max(s.end) FROM segments s WHERE s.transcript = t.id)"
+            " FROM transcripts t WHERE t.video = ? AND t.complete AND t.source != 'metadata'", (pk,)).fetchall()
+        if o.lang:
+            ts = [t for t in ts if t[2] == o.lang]
+        seconds = duration or max((t[3] or t[4] or 0 for t in ts), default=0)
+        hours += seconds
+        if ts:
+            done_hours += max((t[3] or t[4] or 0 for t in ts), default=0) if not duration else duration
+            models |= {t[1] for t in ts if t[0] == "asr" and t[1]}
+            langs |= {t[2] for t in ts if t[2]}
+        videos.append({"video_id": vid, "title": title, "channel": channel, "published": published,
+                       "transcribed": bool(ts), "sources": sorted({t[0] for t in ts})})
+    done = [v for v in videos if v["transcribed"]]
+    return {"videos": len(videos), "hours": round(hours / 3600, 3),
+            "transcribed_videos": len(done), "transcribed_hours": round(done_hours / 3600, 3),
+            "models": sorted(models), "languages": sorted(langs),
+            "from": min((v["published"] for v in videos if v["published"]), default=None),
+            "to": max((v["published"] for v in videos if v["published"]), default=None),
             "video_list": videos}

@@ -111,16 +111,22 @@ def test_a_flipped_byte_in_the_archived_original_is_detected(archive, tmp_path):
 def test_report_lists_every_occurrence_with_context(archive, tmp_path):
     out = tmp_path / "report.html"
     data = archive.json("report", "захват власти", "--out", str(out))
-    assert set(data) == {"query", "scope", "forms", "hits", "statement"}
+    assert set(data) == {"query", "scope", "forms", "found_forms", "hits", "possible", "statement"}
     assert data["scope"]["videos"] == 2 and data["scope"]["transcribed_videos"] == 2
     assert data["scope"]["models"][0].startswith("whisper-base") and data["scope"]["languages"] == ["ru"]
-    assert "захвату" in data["forms"]["захват"] and "власти" in data["forms"]["власти"]
+    # every form searched (the noun's verbs too) and every spoken form that has one of them
+    assert {"захват", "захватить", "захватывать"} <= set(data["forms"]["захват"]["searched"])
+    assert "захвату" in data["forms"]["захват"]["spoken"] and "власти" in data["forms"]["власти"]["spoken"]
+    assert data["found_forms"] == {"власти": 1, "захвату": 1}
     [hit] = data["hits"]
-    assert hit["video_id"] == "DaLeLdemo01" and "призывали" in hit["before"]
-    assert "мирным переменам" in hit["after"]
+    # The negation said just before is part of the hit: the whole sentence, across segments.
+    assert hit["video_id"] == "DaLeLdemo01"
+    assert "никогда не призывали" in hit["context_before"] + " " + hit["text"]
+    assert "захвату власти" in hit["text"]
+    assert "мирным переменам" in hit["text"] + " " + hit["context_after"]
     assert data["statement"].startswith("1 occurrence(s)")
     html = out.read_text(encoding="utf-8")
-    assert "<mark>захвату</mark>" in html and "http" not in html.split("<body>")[0]
+    assert "<mark>захвату</mark>" in html and "://" not in html.split("<body>")[0]   # no external asset
     assert "<script" not in html and "<link" not in html
 
 
