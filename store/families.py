@@ -33,10 +33,13 @@ _VERBAL_NOUN = ("ание", "яние", "ение", "тие")
 _VOWELS = "аеиоуыэюяьй"
 _MIN_BASE = 3
 # What the patterns produce but the language means otherwise, left out on purpose (a
-# prize is not a call, a vocation not a calling-up, to paw not to seize).
+# prize is not a call, a vocation not a calling-up, to paw not to seize, a critic is a
+# person and not the criticism, решка is the tails of a coin, задержка a delay, треба a
+# church service, отставать to lag behind, not to resign).
 EXCLUDED = frozenset({"приз", "призвание", "захватать", "сверзить", "народить", "нарождение",
                       "задергать", "задергивать", "видеть", "ходить", "мирить", "судить",
-                      "подрать", "ударение"})
+                      "подрать", "ударение", "критик", "решка", "задержка", "заключка", "треба",
+                      "отставать", "отставание"})
 
 
 def _is_lemma(word: str, pos: tuple[str, ...]) -> bool:
@@ -79,18 +82,32 @@ def _related(word: str, pos: str) -> set[str]:
         elif e := _ending(word, _SIMPLE):                     # захватить, арестовать
             base = word[: -len(e)]
             out |= {base + "ывать", base + "ивать"} if e in ("ить", "ать", "еть", "ять") else set()
-            if e in ("овать", "евать"):
-                out |= {base, base + "ование"}
-            elif base[-1] not in _VOWELS:
+            if e in ("овать", "евать"):                       # арест, организация, критика, блокировка
+                out |= {base, base + "ование", base + "ация", base + "а", base + "овка"}
+            elif base[-1] not in _VOWELS and e != "нуть":
                 out.add(base)                                 # захват(ить) → захват
             if base.endswith("в") and e == "ать":
                 out.add(base[:-1] + "ывать")                  # призв(ать) → призывать
-            for b in _alternated(base):
+            if e == "ать":
+                out.add(base + "ка")                          # пыт(ать) → пытка, поддерж(ать) → поддержка
+            if e == "нуть":
+                out.add(base + "ать")                         # сверг(нуть) → свергать
+            # consonants alternate before -ение only after -ить and -нуть (освобод·ить → освобожд·ение)
+            for b in _alternated(base) if e in ("ить", "нуть") else {base}:
                 out |= {b + "ение", b + "ание", b + "яние"}
     else:
         if e := _ending(word, _VERBAL_NOUN):                  # освобождение, захватывание
-            for base in _unalternated(word[: -len(e)]):
-                out |= {base + v for v in ("ить", "ать", "ять", "еть", "нуть", "ывать", "ивать")}
+            stem = word[: -len(e)]
+            out |= {stem + v for v in ("ить", "ать", "ять", "еть", "нуть", "ывать", "ивать")}
+            if e == "ение":   # a consonant alternates only between -ить/-нуть and -ение
+                out |= {b + v for b in _unalternated(stem) - {stem} for v in ("ить", "нуть")}
+        elif e := _ending(word, ("ация", "ика", "ка", "а")):    # организация, критика, поддержка
+            base = word[: -len(e)] + ("ик" if e == "ика" else "")
+            out |= {base + "овать", base + "ировать"} if e in ("ация", "ика", "а") else set()
+            if e == "ка":
+                out |= {base + "ать", base + "ивать", base + "ывать", base + "ать"}
+                if base.endswith("ов"):
+                    out.add(base[:-2] + "овать")               # блокиров·ка → блокировать
         elif word[-1] not in _VOWELS and len(word) > _MIN_BASE:   # захват, призыв, арест
             out |= {word + "ить", word + "ывать", word + "ивать", word + "овать"}
             if word.endswith(("ыв", "ив")):
