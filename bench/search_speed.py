@@ -144,12 +144,12 @@ def pick_queries(n: int) -> dict[str, list[str]]:
             "prefix": prefixes, "filtered": filtered}
 
 
-ROUNDS = 5   # each query timed this many times: 100 samples per percentile for 20 queries
+SAMPLES = 100   # at least this many timings per percentile: each query is timed in rounds
 
 
 def time_queries(run, queries: list[str]) -> tuple[float, float, int]:
     times = []
-    for _ in range(ROUNDS):
+    for _ in range(-(-SAMPLES // len(queries))):
         for q in queries:
             start = time.perf_counter()
             run(q)
@@ -202,11 +202,11 @@ def main() -> None:
                          else "the built-in demo text only (../shared/fixtures is absent: figures not comparable)"))
     print("dalel: store.search, mentions merged and each hit's sentence and context built (limit 50);"
           " plain: FTS5 defaults (unicode61), same filters as WHERE on the row's columns, ranked top 50 with snippet()")
-    print(f"{'query':<9} {'dalel p50':>10} {'p95':>8}   {'plain p50':>10} {'p95':>8}   (ms; queries × {ROUNDS} rounds)")
+    print(f"{'query':<9} {'dalel p50':>10} {'p95':>8}   {'plain p50':>10} {'p95':>8}   (ms; queries × rounds)")
     for kind, qs in queries.items():
         o50, o95, k = time_queries(run_ours, qs)
         p50, p95, _ = time_queries(run_plain, qs)
-        print(f"{kind:<9} {o50:>10.1f} {o95:>8.1f}   {p50:>10.1f} {p95:>8.1f}   ({len(qs)} × {ROUNDS} = {k})")
+        print(f"{kind:<9} {o50:>10.1f} {o95:>8.1f}   {p50:>10.1f} {p95:>8.1f}   ({len(qs)} × {k // len(qs)} = {k})")
         print("          e.g. " + ", ".join(qs[:3]))
     if not args.keep:
         import shutil

@@ -113,12 +113,16 @@ class App:
             listing = monitor.list_source(
                 src.kind, src.url, src.feed_url, etag=src.etag, last_modified=src.last_modified,
                 ytdlp_opts=self.ytdlp_options(), fetcher=self.fetcher)
-        except monitor.MonitorError as exc:
+        except Exception as exc:
+            if not isinstance(exc, monitor.MonitorError):   # a page or feed no parser foresaw
+                log.exception("source %s: unexpected error", src.name or src.url)
+                exc = monitor.MonitorError(f"unexpected error reading the source: {type(exc).__name__}: "
+                                           f"{str(exc)[:200]}")
             wait = getattr(exc, "retry_after", None)
             self.store.record_check(src.id, error=str(exc),
                                     not_before=store.utcnow(wait) if wait else None)
             log.warning("source %s: check failed: %s", src.name or src.url, exc)
-            raise
+            raise exc
         self.store.record_check(src.id, error=None, etag=listing.etag,
                                 last_modified=listing.last_modified, name=listing.title)
         return self._discover(src, listing.entries), listing.status == 304
@@ -246,8 +250,8 @@ class App:
             lang = _lang_from_name(path.name)
             try:
                 cues = parse_subtitles(path.read_text(encoding="utf-8", errors="replace"))
-            except OSError as exc:
-                log.warning("subtitles %s unreadable: %s", f.path, exc)
+            except (OSError, ValueError) as exc:
+                log.warning("subtitles %s not indexed: %s", f.path, exc)
                 continue
             self._store_text(video, "subtitles", cues, lang, model=path.name)
 
@@ -258,7 +262,10 @@ class App:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise DalelError(f"cannot read {path}: {exc}; give a UTF-8 SRT, WebVTT or text file") from exc
-        cues = parse_subtitles(text)
+        try:
+            cues = parse_subtitles(text)
+        except ValueError as exc:
+            raise DalelError(f"{path}: {exc}; fix the file and import it again") from exc
         if not cues:
             raise DalelError(f"{path} holds no transcript text")
         return self._store_text(video, "import", cues, lang, model=path.name)

@@ -74,6 +74,7 @@ class WebConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     token: str = ""                       # required to listen beyond 127.0.0.1
+    allowed_hosts: tuple[str, ...] = ()   # Host names the app answers besides loopback ones
 
 
 @dataclass(frozen=True)

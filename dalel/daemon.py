@@ -196,21 +196,43 @@ class Daemon:
     # --- workers ---------------------------------------------------------------
 
     def _work(self, kinds: tuple[str, ...]) -> None:
+        """Claim and run jobs until stopped. A job's failure stays in that job; trouble with
+        the queue itself (the database busy or unreachable) is logged and retried after a
+        pause — the daemon stops only on a signal."""
         app = App(self.config)
         lease = TRANSCRIBE_LEASE_S if "transcribe" in kinds else ARCHIVE_LEASE_S
         try:
             while not self.stopping:
-                job = app.queue.claim(kinds, self.owner, lease)
+                try:
+                    job = app.queue.claim(kinds, self.owner, lease)
+                except Exception:
+                    log.exception("worker %s cannot claim a job; trying again in %.0fs",
+                                  threading.current_thread().name, WORKER_PAUSE_S)
+                    self._stop.wait(WORKER_PAUSE_S)
+                    continue
                 if job is None:
                     self._wake.wait(1.0)
                     self._wake.clear()
                     continue
-                self._run_job(app, job)
-        except Exception:  # a bug must not kill the worker silently
-            log.exception("worker %s crashed", threading.current_thread().name)
-            self.stop()
+                try:
+                    self._run_job(app, job)
+                except Exception:   # even a bug: the job is recorded, the worker goes on
+                    log.exception("job %s %d failed unexpectedly", job.kind, job.id)
+                    self._record_crash(app, job)
         finally:
             app.close()
+
+    def _record_crash(self, app: App, job: store.Job) -> None:
+        """An unexpected error: retry the job with back-off, then fail it, as any other."""
+        import traceback
+        reason = "unexpected error: " + traceback.format_exc(limit=1).strip().splitlines()[-1][:300]
+        try:
+            if job.attempts >= self.config.monitor.max_attempts:
+                app.queue.fail(job, reason)
+            else:
+                app.queue.retry(job, reason, self.retry_base)
+        except Exception:
+            log.exception("cannot record the failure of job %d; it is retried after its lease", job.id)
 
     def _host_slot(self, url: str) -> threading.Semaphore | None:
         """Wait for a free download slot on the video's host; None when stopping."""
@@ -265,6 +287,9 @@ class Daemon:
             log.warning("failed %s %s: %s", job.kind, video.video_id, exc)
             app.store.mark_failed(video, f"{job.kind}: {exc}")
             app.queue.fail(job, str(exc))
+
+
+WORKER_PAUSE_S = 5.0
 
 
 def _now():

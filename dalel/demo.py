@@ -56,6 +56,8 @@ class Platform:
         self.throttle: float | None = None      # media bytes per second
         self.files: dict[str, Path] = {}        # more files under /media/ (e.g. HLS segments)
         self.hits: dict[str, int] = {}          # path → requests served
+        self.extra_entries: list[str] = []      # raw <entry> XML added to the feed (hostile ones)
+        self.redirects: dict[str, str] = {}     # path → Location of a 302
         self.lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -80,7 +82,7 @@ class Platform:
         self._server.server_close()
 
     def feed_xml(self) -> bytes:
-        entries = "".join(self._entry(v) for v in self.videos)
+        entries = "".join(self._entry(v) for v in self.videos) + "".join(self.extra_entries)
         return (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             '<feed xmlns:yt="http://www.youtube.com/xml/schemas/2015" '
@@ -127,6 +129,8 @@ class Platform:
                     extra = {"Retry-After": str(platform.retry_after[path])} \
                         if path in platform.retry_after else None
                     self._send(fail, b"error\n", "text/plain", head, extra)
+                elif path in platform.redirects:
+                    self._send(302, b"", "text/plain", head, {"Location": platform.redirects[path]})
                 elif path == "/feeds/videos.xml":
                     self._feed(head)
                 elif path.startswith("/media/"):

@@ -91,34 +91,49 @@ def results_json(results) -> dict[str, Any]:
 FORMATTERS = {"txt": transcript_text, "srt": transcript_srt, "vtt": transcript_vtt}
 
 
-_CUE = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{3})\s*-->\s*(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{3})")
-_TAG = re.compile(r"<[^>]*>")
+# A cue's timing line, anchored and bounded: every part has a fixed maximum length, so a
+# hostile file (100 KB of digits on one line) is parsed in linear time.
+_CUE = re.compile(r"(?:(\d{1,4}):)?(\d{1,2}):(\d{2})[.,](\d{1,3})[ \t]{0,8}-->[ \t]{0,8}"
+                  r"(?:(\d{1,4}):)?(\d{1,2}):(\d{2})[.,](\d{1,3})(?:[ \t].{0,200})?")
+_TAG = re.compile(r"<[^<>]{0,200}>")
+MAX_CUE_LINE = 300
 
 
 def _secs(h: str | None, m: str, s: str, ms: str) -> float:
-    return int(h or 0) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000
+    return int(h or 0) * 3600 + int(m) * 60 + int(s) + int(ms.ljust(3, "0")) / 1000
+
+
+def _cue(line: str) -> re.Match | None:
+    line = line.strip()
+    return _CUE.fullmatch(line) if len(line) <= MAX_CUE_LINE else None
 
 
 def parse_subtitles(text: str) -> list[tuple[float, float, str]]:
     """SRT or WebVTT cues → (start, end, text); plain text → one untimed segment per line.
 
-    Auto-captions repeat the previous line in each cue (roll-up); repeats are dropped.
+    Auto-captions repeat the previous line in each cue (roll-up); repeats are dropped. A cue
+    that ends before it starts, or at a negative time, is refused (ValueError).
     """
     text = text.lstrip("\ufeff").replace("\r\n", "\n")
-    if not _CUE.search(text):
-        return [(0.0, 0.0, line.strip()) for line in text.splitlines() if line.strip()]
+    lines = text.split("\n")
+    if not any(_cue(line) for line in lines):
+        return [(0.0, 0.0, line.strip()) for line in lines if line.strip()]
     cues, seen_last = [], ""
-    for block in re.split(r"\n\s*\n", text):
-        lines = block.strip().splitlines()
-        for i, line in enumerate(lines):
-            m = _CUE.search(line)
-            if not m:
-                continue
-            start, end = _secs(*m.groups()[:4]), _secs(*m.groups()[4:])
-            body = [_TAG.sub("", l).strip() for l in lines[i + 1:]]
-            body = [l for l in body if l and l != seen_last]
-            if body:
-                cues.append((start, end, " ".join(body)))
-                seen_last = body[-1]
-            break
+    i = 0
+    while i < len(lines):
+        m = _cue(lines[i])
+        i += 1
+        if not m:
+            continue
+        start, end = _secs(*m.groups()[:4]), _secs(*m.groups()[4:])
+        if end < start:
+            raise ValueError(f"the cue at {lines[i - 1].strip()[:60]!r} ends before it starts")
+        body = []
+        while i < len(lines) and lines[i].strip() and not _cue(lines[i]):
+            body.append(_TAG.sub("", lines[i]).strip())
+            i += 1
+        body = [b for b in body if b and b != seen_last]
+        if body:
+            cues.append((start, end, " ".join(body)))
+            seen_last = body[-1]
     return cues

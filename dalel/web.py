@@ -51,6 +51,17 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _host_name(header: str) -> str:
+    """The name in a Host header, without the port ("[::1]:8080" → "::1")."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
 def check_bind(host: str, token: str) -> None:
     """Refuse to listen beyond this machine without authentication."""
     if not is_loopback(host) and not token:
@@ -77,8 +88,14 @@ def create_app(config: Config) -> FastAPI:
         with App(config) as app:
             yield app
 
+    hosts = LOOPBACK_NAMES | {h.lower() for h in config.web.allowed_hosts} | {config.web.host.lower()}
+
     @web.middleware("http")
     async def guard(request: Request, call_next):
+        # DNS rebinding: a page on another site that resolves its name to 127.0.0.1 reaches
+        # this server with its own name in Host. Only the names configured are answered.
+        if _host_name(request.headers.get("host", "")) not in hosts:
+            return JSONResponse({"error": "this Host is not served: add it to [web] allowed_hosts"}, 400)
         if token and not _authorized(request, token):
             if request.query_params.get("token") and hmac.compare_digest(
                     request.query_params["token"], token):

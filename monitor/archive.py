@@ -68,7 +68,21 @@ def platform_of(info: dict[str, Any]) -> str:
 
 
 def folder_for(platform: str, video_id: str) -> str:
+    """The archive folder of a video, relative to the archive root. Both parts must be safe
+    names (safe_id): anything that could name another place is refused."""
+    for part in (platform, video_id):
+        if not part or part in (".", "..") or "/" in part or "\\" in part or "\x00" in part:
+            raise DownloadError(f"unsafe archive folder name {part!r}; not archived", permanent=True)
     return f"{platform}/{video_id}"
+
+
+def inside(root: Path, relative: str | Path) -> Path:
+    """`root / relative`, resolved; a DownloadError when it would lie outside `root`."""
+    base = root.resolve()
+    path = (base / relative).resolve()
+    if not path.is_relative_to(base) or path == base:
+        raise DownloadError(f"{relative} would be written outside {root}; not archived", permanent=True)
+    return path
 
 
 def archive(url: str, opts: ArchiveOptions, *, platform: str | None = None,
@@ -78,11 +92,11 @@ def archive(url: str, opts: ArchiveOptions, *, platform: str | None = None,
             should_stop: Callable[[], bool] = lambda: False) -> Archived | None:
     """Archive the video at `url`. Returns None when `known(platform, id)` says it is archived."""
     if platform and video_id:
-        done = opts.archive_root / folder_for(platform, video_id) / MANIFEST
+        done = inside(opts.archive_root, folder_for(platform, video_id)) / MANIFEST
         if done.exists():  # archived before a crash cut the database write short
             return adopt(opts.archive_root, folder_for(platform, video_id))
-    work = opts.tmp_root / (f"{platform}-{video_id}" if platform and video_id
-                            else "url-" + hashlib.sha1(url.encode()).hexdigest()[:16])
+    work = inside(opts.tmp_root, f"{platform}-{video_id}" if platform and video_id
+                  else "url-" + hashlib.sha1(url.encode()).hexdigest()[:16])
     work.mkdir(parents=True, exist_ok=True)
 
     def wanted(info: dict[str, Any]) -> bool:
@@ -93,7 +107,7 @@ def archive(url: str, opts: ArchiveOptions, *, platform: str | None = None,
     if info is None:
         shutil.rmtree(work, ignore_errors=True)
         return None
-    platform = platform or platform_of(info)
+    platform = platform or safe_id(platform_of(info))
     video_id = video_id or safe_id(str(info["id"]))
     media = _media_path(info, work)
     meta = _meta(info, hint or {}, url, source_url)
@@ -169,7 +183,7 @@ def _commit(work: Path, opts: ArchiveOptions, platform: str, video_id: str, medi
                                  encoding="utf-8")
     for p in work.iterdir():
         p.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-    final = opts.archive_root / folder
+    final = inside(opts.archive_root, folder)
     final.parent.mkdir(parents=True, exist_ok=True)
     os.rename(work, final)  # atomic: the folder appears complete or not at all
     return adopt(opts.archive_root, folder, verify=False)

@@ -5,6 +5,9 @@ each entry's link (or enclosure) is handed to yt-dlp.
 """
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import logging
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -12,6 +15,8 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from .errors import FeedError
+
+log = logging.getLogger(__name__)
 
 NS = {
     "atom": "http://www.w3.org/2005/Atom",
@@ -75,13 +80,16 @@ def _atom(root: ET.Element, base_url: str) -> Feed:
         entry_id = yt_id or _text(e, "atom:id") or link
         if not link or not entry_id:
             continue
+        if not web_url(link):
+            log.warning("feed entry %r skipped: its link %r is not an http(s) URL", entry_id[:80], link[:200])
+            continue
         entries.append(Entry(
             platform="youtube" if yt_id else _host(link or base_url),
             video_id=safe_id(entry_id),
             url=link,
             title=_text(e, "atom:title") or _text(e, "media:group/media:title"),
             channel=_text(e, "atom:author/atom:name") or feed_author or feed_title,
-            published=_text(e, "atom:published") or _text(e, "atom:updated"),
+            published=_iso(_text(e, "atom:published") or _text(e, "atom:updated")),
             description=_text(e, "media:group/media:description") or _text(e, "atom:summary"),
         ))
     return Feed(feed_title, tuple(entries))
@@ -110,6 +118,9 @@ def _rss(root: ET.Element, base_url: str) -> Feed:
         guid = _text(item, "guid") or link
         if not link or not guid:
             continue
+        if not web_url(link):
+            log.warning("feed entry %r skipped: its link %r is not an http(s) URL", guid[:80], link[:200])
+            continue
         entries.append(Entry(
             platform=_host(link or base_url), video_id=safe_id(guid), url=link,
             title=_text(item, "title"), channel=feed_title,
@@ -118,21 +129,57 @@ def _rss(root: ET.Element, base_url: str) -> Feed:
 
 
 def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "web").lower()
+    return safe_id((urlsplit(url).hostname or "web").lower()) if web_url(url) else "web"
+
+
+_ID_MAX = 100
 
 
 def safe_id(raw: str) -> str:
-    """An id that is also a safe folder name."""
+    """An id that is also a safe folder name, and distinct for distinct ids: when making it
+    safe changes it (a/b and a_b, an id of 300 characters, "..") a short hash of the raw
+    id is appended, so two items never become one and no id names a path."""
     raw = raw.strip()
     for prefix in ("yt:video:",):
         raw = raw.removeprefix(prefix)
-    return re.sub(r"[^A-Za-z0-9._-]", "_", raw)[:120].strip(".") or "item"
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", raw)[:_ID_MAX].strip(".") or "item"
+    if safe != raw:
+        safe = f"{safe}-{hashlib.sha256(raw.encode('utf-8', 'surrogatepass')).hexdigest()[:10]}"
+    return safe
+
+
+def web_url(url: str) -> bool:
+    """Whether a URL is one Dalel may fetch: http(s), a host, a valid port, nothing else
+    (not file:, javascript:, gopher:, "http://[::1")."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and (port is None or 0 < port < 65536) \
+        and not any(ch in url for ch in "\x00\r\n\t ")
 
 
 def _rfc822(value: str | None) -> str | None:
+    """An RSS date as ISO 8601; None when it is not a date (never stored raw: a filter by
+    date must not match text)."""
     if not value:
         return None
     try:
-        return parsedate_to_datetime(value).isoformat()
-    except (TypeError, ValueError):
-        return value
+        return _plausible(parsedate_to_datetime(value))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return _iso(value)
+
+
+def _iso(value: str | None) -> str | None:
+    """An Atom date (ISO 8601) normalised; None when it is not one."""
+    if not value:
+        return None
+    try:
+        return _plausible(dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _plausible(when: dt.datetime) -> str | None:
+    return when.isoformat() if 1900 <= when.year <= 2200 else None

@@ -4,6 +4,7 @@ Errors are translated to FeedError at this boundary, with the server's Retry-Aft
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -52,17 +53,26 @@ class Pacer:
             time.sleep(at - now)
 
 
+MAX_RETRY_AFTER = 24 * 3600.0   # a server may not silence a source for longer than a day
+
+
 def retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), at most a day;
+    None when it is neither (1e20, NaN and the year 9999 are capped, not obeyed)."""
+    if not value or len(value) > 100:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
+    if not math.isfinite(seconds) and seconds == seconds:   # inf: the cap; NaN: nothing
+        return MAX_RETRY_AFTER
+    if seconds != seconds:
+        return None
+    return min(MAX_RETRY_AFTER, max(0.0, seconds))
 
 
 class Fetcher:

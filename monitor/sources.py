@@ -1,6 +1,7 @@
 """What kind of source a URL is, and how to list its videos."""
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
@@ -8,8 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import ytdlp
 from .errors import FeedError, MonitorError
-from .feeds import Entry, looks_like_feed, parse_feed
+from .feeds import Entry, looks_like_feed, parse_feed, safe_id, web_url
 from .fetch import Fetched, Fetcher, HttpOptions, fetch
+
+log = logging.getLogger(__name__)
 
 YOUTUBE_FEED = "https://www.youtube.com/feeds/videos.xml?channel_id={}"
 _YT_HOST = re.compile(r"^(www\.|m\.)?youtube\.com$")
@@ -35,9 +38,8 @@ class Listing:
 
 
 def _check_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise MonitorError(f"{url!r} is not an http(s) URL; give a channel, feed or playlist URL")
+    if not web_url(url):
+        raise MonitorError(f"{url[:200]!r} is not an http(s) URL; give a channel, feed or playlist URL")
 
 
 def identify(url: str, ytdlp_opts: ytdlp.YtdlpOptions, http: HttpOptions = HttpOptions()) -> SourceSpec:
@@ -98,10 +100,15 @@ def reconcile(kind: str, url: str, ytdlp_opts: ytdlp.YtdlpOptions,
 
 
 def _entries(raw: Iterable[dict]) -> Iterator[Entry]:
+    """Entries of a yt-dlp listing, with ids made safe and distinct (a hostile page may list
+    "../../etc" as an id) and links that are not http(s) skipped."""
     for e in raw:
         link = e.get("url") or e.get("webpage_url")
-        if not link or not e.get("id"):
+        if not link or not e.get("id") or not isinstance(link, str):
+            continue
+        if not web_url(link):
+            log.warning("listed entry %r skipped: its link %r is not an http(s) URL", str(e["id"])[:80], link[:200])
             continue
         platform = "youtube" if (e.get("ie_key") or "").lower().startswith("youtube") else \
-            (urlsplit(link).hostname or "web")
-        yield Entry(platform, str(e["id"]), link, e.get("title"), e.get("channel"))
+            safe_id((urlsplit(link).hostname or "web").lower())
+        yield Entry(platform, safe_id(str(e["id"])), link, e.get("title"), e.get("channel"))

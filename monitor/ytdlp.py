@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .errors import Cancelled, Deferred, DownloadError
+from .errors import Cancelled, Deferred, DownloadError, MonitorError
+from .feeds import web_url
 from .fetch import retry_after
 
 # yt-dlp is imported when first used (it costs ~0.2 s): searching and transcribing never need it.
@@ -113,6 +114,7 @@ def download(url: str, workdir: Path, opts: YtdlpOptions, *, force_id: str | Non
     `wanted` sees the extracted info before the download; when it says no (e.g. the
     video is archived already) nothing is downloaded and None is returned.
     """
+    _check(url)
     if force_id and not re.match(r"https?://(www\.|m\.)?(youtube\.com|youtu\.be)/", url):
         url = _yt().utils.smuggle_url(url, {"force_videoid": force_id})
     params = _params(opts) | {
@@ -144,6 +146,24 @@ def download(url: str, workdir: Path, opts: YtdlpOptions, *, force_id: str | Non
             raise Cancelled("download stopped for shutdown; it resumes on the next start") from exc
         msg = _clean(exc)
         raise DownloadError(msg, permanent=bool(_PERMANENT.search(msg)), retry_after=_asked_wait(exc)) from exc
+    except MonitorError:
+        raise
+    except Exception as exc:
+        raise _unexpected(exc, url) from exc
+
+
+def _check(url: str) -> None:
+    """Only http(s) URLs are ever handed to yt-dlp (a feed may list file:// or javascript:)."""
+    if not isinstance(url, str) or not web_url(url):
+        raise DownloadError(f"{str(url)[:200]!r} is not an http(s) URL; not fetched", permanent=True)
+
+
+def _unexpected(exc: Exception, url: str) -> DownloadError:
+    """An error yt-dlp raised outside its own DownloadError (a malformed URL, a redirect it
+    cannot follow, a page it cannot parse): network trouble is transient, the rest permanent."""
+    transient = isinstance(exc, (OSError, TimeoutError))
+    return DownloadError(f"yt-dlp could not read {url[:200]}: {type(exc).__name__}: {_clean(exc)}",
+                         permanent=not transient)
 
 
 def _asked_wait(exc: Exception) -> float | None:
@@ -170,6 +190,7 @@ def check_available(url: str, opts: YtdlpOptions) -> str | None:
 
     Transient trouble (network, 429, 5xx) raises DownloadError: it says nothing about removal.
     """
+    _check(url)
     try:
         with _yt().YoutubeDL(_params(opts)) as ydl:
             ydl.extract_info(url, download=False, process=False)
@@ -179,10 +200,13 @@ def check_available(url: str, opts: YtdlpOptions) -> str | None:
         if _PERMANENT.search(msg):
             return msg
         raise DownloadError(msg) from exc
+    except Exception as exc:
+        raise _unexpected(exc, url) from exc
 
 
 def iter_entries(url: str, opts: YtdlpOptions) -> Iterator[dict[str, Any]]:
     """The entries of a channel or playlist, newest first, fetched page by page as consumed."""
+    _check(url)
     params = _params(opts) | {"extract_flat": "in_playlist", "noplaylist": False,
                               "lazy_playlist": True}
     try:
@@ -197,6 +221,10 @@ def iter_entries(url: str, opts: YtdlpOptions) -> Iterator[dict[str, Any]]:
     except _yt().utils.DownloadError as exc:
         msg = _clean(exc)
         raise DownloadError(msg, permanent=bool(_PERMANENT.search(msg))) from exc
+    except MonitorError:
+        raise
+    except Exception as exc:
+        raise _unexpected(exc, url) from exc
 
 
 def list_entries(url: str, opts: YtdlpOptions, limit: int | None = None) -> list[dict[str, Any]]:
@@ -204,12 +232,15 @@ def list_entries(url: str, opts: YtdlpOptions, limit: int | None = None) -> list
     params = _params(opts) | {"extract_flat": "in_playlist", "noplaylist": False}
     if limit:
         params["playlistend"] = limit
+    _check(url)
     try:
         with _yt().YoutubeDL(params) as ydl:
             info = ydl.extract_info(url, download=False)
     except _yt().utils.DownloadError as exc:
         msg = _clean(exc)
         raise DownloadError(msg, permanent=bool(_PERMANENT.search(msg))) from exc
+    except Exception as exc:
+        raise _unexpected(exc, url) from exc
     if info.get("_type") not in ("playlist", "multi_video"):
         return [info]
     return [e for e in (info.get("entries") or []) if e]
@@ -223,6 +254,8 @@ def resolve_channel_id(url: str, opts: YtdlpOptions) -> tuple[str, str | None]:
             info = ydl.extract_info(url, download=False)
     except _yt().utils.DownloadError as exc:
         raise DownloadError(f"cannot resolve channel {url}: {_clean(exc)}") from exc
+    except Exception as exc:
+        raise _unexpected(exc, url) from exc
     channel_id = info.get("channel_id") or info.get("uploader_id") or info.get("id")
     if not channel_id or not str(channel_id).startswith("UC"):
         raise DownloadError(f"cannot find a channel id for {url}; use the /channel/UC… URL")

@@ -17,9 +17,11 @@ share it.
 """
 from __future__ import annotations
 
+import re
 import sqlite3
 from bisect import bisect_left
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .analysis import LANGUAGES, WORD_RE, analyse, normalise, words
 from .families import family
@@ -94,8 +96,7 @@ def resolve(conn: sqlite3.Connection, query: Query, lang: str | None, *, familie
 
 # --- the words of a stretch of transcript ------------------------------------------------
 
-@dataclass(frozen=True)
-class Tok:
+class Tok(NamedTuple):
     seg: int          # segment id
     a: int            # character range of the word in its segment's text
     b: int
@@ -114,6 +115,10 @@ class Run:
     texts: dict[int, str]            # segment id → its text
     meta: dict                       # transcript, video and source fields of the first segment
     lang: str | None = None
+    seqs: dict[int, int] = field(default_factory=dict)   # segment id → its place in the transcript
+
+
+_STOP_RE = re.compile(r"[.!?…]")
 
 
 def _tokens(seg: dict, terms: str | None, spoken: list[tuple]) -> list[Tok]:
@@ -127,37 +132,40 @@ def _tokens(seg: dict, terms: str | None, spoken: list[tuple]) -> list[Tok]:
         times += [(start, end)] * len(words(word))
     if len(times) != len(found):   # no word timestamps (a cue of an imported file): the cue's
         times = [(seg["start"], seg["end"])] * len(found)   # times, never a made-up finer one
-    out = []
+    low = normalise(text)
+    same = len(low) == len(text)   # lowercasing kept every offset (almost always)
+    sid, n, out = seg["id"], len(text), []
     for k, m in enumerate(found):
-        tail = text[m.end(): found[k + 1].start() if k + 1 < len(found) else len(text)]
-        out.append(Tok(seg["id"], m.start(), m.end(), stems[k], normalise(m.group()),
-                       times[k][0], times[k][1], any(ch in _STOPS for ch in tail)))
+        a, b = m.span()
+        nxt = found[k + 1].start() if k + 1 < len(found) else n
+        out.append(Tok(sid, a, b, stems[k], low[a:b] if same else normalise(m.group()),
+                       times[k][0], times[k][1], _STOP_RE.search(text, b, nxt) is not None))
     return out
 
 
-def load_runs(conn: sqlite3.Connection, seeds: list[tuple[int, int]], pad: int = 2) -> list[Run]:
-    """The runs of segments around the given (transcript, seq) seeds, `pad` segments on
-    each side (enough for a match across a boundary and the sentences around it)."""
-    ranges: dict[int, list[list[int]]] = {}
-    for tid, seq in sorted(set(seeds)):
-        spans = ranges.setdefault(tid, [])
-        lo, hi = seq - pad, seq + pad
-        if spans and lo <= spans[-1][1] + 1:
-            spans[-1][1] = max(spans[-1][1], hi)
-        else:
-            spans.append([lo, hi])
+_SEGMENT_COLS = ("id", "transcript", "seq", "start", "end", "text", "lang", "source", "video_id",
+                 "platform", "title", "channel", "url", "removed_at", "published", "video_pk")
+
+
+def load_runs(conn: sqlite3.Connection, seeds: list[tuple[int, int]], pad: int = 0) -> list[Run]:
+    """The runs of consecutive segments holding the given (transcript, seq) seeds and `pad`
+    segments on each side of each (matching needs none: a match across a boundary is seeded
+    by its bridge on both sides; the sentences around a hit need a little)."""
+    wanted = sorted({(tid, q) for tid, seq in seeds for q in range(seq - pad, seq + pad + 1) if q >= 0})
     segs: list[dict] = []
-    cols = ("id", "transcript", "seq", "start", "end", "text", "lang", "source", "video_id",
-            "platform", "title", "channel", "url", "removed_at", "published", "video_pk")
-    for tid, spans in ranges.items():
-        for lo, hi in spans:
-            segs += [dict(zip(cols, r)) for r in conn.execute(
-                "SELECT s.id, s.transcript, s.seq, s.start, s.end, s.text, s.lang, t.source,"
-                " v.video_id, v.platform, v.title, coalesce(v.channel, src.name), v.url,"
-                " v.removed_at, v.published, v.id"
-                " FROM segments s JOIN transcripts t ON t.id = s.transcript"
-                " JOIN videos v ON v.id = s.video LEFT JOIN sources src ON src.id = v.source_id"
-                " WHERE s.transcript = ? AND s.seq BETWEEN ? AND ? ORDER BY s.seq", (tid, lo, hi))]
+    for i in range(0, len(wanted), CHUNK):
+        part = wanted[i:i + CHUNK]
+        values = ",".join(["(?, ?)"] * len(part))
+        segs += [dict(zip(_SEGMENT_COLS, r)) for r in conn.execute(
+            f"WITH want(t, q) AS (VALUES {values})"
+            " SELECT s.id, s.transcript, s.seq, s.start, s.end, s.text, s.lang, t.source,"
+            " v.video_id, v.platform, v.title, coalesce(v.channel, src.name), v.url,"
+            " v.removed_at, v.published, v.id"
+            " FROM want JOIN segments s ON s.transcript = want.t AND s.seq = want.q"
+            " JOIN transcripts t ON t.id = s.transcript"
+            " JOIN videos v ON v.id = s.video LEFT JOIN sources src ON src.id = v.source_id",
+            [x for pair in part for x in pair])]
+    segs.sort(key=lambda r: (r["transcript"], r["seq"]))
     ids = [s["id"] for s in segs]
     terms: dict[int, str] = {}
     spoken: dict[int, list[tuple]] = {}
@@ -176,6 +184,7 @@ def load_runs(conn: sqlite3.Connection, seeds: list[tuple[int, int]], pad: int =
             runs.append(Run(seg["transcript"], [], {}, seg, seg["lang"]))
         runs[-1].toks += _tokens(seg, terms.get(seg["id"]), spoken.get(seg["id"], []))
         runs[-1].texts[seg["id"]] = seg["text"]
+        runs[-1].seqs[seg["id"]] = seg["seq"]
         last = seg
     return runs
 

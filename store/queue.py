@@ -75,8 +75,9 @@ class Queue:
     def retry(self, job: Job, error: str, base_s: float, max_s: float = 6 * 3600,
               retry_after_s: float | None = None) -> float:
         """Back off exponentially with jitter (or as the server asked); returns the delay."""
-        delay = min(max_s, base_s * 2 ** max(0, job.attempts - 1))
-        delay = max(delay * random.uniform(0.8, 1.2), retry_after_s or 0.0)
+        delay = min(max_s, base_s * 2 ** min(max(0, job.attempts - 1), 32))
+        asked = min(retry_after_s or 0.0, 24 * 3600.0) if retry_after_s == retry_after_s else 0.0
+        delay = max(delay * random.uniform(0.8, 1.2), asked)
         with self.store.transaction() as conn:
             conn.execute("UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL,"
                          " not_before = ?, last_error = ?, updated_at = ? WHERE id = ?",

@@ -73,7 +73,7 @@ class Results:
     forms: dict[str, list[str]] = field(default_factory=dict)   # query word → indexed forms asked
 
 
-EXACT_LIMIT = 2_000       # candidate rows read in full for exact counts in a search
+EXACT_LIMIT = 500         # candidate rows read in full for exact counts in a search
 SOURCE_RANK = {"import": 0, "subtitles": 1, "asr": 2, "metadata": 3}
 
 
@@ -103,7 +103,7 @@ def search(store: Store, query: Query, options: SearchOptions = SearchOptions(),
     ranked = sorted(exact.found, key=lambda m: (m.score, m.order)) + \
         sorted(possible, key=lambda m: (m.score, m.order))
     page = ranked[opts.offset: opts.offset + opts.limit]
-    hits = [_hit(m) for m in page]
+    hits = _hits(conn, page)
     per_video: dict[str, int] = {}
     for m in ranked:
         per_video[m.video_id] = per_video.get(m.video_id, 0) + 1
@@ -184,7 +184,7 @@ def _mentions(store: Store, plan: Plan, opts: SearchOptions, *, approximate: boo
     found = _one_per_moment(found)
     result = _Found(found, rows, estimated=limit is not None)
     if result.estimated:
-        result.per_video = _per_video(conn, expr, where, params, found)
+        result.per_video = _per_video(conn, expr, where, params, found, rows)
     return result
 
 
@@ -252,9 +252,16 @@ def _from(table: str, where: str) -> str:
             f" WHERE {table} MATCH ?" + where)
 
 
+FULL_COUNT_LIMIT = 20_000   # above this many matching segments, videos are counted for the page only
+
+
 def _per_video(conn: sqlite3.Connection, expr: str, where: str, params: list,
-               found: list[_Mention]) -> dict[str, int]:
-    """Matching segments per video, for the videos of the mentions read (a common word)."""
+               found: list[_Mention], rows: int) -> dict[str, int]:
+    """Matching segments per video (a common word, whose mentions were not all read): for all
+    videos when they are few, else for the videos of the mentions read."""
+    if rows <= FULL_COUNT_LIMIT:
+        return dict(conn.execute("SELECT v.video_id, count(*)" + _from("segments_fts", where)
+                                 + " GROUP BY v.id", (expr, *params)).fetchall())
     counts = {}
     for vid in dict.fromkeys(m.video_id for m in found):
         lo, hi = conn.execute("SELECT min(s.id), max(s.id) FROM segments s JOIN videos v"
@@ -265,8 +272,34 @@ def _per_video(conn: sqlite3.Connection, expr: str, where: str, params: list,
     return counts
 
 
-def _hit(m: _Mention) -> Hit:
-    run, span = m.run, m.span
+def _hits(conn: sqlite3.Connection, page: list[_Mention]) -> list[Hit]:
+    """The page's mentions as hits, each in its sentence with the sentences around it (the
+    segments beside each mention are read now, for the page only)."""
+    seeds = [(m.run.transcript, m.run.seqs[m.run.toks[k].seg]) for m in page
+             for k in (m.span.i, m.span.j)]
+    where: dict[tuple[int, int], tuple[Run, int]] = {}   # (segment, char) → (run, word)
+    for run in load_runs(conn, seeds, pad=CONTEXT_SEGMENTS):
+        for k, tok in enumerate(run.toks):
+            where[tok.seg, tok.a] = (run, k)
+    out = []
+    for m in page:
+        toks = m.run.toks
+        located = [where.get((toks[k].seg, toks[k].a)) for k in (m.span.i, m.span.j)]
+        if located[0] and located[1] and located[0][0] is located[1][0]:
+            run = located[0][0]
+            shift = located[0][1] - m.span.i
+            span = Span(m.span.i + shift, m.span.j + shift, frozenset(k + shift for k in m.span.words),
+                        m.span.approximate)
+            out.append(_hit(m, run, span))
+        else:   # the segments changed meanwhile (a reindex): the mention's own words
+            out.append(_hit(m, m.run, m.span))
+    return out
+
+
+CONTEXT_SEGMENTS = 2   # segments read on each side of a hit for its sentence and the ones around
+
+
+def _hit(m: _Mention, run: Run, span: Span) -> Hit:
     toks = run.toks
     a, b = sentence_bounds(toks, span.i, span.j)
     text, spans = text_of(run, a, b, span.words)

@@ -200,3 +200,20 @@ def test_token_guards_every_page_and_binding_elsewhere_needs_it(archive):
     result = CliRunner().invoke(cli, ["--data-dir", str(archive), "serve", "--host", "0.0.0.0"])
     assert result.exit_code == 1
     assert "refusing to listen on 0.0.0.0 without authentication" in result.output
+
+
+def test_dns_rebinding_and_hostile_requests_get_a_4xx_never_a_500(archive):
+    from urllib.parse import quote
+    q = quote("власть")
+    with Server(archive, '[web]\nallowed_hosts = ["dalel.example.org"]\n') as srv:
+        code, body, _ = srv.get(f"/api/search?q={q}", {"Host": "attacker.example"})
+        assert code == 400 and b"allowed_hosts" in body
+        assert srv.get(f"/api/search?q={q}", {"Host": "dalel.example.org"})[0] == 200
+        assert srv.get(f"/api/search?q={q}", {"Host": f"localhost:{srv.port}"})[0] == 200
+        for path in ("/api/search?q=%00", "/api/search?q=foo:bar", "/api/search?q=NEAR(a" + "%20" * 5000 + "b)",
+                     f"/api/search?q={q}%20video:nope", "/videos/%00", f"/api/search?q={q}%5E2",
+                     "/api/videos/..%2F..%2Fetc%2Fpasswd"):
+            code, body, _ = srv.get(path)
+            assert 400 <= code < 500, (path, code, body[:200])
+        code, body, _ = srv.get(f"/api/search?q={q}&offset=99999999999999999999999")
+        assert code == 200 and json.loads(body)["hits"] == []      # past the end: an empty page

@@ -1,0 +1,149 @@
+"""Hostile feeds, pages and files: each bad item fails alone, nothing is written outside the
+archive, no parser takes super-linear time (issue: faults and hostile input)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+import monitor
+from monitor.archive import folder_for, inside
+from monitor.feeds import parse_feed, safe_id, web_url
+from monitor.fetch import MAX_RETRY_AFTER, retry_after
+
+HOSTILE_LINKS = ["file:///etc/passwd", "gopher://127.0.0.1:70/x", "javascript:alert(1)",
+                 "http://[::1", "http://127.0.0.1:99999/x.mp4", "data:text/html,<b>x</b>"]
+
+
+def entry(video_id: str, link: str) -> str:
+    return (f"<entry><id>yt:video:{video_id}</id><title>{video_id}</title>"
+            f'<link rel="alternate" href="{link.replace("&", "&amp;").replace("<", "&lt;")}"/>'
+            "<published>2024-03-01T18:00:00+00:00</published></entry>\n")
+
+
+@pytest.mark.parametrize("url", HOSTILE_LINKS + ["http://", "ftp://example.org/x", "http://a b/"])
+def test_only_http_urls_are_fetchable(url):
+    assert not web_url(url)
+    with pytest.raises(monitor.DownloadError) as err:
+        monitor.ytdlp.download(url, Path("/nonexistent"), monitor.YtdlpOptions())
+    assert err.value.permanent
+
+
+def test_a_hostile_feed_entry_fails_alone_and_the_rest_is_archived(platform, dalel):
+    platform.extra_entries = [entry(f"bad{i}", link) for i, link in enumerate(HOSTILE_LINKS)]
+    platform.extra_entries.append(entry("redirected", f"{platform.base}/to-file"))
+    platform.redirects["/to-file"] = "file:///etc/passwd"
+    dalel("channel", "add", platform.feed_url)
+    out = dalel("poll", ok=False)
+    assert "Traceback" not in out.output
+    assert out.exception is None or isinstance(out.exception, SystemExit)
+    assert "1 failed" in out.output
+    status = dalel.json("status")
+    assert status["videos"]["archived"] == 2                 # both good videos
+    failed = {f["video_id"] for f in status["failed"]}
+    assert failed == {"redirected"}                          # the one that looked like a web page
+    assert not any(f"bad{i}" in str(status) for i in range(len(HOSTILE_LINKS)))  # never listed
+
+
+def test_hostile_ids_are_made_safe_and_distinct():
+    ids = ["a/b", "a_b", "../../../../tmp/PLANTED", "..", ".", "x" * 300, "x" * 301, "ok-id_1.2"]
+    safe = [safe_id(i) for i in ids]
+    assert len(set(safe)) == len(ids)                        # distinct ids never merge
+    assert safe[-1] == "ok-id_1.2"                           # a safe id stays as it is
+    assert safe[1] == "a_b" and safe[0].startswith("a_b-")
+    for s in safe:
+        assert "/" not in s and s not in (".", "..") and len(s) <= 120
+        folder_for("web", s)                                  # accepted as a folder name
+
+
+def test_a_listed_entry_cannot_name_a_path_outside_the_archive(tmp_path):
+    from monitor.sources import _entries
+    listed = [{"id": "..%2F..%2F..%2Ftmp%2FPLANTED", "url": "http://127.0.0.1:1/page/x.html"},
+              {"id": "../../etc", "url": "http://127.0.0.1:1/y.mp4"},
+              {"id": "fine", "url": "javascript:alert(1)"}]
+    got = list(_entries(listed))
+    assert len(got) == 2
+    root = tmp_path / "archive"
+    for e in got:
+        path = inside(root, folder_for(e.platform, e.video_id))
+        assert path.is_relative_to(root.resolve())
+    for bad in ("..", "a/b", ""):
+        with pytest.raises(monitor.DownloadError):
+            folder_for("web", bad)
+    with pytest.raises(monitor.DownloadError):
+        inside(root, "../outside")
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("1e20", MAX_RETRY_AFTER), ("inf", MAX_RETRY_AFTER), ("nan", None), ("-5", 0.0),
+    ("99999999", MAX_RETRY_AFTER), ("Fri, 31 Dec 9999 23:59:59 GMT", MAX_RETRY_AFTER),
+    ("30", 30.0), ("soon", None), ("9" * 400, None),
+])
+def test_retry_after_is_capped_at_a_day(value, expected):
+    assert retry_after(value) == expected
+
+
+def test_malformed_feed_dates_are_not_stored_as_text():
+    rss = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+    <item><guid>a</guid><link>http://example.org/a.mp4</link><pubDate>2030 maybe</pubDate></item>
+    <item><guid>b</guid><link>http://example.org/b.mp4</link><pubDate>Tue, 05 Mar 2024 18:00:00 GMT</pubDate></item>
+    </channel></rss>"""
+    a, b = parse_feed(rss).entries
+    assert a.published is None and b.published == "2024-03-05T18:00:00+00:00"
+
+
+@pytest.mark.parametrize("size", [100_000, 1_000_000])
+def test_subtitle_parsing_is_linear(size):
+    from dalel.formats import parse_subtitles
+    hostile = [
+        "1" * size,                                            # digits with no cue
+        "00:00:01.000 --> " * (size // 17),                    # arrows with no end
+        "WEBVTT\n\n" + "00:00:01.000 --> 00:00:02.000\nx\n\n" * (size // 36),
+        "<" * size,
+    ]
+    for text in hostile:
+        start = time.perf_counter()
+        parse_subtitles(text)
+        assert time.perf_counter() - start < 2.0
+
+
+def test_a_cue_that_ends_before_it_starts_is_refused(dalel, platform, tmp_path):
+    dalel("channel", "add", platform.feed_url)
+    dalel("poll")
+    bad = tmp_path / "bad.srt"
+    bad.write_text("1\n00:00:05,000 --> 00:00:02,000\nНазад во времени.\n", encoding="utf-8")
+    result = dalel("import-transcript", "DaLeLdemo01", str(bad), ok=False)
+    assert result.exit_code == 1 and "ends before it starts" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_daemon_survives_hostile_entries_and_an_absurd_retry_after(platform, tmp_path):
+    import signal
+
+    from test_daemon import Daemon
+
+    first, second = platform.videos
+    platform.extra_entries = [entry(f"bad{i}", link) for i, link in enumerate(HOSTILE_LINKS)]
+    platform.extra_entries.append(entry("redirected", f"{platform.base}/to-file"))
+    platform.redirects["/to-file"] = "file:///etc/passwd"
+    media = f"/media/{second.video_id}.mp4"
+    platform.failures[media] = 429
+    platform.retry_after[media] = "1e20"
+    d = Daemon(tmp_path)
+    d.cli("channel", "add", platform.feed_url)
+    d.start()
+    try:
+        d.wait(lambda: d.counts()["transcribed"] == 1 and d.counts()["failed"] == 1)
+        time.sleep(2)
+        assert d.proc.poll() is None                          # still running
+        db = d.db()
+        wait = db.execute("SELECT (julianday(j.not_before) - julianday('now')) * 86400 FROM jobs j"
+                          " JOIN videos v ON v.id = j.video WHERE v.video_id = ?", (second.video_id,)).fetchone()[0]
+        assert 0 < wait <= 24 * 3600 + 60                      # Retry-After capped at a day
+        log = d.log.read_text()
+        assert "Traceback" not in log
+        assert d.kill(signal.SIGTERM) < 10 and d.proc.returncode == 0
+    finally:
+        if d.proc.poll() is None:
+            d.proc.kill()
