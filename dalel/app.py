@@ -16,7 +16,7 @@ import transcribe
 from . import __version__
 from .config import Config, parse_duration
 from .errors import DalelError
-from .formats import parse_subtitles
+from .formats import parse_subtitles, shown_url
 
 log = logging.getLogger("dalel")
 SEGMENT_BATCH = 8   # segments per database transaction while transcribing
@@ -41,7 +41,11 @@ def _quiet(_: str) -> None:
 class App:
     def __init__(self, config: Config):
         self.config = config
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            config.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DalelError(f"cannot create the data folder {config.data_dir}: {exc.strerror or exc}; "
+                             "choose a writable --data-dir or data_dir") from exc
         self.store = store.Store(config.db_path, actor=config.evidence.actor or None)
         self.queue = store.Queue(self.store)
         self._transcriber: transcribe.Transcriber | None = None
@@ -405,7 +409,7 @@ class App:
         poll_every = parse_duration(self.config.monitor.poll_every)
         sources = []
         for src in self.store.list_sources():
-            row = asdict(src)
+            row = asdict(src) | {"url": shown_url(src.url), "feed_url": shown_url(src.feed_url)}
             nxt = None
             if src.last_checked:
                 nxt = store.stamp(store.parse_stamp(src.last_checked) + (src.every_s or poll_every))

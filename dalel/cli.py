@@ -17,7 +17,7 @@ import transcribe
 from . import __version__, config as configmod
 from .app import App
 from .errors import USER_ERRORS, DalelError
-from .formats import FORMATTERS, hms, link_at, results_json, transcript_json
+from .formats import FORMATTERS, hms, link_at, results_json, shown_url, transcript_json
 
 
 class QueryProblem(click.ClickException):
@@ -111,12 +111,13 @@ def channel_list(ctx: click.Context, as_json: bool) -> None:
     """
     sources = _app(ctx).store.list_sources()
     if as_json:
-        _echo_json([asdict(s) for s in sources])
+        _echo_json([asdict(s) | {"url": shown_url(s.url), "feed_url": shown_url(s.feed_url)}
+                    for s in sources])
         return
     if not sources:
         click.echo("no channels yet; add one with `dalel channel add URL`")
     for s in sources:
-        click.echo(f"{s.id}\t{s.kind}\t{s.name or '-'}\t{s.url}")
+        click.echo(f"{s.id}\t{s.kind}\t{s.name or '-'}\t{shown_url(s.url)}")
 
 
 @channel.command("remove")

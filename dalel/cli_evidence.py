@@ -22,7 +22,7 @@ class TimeType(click.ParamType):
 
     def convert(self, value, param, ctx):  # noqa: ANN001 (click's signature)
         if isinstance(value, (int, float)):
-            return float(value)
+            value = str(value)
         try:
             return parse_time(value)
         except ValueError as exc:
@@ -55,7 +55,7 @@ def _options(app: App, channel, video, lang, since, until, lemma=False, limit=No
 @click.argument("video_id")
 @click.argument("start", type=TimeType())
 @click.argument("end", type=TimeType())
-@click.option("--pad", type=click.FloatRange(0), default=0.0, show_default=True,
+@click.option("--pad", type=click.FloatRange(0, 3600), default=0.0, show_default=True,
               help="Seconds added before START and after END.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Package path (default: DATA_DIR/exports/ID_START-END.zip).")
@@ -81,7 +81,7 @@ def clip(ctx: click.Context, video_id: str, start: float, end: float, pad: float
 @_filters
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Package path (.zip).")
-@click.option("--pad", type=click.FloatRange(0), help="Seconds around each hit (default: [evidence] pad).")
+@click.option("--pad", type=click.FloatRange(0, 3600), help="Seconds around each hit (default: [evidence] pad).")
 @click.option("--limit", default=100, type=click.IntRange(1), show_default=True, help="Most clips.")
 @click.pass_context
 def export(ctx: click.Context, query: str, channel, video, lang, since, until, lemma, out: Path,

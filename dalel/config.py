@@ -19,10 +19,22 @@ _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 def parse_duration(value: str, key: str = "duration") -> float:
     """"90s" → 90.0; "15m" → 900.0; "24h" → 86400.0."""
-    m = _DURATION.match(str(value))
+    m = _DURATION.match(str(value)) if len(str(value)) <= 32 else None
     if not m:
-        raise ConfigError(f"{key} = {value!r} is not a duration; write it like \"90s\", \"15m\" or \"24h\"")
-    return float(m.group(1)) * _UNITS[m.group(2)]
+        raise ConfigError(f"{key} = {str(value)[:40]!r} is not a duration; write it like \"90s\", \"15m\" or \"24h\"")
+    seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if seconds > MAX_DURATION_S:
+        raise ConfigError(f"{key} = {value!r} is longer than a year; write a shorter duration")
+    return seconds
+
+
+MAX_DURATION_S = 366 * 86400.0
+# The range of each number key (others: 0 … 1,000,000): a typo must not start a billion threads.
+RANGES = {"monitor.max_attempts": (1, 1000), "monitor.download_workers": (1, 64),
+          "monitor.per_host": (1, 64), "transcribe.batch_size": (1, 256),
+          "transcribe.beam_size": (1, 20), "transcribe.cpu_threads": (0, 1024),
+          "transcribe.workers": (1, 64), "search.limit": (1, 10_000), "web.port": (1, 65535),
+          "evidence.pad": (0, 3600)}
 
 
 @dataclass(frozen=True)
@@ -133,9 +145,20 @@ def _section(cls, raw: Any, name: str):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{name}.{key} = {value!r} must be a list of strings")
             value = tuple(value)
-        elif isinstance(default, bool) or not isinstance(value, type(default)):
-            if not (isinstance(default, str) and default == "" and isinstance(value, str)):
-                raise ConfigError(f"{name}.{key} = {value!r} must be a {type(default).__name__}")
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{name}.{key} = {value!r} must be true or false")
+        elif isinstance(default, (int, float)):
+            if isinstance(value, bool) or not isinstance(value, type(default)) or value != value:
+                raise ConfigError(f"{name}.{key} = {value!r} must be a{'n integer' if isinstance(default, int) else ' number'}")
+            lo, hi = RANGES.get(f"{name}.{key}", (0, 1_000_000))
+            if not lo <= value <= hi:
+                raise ConfigError(f"{name}.{key} = {value!r} is out of range: use {lo} to {hi}")
+        elif isinstance(default, str):
+            if not isinstance(value, str) or "\x00" in value:
+                raise ConfigError(f"{name}.{key} = {value!r} must be a string")
+        elif not isinstance(value, type(default)):
+            raise ConfigError(f"{name}.{key} = {value!r} must be a {type(default).__name__}")
         values[key] = value
     return cls(**values)
 
@@ -197,6 +220,10 @@ def load(explicit: str | None = None, data_dir: str | None = None) -> Config:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+        except RecursionError as exc:
+            raise ConfigError(f"{path} nests tables or arrays too deeply to be a Dalel config") from exc
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
     unknown = set(raw) - {"data_dir", "monitor", "transcribe", "search", "watch", "evidence",
                           "web", "channels"}
     if unknown:
@@ -212,8 +239,16 @@ def load(explicit: str | None = None, data_dir: str | None = None) -> Config:
     channels = raw.get("channels", [])
     if not isinstance(channels, list):
         raise ConfigError("channels must be an array of tables: [[channels]] url = \"...\"")
+    if not isinstance(chosen, str) or "\x00" in chosen:
+        raise ConfigError(f"data_dir = {chosen!r} must be a folder path")
+    try:
+        folder = (base / Path(chosen).expanduser()).resolve()
+    except (RuntimeError, ValueError, OSError) as exc:   # ~nouser, a loop of links
+        raise ConfigError(f"data_dir = {chosen!r} cannot be resolved: {exc}") from exc
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"data_dir {folder} is a file, not a folder; choose another data_dir")
     cfg = Config(
-        data_dir=(base / Path(chosen).expanduser()).resolve(),
+        data_dir=folder,
         monitor=_section(MonitorConfig, raw.get("monitor", {}), "monitor"),
         transcribe=_section(TranscribeConfig, raw.get("transcribe", {}), "transcribe"),
         search=_section(SearchConfig, raw.get("search", {}), "search"),

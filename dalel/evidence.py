@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import monitor
+from monitor.archive import inside
 import store
 import transcribe
 
@@ -112,6 +114,8 @@ def clip_cues(app: App, video: store.Video, start: float, end: float) -> tuple[d
 
 def clip_range(req: ClipRequest, total: float) -> tuple[float, float]:
     """The range to cut: the request plus padding, within the video's `total` seconds."""
+    if not all(math.isfinite(x) and 0 <= x < 1e7 for x in (req.start, req.end, req.pad)):
+        raise DalelError("START, END and --pad must be seconds within the video (not NaN, not infinite)")
     start, end = max(0.0, req.start - req.pad), min(total, req.end + req.pad)
     if req.end <= req.start or start >= total or end <= start:
         raise DalelError(f"range {hms(req.start)}–{hms(req.end)} is empty or outside the video "
@@ -124,7 +128,9 @@ def make_clip(app: App, req: ClipRequest, out: Path | None = None) -> Path:
     video = app.store.find_video(req.video_id)
     src, rec = original(app, video)
     start, end = clip_range(req, transcribe.media_duration(src))
-    out = out or app.config.data_dir / "exports" / f"{video.video_id}_{int(start)}-{int(end)}.zip"
+    if out is None:   # the default lies in exports/, whatever the id (ids are safe names)
+        exports = app.config.data_dir / "exports"
+        out = inside(exports, f"{video.video_id}_{int(start)}-{int(end)}.zip")
     with tempfile.TemporaryDirectory(dir=_tmp(app)) as tmp:
         members = build_clip(app, video, src, rec, start, end, req, Path(tmp))
         digest = write_zip(out, members)
@@ -188,14 +194,18 @@ def _manifest(app: App, video: store.Video, rec: store.FileRecord, req: ClipRequ
 
 def write_zip(out: Path, members: dict[str, bytes], prefix: str = "") -> str:
     """Write a ZIP under a temporary name, then rename; returns its SHA-256."""
-    out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
-    with zipfile.ZipFile(partial, "w") as z:
-        for name, data in members.items():
-            kind = zipfile.ZIP_STORED if name.endswith(".mp4") else zipfile.ZIP_DEFLATED
-            z.writestr(zipfile.ZipInfo(prefix + name, date_time=(2000, 1, 1, 0, 0, 0)), data,
-                       compress_type=kind)
-    os.replace(partial, out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(partial, "w") as z:
+            for name, data in members.items():
+                kind = zipfile.ZIP_STORED if name.endswith(".mp4") else zipfile.ZIP_DEFLATED
+                z.writestr(zipfile.ZipInfo(prefix + name, date_time=(2000, 1, 1, 0, 0, 0)), data,
+                           compress_type=kind)
+        os.replace(partial, out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True) if partial.parent.is_dir() else None
+        raise DalelError(f"cannot write {out}: {exc.strerror or exc}; choose another --out") from exc
     return monitor.sha256_file(out)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -24,6 +25,8 @@ def parse_time(value: str) -> float:
             seconds = seconds * 60 + float(p)
     except ValueError:
         raise ValueError(f"{value!r} is not a time; write seconds (123.5) or h:mm:ss (0:02:03)") from None
+    if not math.isfinite(seconds) or seconds > 1e7:
+        raise ValueError(f"{value!r} is not a time in a recording; write seconds (123.5) or h:mm:ss")
     if seconds < 0:
         raise ValueError(f"{value!r} is negative")
     return seconds
@@ -32,6 +35,18 @@ def parse_time(value: str) -> float:
 def _stamp(seconds: float, sep: str) -> str:
     ms = int(round(seconds * 1000))
     return f"{ms // 3_600_000:02d}:{ms % 3_600_000 // 60_000:02d}:{ms % 60_000 // 1000:02d}{sep}{ms % 1000:03d}"
+
+
+def shown_url(url: str | None) -> str | None:
+    """A URL as shown to people: credentials in it (https://user:pass@host/…) replaced by ***."""
+    if not url or "@" not in url:
+        return url
+    parts = urlsplit(url)
+    if not parts.username and not parts.password:
+        return url
+    host = parts.hostname or ""
+    netloc = "***@" + (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def link_at(url: str, seconds: float) -> str:

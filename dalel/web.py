@@ -97,14 +97,17 @@ def create_app(config: Config) -> FastAPI:
         if _host_name(request.headers.get("host", "")) not in hosts:
             return JSONResponse({"error": "this Host is not served: add it to [web] allowed_hosts"}, 400)
         if token and not _authorized(request, token):
-            if request.query_params.get("token") and hmac.compare_digest(
-                    request.query_params["token"], token):
+            given = request.query_params.get("token", "")
+            if given and hmac.compare_digest(given.encode(), token.encode()):
                 resp = RedirectResponse(str(request.url.remove_query_params("token")), 303)
-                resp.set_cookie(AUTH_COOKIE, token, httponly=True, samesite="strict")
+                resp.set_cookie(AUTH_COOKIE, session_value(token), httponly=True, samesite="strict")
+                resp.headers["Cache-Control"] = "no-store"
                 return resp
             return JSONResponse({"error": "authentication required: send 'Authorization: Bearer "
                                  "TOKEN' or open any page once with ?token=TOKEN"}, 401)
         response = await call_next(request)
+        if token:   # nothing a token opened is kept by a browser or a proxy
+            response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
@@ -246,10 +249,20 @@ def create_app(config: Config) -> FastAPI:
     return web
 
 
+def session_value(token: str) -> str:
+    """What the session cookie holds: derived from the token, never the token itself (a
+    stolen cookie does not reveal the token scripts use)."""
+    return hmac.new(token.encode(), b"dalel web session v1", "sha256").hexdigest()
+
+
 def _authorized(request: Request, token: str) -> bool:
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip() \
-        or request.cookies.get(AUTH_COOKIE, "")
-    return bool(given) and hmac.compare_digest(given, token)
+    bearer = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    cookie = request.cookies.get(AUTH_COOKIE, "")
+    try:
+        return (bool(bearer) and hmac.compare_digest(bearer.encode(), token.encode())) or \
+            (bool(cookie) and hmac.compare_digest(cookie.encode(), session_value(token).encode()))
+    except (UnicodeEncodeError, TypeError):
+        return False
 
 
 def _check_csrf(request: Request, sent: str, token: str) -> None:
@@ -257,7 +270,8 @@ def _check_csrf(request: Request, sent: str, token: str) -> None:
     if token and request.headers.get("Authorization", "").startswith("Bearer "):
         return
     cookie = request.cookies.get(CSRF_COOKIE, "")
-    if not cookie or not sent or not hmac.compare_digest(cookie, sent):
+    if not cookie or not sent or not hmac.compare_digest(cookie.encode(errors="replace"),
+                                                         sent.encode(errors="replace")):
         raise HTTPException(403, "missing or wrong CSRF token; reload the page and try again")
 
 

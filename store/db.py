@@ -104,7 +104,11 @@ class Store:
     def __init__(self, path: Path | str, actor: str | None = None):
         self.path = Path(path)
         self.actor = actor  # named in the custody log; None: user@host
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the data folder {self.path.parent}: {exc.strerror or exc}; "
+                             "choose a writable --data-dir") from exc
         try:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                    check_same_thread=False)

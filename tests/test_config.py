@@ -38,7 +38,15 @@ def test_config_from_env(monkeypatch, tmp_path):
     ('data_dir = "d"\n[monitor]\npoll_every = "soon"\n', "monitor.poll_every = 'soon' is not a duration"),
     ('data_dir = "d"\n[monitor]\npol_every = "1m"\n', "unknown key monitor.pol_every"),
     ('data_dir = "d"\n[transcribe]\nlanguages = ["de"]\n', "transcribe.languages"),
-    ('data_dir = "d"\n[transcribe]\nbatch_size = "8"\n', "must be a int"),
+    ('data_dir = "d"\n[transcribe]\nbatch_size = "8"\n', "must be an integer"),
+    ('data_dir = "d"\n[web]\nport = true\n', "web.port = True must be an integer"),
+    ('data_dir = "d"\n[web]\nport = 99999\n', "out of range: use 1 to 65535"),
+    ('data_dir = "d"\n[transcribe]\nworkers = 1000000000\n', "out of range"),
+    ('data_dir = "d"\n[evidence]\npad = nan\n', "must be a number"),
+    ('data_dir = "d"\n[monitor]\npoll_every = "99999999d"\n', "longer than a year"),
+    ('data_dir = "d\\u0000x"\n', "must be a folder path"),
+    ('data_dir = "~nosuchuser_dalel/x"\n', "cannot be resolved"),
+    ('data_dir = "d"\nx = ' + "[" * 2000 + "]" * 2000 + "\n", "nests|not valid TOML|unknown key"),
     ('data_dir = "d"\nextra = 1\n', "unknown key 'extra'"),
     ("data_dir = \n", "not valid TOML"),
 ])
@@ -64,3 +72,14 @@ def test_durations():
     assert configmod.parse_duration("24h") == 86400
     with pytest.raises(ConfigError):
         configmod.parse_duration("15")
+
+
+def test_a_data_dir_that_is_a_file_or_unwritable_is_one_line(tmp_path):
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    with pytest.raises(ConfigError, match="is a file, not a folder"):
+        configmod.load(write(tmp_path, 'data_dir = "afile"\n'))
+    from click.testing import CliRunner
+    from dalel.cli import cli
+    result = CliRunner().invoke(cli, ["--data-dir", "/proc/dalel-cannot-be-here", "status"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
