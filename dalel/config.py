@@ -31,7 +31,7 @@ def parse_duration(value: str, key: str = "duration") -> float:
 MAX_DURATION_S = 366 * 86400.0
 # The range of each number key (others: 0 … 1,000,000): a typo must not start a billion threads.
 RANGES = {"monitor.max_attempts": (1, 1000), "monitor.download_workers": (1, 64),
-          "monitor.per_host": (1, 64), "transcribe.batch_size": (1, 256),
+          "monitor.per_host": (1, 64), "monitor.max_queued_per_source": (1, 100_000), "transcribe.batch_size": (1, 256),
           "transcribe.beam_size": (1, 20), "transcribe.cpu_threads": (0, 1024),
           "transcribe.workers": (1, 64), "search.limit": (1, 10_000), "web.port": (1, 65535),
           "evidence.pad": (0, 3600)}
@@ -49,6 +49,7 @@ class MonitorConfig:
     max_attempts: int = 8                 # then the video is marked failed
     download_workers: int = 2             # downloads at once (the daemon), across hosts
     per_host: int = 1                     # downloads at once from one host
+    max_queued_per_source: int = 50       # archive jobs queued at once per source (a huge feed waits its turn)
     format: str = ""                      # yt-dlp format; empty: best (merged when ffmpeg exists)
     subtitle_langs: tuple[str, ...] = ("kk", "ru")
     cookies_file: str = ""

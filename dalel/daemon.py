@@ -141,7 +141,10 @@ class Daemon:
         for video in app.store.videos_missing_metadata():
             app.index_extras(video)
         for video in app.store.videos("discovered"):
-            app.queue.enqueue("archive", video.id)
+            if video.source_id is None:   # the sources' videos are queued by top_up, a few at a time
+                app.queue.enqueue("archive", video.id)
+        for src in app.store.list_sources():
+            app.queue.top_up("archive", src.id, self.config.monitor.max_queued_per_source)
         for video in app.store.videos_to_transcribe():
             app.queue.enqueue("transcribe", video.id)
 
@@ -157,9 +160,10 @@ class Daemon:
                 every = src.every_s or self.poll_every
                 due = src.last_checked is None or \
                     store.parse_stamp(src.last_checked) + every * random.uniform(0.9, 1.0) <= store.parse_stamp(now)
-                if not due or (src.not_before and src.not_before > now):
-                    continue
-                self._check(app, src)
+                if due and not (src.not_before and src.not_before > now):
+                    self._check(app, src)
+                if app.queue.top_up("archive", src.id, self.config.monitor.max_queued_per_source):
+                    self._wake.set()
 
     def _check(self, app: App, src: store.Source) -> None:
         try:
@@ -170,10 +174,7 @@ class Daemon:
                 new += app.reconcile_source(src)
         except monitor.MonitorError:
             return  # recorded on the source; the other sources go on
-        for video in new:
-            app.queue.enqueue("archive", video.id)
-        if new:
-            self._wake.set()
+        # new videos are queued by top_up, at most max_queued_per_source at a time per source
 
     def _recheck(self) -> None:
         """Re-check archived videos at their source, oldest check first (takedowns)."""

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from . import ytdlp
-from .errors import DownloadError
+from .errors import Deferred, DownloadError
 from .feeds import safe_id
 
 MANIFEST = "manifest.json"
@@ -102,8 +102,17 @@ def archive(url: str, opts: ArchiveOptions, *, platform: str | None = None,
     def wanted(info: dict[str, Any]) -> bool:
         return known is None or not known(platform or platform_of(info), video_id or safe_id(str(info["id"])))
 
-    info = ytdlp.download(url, work, opts.ytdlp, force_id=video_id, wanted=wanted,
-                          should_stop=should_stop)
+    try:
+        info = ytdlp.download(url, work, opts.ytdlp, force_id=video_id, wanted=wanted,
+                              should_stop=should_stop)
+    except DownloadError as exc:
+        # keep a partial download to resume; nothing else is left behind in tmp/
+        if exc.permanent or not any(p.is_file() and p.stat().st_size for p in work.iterdir()):
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+    except Deferred:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     if info is None:
         shutil.rmtree(work, ignore_errors=True)
         return None

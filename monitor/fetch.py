@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 from .errors import FeedError
@@ -31,6 +32,67 @@ class HttpOptions:
     timeout: float = 30.0
     proxy: str | None = None
     min_interval: float = 0.0      # seconds between two requests to the same host
+    max_bytes: int = 20_000_000    # a feed larger than this is refused, not read whole
+
+    @property
+    def deadline(self) -> float:
+        """The whole request — connect, headers, body — must finish within this: a server
+        that trickles one byte every few seconds never trips a per-read timeout."""
+        return 2 * self.timeout
+
+
+class _Deadlines:
+    """The deadline of the request each thread is making, read by the network streams."""
+
+    def __init__(self) -> None:
+        self._by_thread: dict[int, float] = {}
+
+    def set(self, at: float | None) -> None:
+        if at is None:
+            self._by_thread.pop(threading.get_ident(), None)
+        else:
+            self._by_thread[threading.get_ident()] = at
+
+    def remaining(self, timeout: float | None) -> float | None:
+        at = self._by_thread.get(threading.get_ident())
+        if at is None:
+            return timeout
+        left = at - time.monotonic()
+        if left <= 0:
+            raise httpcore.ReadTimeout("the request's total deadline passed")
+        return left if timeout is None else min(timeout, left)
+
+
+class _Stream(httpcore.NetworkStream):
+    """A socket stream whose every read, write and handshake is bounded by the deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream, deadlines: _Deadlines):
+        self._inner, self._deadlines = inner, deadlines
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._deadlines.remaining(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._deadlines.remaining(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):  # noqa: ANN001 (httpcore's)
+        inner = self._inner.start_tls(ssl_context, server_hostname, self._deadlines.remaining(timeout))
+        return _Stream(inner, self._deadlines)
+
+    def get_extra_info(self, info: str):  # noqa: ANN201
+        return self._inner.get_extra_info(info)
+
+
+class _Backend(httpcore.SyncBackend):
+    def __init__(self, deadlines: _Deadlines):
+        self._deadlines = deadlines
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # noqa: ANN001
+        return _Stream(super().connect_tcp(host, port, self._deadlines.remaining(timeout), local_address,
+                                           socket_options), self._deadlines)
 
 
 class Pacer:
@@ -81,7 +143,12 @@ class Fetcher:
     def __init__(self, options: HttpOptions = HttpOptions()):
         self.options = options
         self.pacer = Pacer(options.min_interval)
-        self.client = httpx.Client(timeout=options.timeout, proxy=options.proxy,
+        self._deadlines = _Deadlines()
+        transport = httpx.HTTPTransport(proxy=httpx.Proxy(options.proxy) if options.proxy else None)
+        # httpx has no total timeout; its connection pool takes the network backend from here
+        # (httpcore's documented NetworkBackend interface), so every socket read is bounded.
+        transport._pool._network_backend = _Backend(self._deadlines)
+        self.client = httpx.Client(timeout=options.timeout, transport=transport,
                                    follow_redirects=True, headers={"User-Agent": USER_AGENT})
 
     def close(self) -> None:
@@ -100,23 +167,36 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         self.pacer.wait(url)
+        deadline = self.options.deadline
+        self._deadlines.set(time.monotonic() + deadline)
         try:
-            resp = self.client.get(url, headers=headers)
+            with self.client.stream("GET", url, headers=headers) as resp:
+                if resp.status_code == 304:
+                    return Fetched(304, b"", etag, last_modified)
+                if resp.status_code >= 400:
+                    transient = resp.status_code in (408, 425, 429) or resp.status_code >= 500
+                    raise FeedError(f"{url} answered HTTP {resp.status_code}"
+                                    + ("; will retry" if transient else "; check the URL"),
+                                    retry_after=retry_after(resp.headers.get("Retry-After")),
+                                    transient=transient)
+                body = bytearray()
+                for chunk in resp.iter_bytes(65536):
+                    body += chunk
+                    if len(body) > self.options.max_bytes:
+                        raise FeedError(f"{url} is larger than {self.options.max_bytes // 1_000_000} MB: "
+                                        "not a feed Dalel reads", transient=False)
+                return Fetched(resp.status_code, bytes(body), resp.headers.get("ETag"),
+                               resp.headers.get("Last-Modified"))
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise FeedError(f"invalid URL {url!r}: {exc}", transient=False) from exc
+        except httpx.TimeoutException as exc:
+            raise FeedError(f"{url} timed out: no complete answer within {deadline:.0f} s; "
+                            "will retry") from exc
         except httpx.HTTPError as exc:
             raise FeedError(f"cannot reach {url}: {exc or type(exc).__name__}; "
                             "check the URL and the network") from exc
-        if resp.status_code == 304:
-            return Fetched(304, b"", etag, last_modified)
-        if resp.status_code >= 400:
-            transient = resp.status_code in (408, 425, 429) or resp.status_code >= 500
-            raise FeedError(f"{url} answered HTTP {resp.status_code}"
-                            + ("; will retry" if transient else "; check the URL"),
-                            retry_after=retry_after(resp.headers.get("Retry-After")),
-                            transient=transient)
-        return Fetched(resp.status_code, resp.content, resp.headers.get("ETag"),
-                       resp.headers.get("Last-Modified"))
+        finally:
+            self._deadlines.set(None)
 
 
 def fetch(url: str, *, etag: str | None = None, last_modified: str | None = None,

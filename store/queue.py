@@ -48,16 +48,40 @@ class Queue:
                 (kind, video_pk, utcnow(delay_s), now, now, kind, video_pk))
             return cur.rowcount == 1
 
+    def top_up(self, kind: str, source_id: int, cap: int) -> int:
+        """Queue `kind` jobs for the source's discovered videos (newest first) until it has
+        `cap` open ones; returns how many were queued. A feed of 10,000 entries becomes
+        10,000 videos, but only `cap` jobs at a time."""
+        now = utcnow()
+        with self.store.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO jobs (kind, video, not_before, created_at, updated_at)"
+                " SELECT ?, v.id, ?, ?, ? FROM videos v WHERE v.source_id = ? AND v.state = 'discovered'"
+                " AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = ? AND j.video = v.id"
+                " AND j.state IN ('queued', 'running'))"
+                " ORDER BY v.published IS NULL, v.published DESC, v.id"
+                " LIMIT max(0, ? - (SELECT count(*) FROM jobs j JOIN videos w ON w.id = j.video"
+                " WHERE j.kind = ? AND w.source_id = ? AND j.state IN ('queued', 'running')))",
+                (kind, now, now, now, source_id, kind, cap, kind, source_id))
+            return cur.rowcount
+
     def claim(self, kinds: tuple[str, ...], owner: str, lease_s: float) -> Job | None:
         """Take the next due job of these kinds (or one whose lease expired)."""
         now = utcnow()
         marks = ",".join("?" * len(kinds))
         with self.store.transaction() as conn:
+            # Fair across sources: each source's oldest due job first, round robin, so one
+            # source with 10,000 new videos does not hold back another's one.
+            # (a source's running jobs count first in its turns).
             row = conn.execute(
                 f"UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?,"
-                f" attempts = attempts + 1, updated_at = ? WHERE id = (SELECT id FROM jobs"
-                f" WHERE kind IN ({marks}) AND ((state = 'queued' AND not_before <= ?)"
-                f" OR (state = 'running' AND lease_until < ?)) ORDER BY not_before, id LIMIT 1)"
+                f" attempts = attempts + 1, updated_at = ? WHERE id = ("
+                f"SELECT id FROM (SELECT j.id, j.state, j.not_before, j.lease_until, row_number() OVER ("
+                f"PARTITION BY v.source_id ORDER BY j.state = 'queued', j.not_before, j.id) AS turn"
+                f" FROM jobs j JOIN videos v ON v.id = j.video"
+                f" WHERE j.kind IN ({marks}) AND j.state IN ('queued', 'running'))"
+                f" WHERE (state = 'queued' AND not_before <= ?) OR (state = 'running' AND lease_until < ?)"
+                f" ORDER BY turn, not_before, id LIMIT 1)"
                 f" RETURNING {_COLS}",
                 (owner, utcnow(lease_s), now, *kinds, now, now)).fetchone()
         return _job(row) if row else None

@@ -147,3 +147,104 @@ def test_the_daemon_survives_hostile_entries_and_an_absurd_retry_after(platform,
     finally:
         if d.proc.poll() is None:
             d.proc.kill()
+
+
+class Trickle:
+    """A loopback server that answers one byte at a time, slowly (headers or body)."""
+
+    def __init__(self, what: str, every: float = 0.5, size: int = 0):
+        import socket
+        import threading
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/feed.xml"
+        self.what, self.every, self.size = what, every, size
+        self.stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        import threading
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn):
+        try:
+            conn.recv(65536)
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nX-Pad: " + b"a" * 200 + b"\r\n\r\n"
+            if self.what == "headers":
+                for byte in head:
+                    if self.stop.is_set():
+                        return
+                    conn.send(bytes([byte]))
+                    time.sleep(self.every)
+            elif self.what == "body":
+                conn.send(head.replace(b"\r\n\r\n", b"\r\nContent-Length: 100000\r\n\r\n"))
+                while not self.stop.is_set():
+                    conn.send(b"<")
+                    time.sleep(self.every)
+            else:   # huge
+                conn.send(head.replace(b"\r\n\r\n", f"\r\nContent-Length: {self.size}\r\n\r\n".encode()))
+                block = b"<rss>" + b" " * 65531
+                sent = 0
+                while sent < self.size and not self.stop.is_set():
+                    conn.sendall(block)
+                    sent += len(block)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("what", ["headers", "body"])
+def test_a_trickling_server_cannot_hold_a_request_past_its_deadline(what):
+    from monitor.fetch import Fetcher, HttpOptions
+    server = Trickle(what)
+    try:
+        with Fetcher(HttpOptions(timeout=1.0)) as f:   # each byte comes within the timeout
+            start = time.monotonic()
+            with pytest.raises(monitor.FeedError) as err:
+                f.get(server.url)
+            took = time.monotonic() - start
+        assert took < 4.0 and "timed out" in str(err.value)
+    finally:
+        server.close()
+
+
+def test_a_huge_feed_is_refused_not_read_whole():
+    from monitor.fetch import Fetcher, HttpOptions
+    server = Trickle("huge", size=50_000_000)
+    try:
+        with Fetcher(HttpOptions(timeout=10.0, max_bytes=5_000_000)) as f:
+            with pytest.raises(monitor.FeedError) as err:
+                f.get(server.url)
+        assert "larger than 5 MB" in str(err.value) and not err.value.transient
+    finally:
+        server.close()
+
+
+def test_one_huge_feed_does_not_starve_another_source(tmp_path):
+    import store
+    s = store.Store(tmp_path / "q.sqlite3")
+    q = store.Queue(s)
+    big = s.add_source("https://big.example/feed", "feed", None, "big", None)
+    small = s.add_source("https://small.example/feed", "feed", None, "small", None)
+    s.discover_many([dict(platform="web", video_id=f"b{i}", url=f"https://big.example/{i}.mp4",
+                          source_id=big.id, published=f"2024-01-{1 + i % 28:02d}") for i in range(3000)])
+    s.discover_many([dict(platform="web", video_id="s1", url="https://small.example/1.mp4",
+                          source_id=small.id)])
+    assert q.top_up("archive", big.id, 50) == 50            # 3,000 videos, 50 jobs at a time
+    assert q.top_up("archive", big.id, 50) == 0
+    assert q.top_up("archive", small.id, 50) == 1
+    claimed = [q.claim(("archive",), "w", 60) for _ in range(2)]
+    sources = {s.get_video(j.video).source_id for j in claimed}
+    assert sources == {big.id, small.id}                     # round robin: the small source's turn comes at once
+    s.close()
