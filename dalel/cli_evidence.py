@@ -199,7 +199,9 @@ def _try_app(ctx: click.Context) -> App | None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def custody(ctx: click.Context, video_id: str, as_json: bool) -> None:
-    """Print a video's chain of custody and check that no entry was altered.
+    """Print a video's chain of custody and check that no entry was altered, removed or
+    recomputed: each entry's hash, and the chain's head against the copy kept outside the
+    database (custody-heads.log beside it).
 
     \b
     Example:
@@ -208,6 +210,8 @@ def custody(ctx: click.Context, video_id: str, as_json: bool) -> None:
     app = _app(ctx)
     video = app.store.find_video(video_id)
     entries, problems = store.custody.chain(app.store, video)
+    problems += store.custody.check_heads(app.store, video, entries,
+                                          store.custody.last_heads(app.store.heads_path))
     if as_json:
         _echo_json({"video_id": video.video_id, "intact": not problems, "problems": problems,
                     "entries": [asdict(e) for e in entries]})

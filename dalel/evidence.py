@@ -285,19 +285,51 @@ def _verify_original(app: App, manifest: dict, folder: str) -> Check:
 
 
 def verify_archive(app: App) -> tuple[int, list[Check]]:
-    """Re-hash every archived file against its recorded SHA-256: (files checked, failures)."""
+    """Re-hash every archived file and compare it with every record of its hash: the database,
+    the capture entry of the custody log, and the folder's manifest.json; check each video's
+    custody chain and its head against the copy kept outside the database. Returns (files
+    checked, failures); every disagreement is named."""
     failures, n = [], 0
+    heads = store.custody.last_heads(app.store.heads_path)
     for video in app.store.videos():
-        bad = []
-        for f in app.store.files(video):
+        entries, problems = store.custody.chain(app.store, video)
+        bad = list(problems) + store.custody.check_heads(app.store, video, entries, heads)
+        files = app.store.files(video)
+        captured = next((e.details.get("files", {}) for e in reversed(entries) if e.event == "capture"), None)
+        listed = _manifest_hashes(app, video, files)
+        for f in files:
             n += 1
+            name = f.path.rsplit("/", 1)[-1]
             path = app.config.archive_dir / f.path
             if not path.is_file():
                 bad.append(f"{f.path} missing")
-            elif monitor.sha256_file(path) != f.sha256:
-                bad.append(f"{f.path} changed")
+                continue
+            actual = monitor.sha256_file(path)
+            records = {"the database": f.sha256}
+            if captured is not None:
+                records["the capture record"] = captured.get(name)
+            if listed is not None and f.role != "manifest":
+                records["manifest.json"] = listed.get(name)
+            wrong = {k: v for k, v in records.items() if v != actual}
+            if wrong:
+                said = ", ".join(f"{k} says {(v or 'nothing')[:12]}…" for k, v in wrong.items())
+                bad.append(f"{f.path} changed: the file hashes to {actual[:12]}…, {said}")
+        if video.archived_at and captured is None:
+            bad.append("no capture entry in the custody log")
         if bad:
             failures.append(Check(video.video_id, False, "; ".join(bad)))
         if video.archived_at:
             store.custody.record(app.store, video, "fixity", {"ok": not bad, "problems": bad})
     return n, failures
+
+
+def _manifest_hashes(app: App, video: store.Video, files: list[store.FileRecord]) -> dict[str, str] | None:
+    """The hashes the folder's manifest.json lists, by file name (None: no manifest)."""
+    rec = next((f for f in files if f.role == "manifest"), None)
+    if rec is None:
+        return None
+    try:
+        data = json.loads((app.config.archive_dir / rec.path).read_text(encoding="utf-8"))
+        return {f["name"]: f["sha256"] for f in data.get("files", [])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}

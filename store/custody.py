@@ -10,9 +10,11 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import os
 import socket
 import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .clock import utcnow
@@ -21,6 +23,11 @@ if TYPE_CHECKING:  # db.py appends entries through this module
     from .db import Store, Video
 
 GENESIS = "0" * 64
+HEADS = "custody-heads.log"   # beside the database: each entry's video, seq and hash, appended
+
+# Head lines of entries appended in a transaction not yet committed, by connection: they
+# are written to the heads log after COMMIT (Store.transaction), never for a rollback.
+_pending: dict[int, list[str]] = {}
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,56 @@ def append(conn: sqlite3.Connection, video: "Video", event: str, details: dict[s
     digest = _digest(prev, _key(video), seq, at, actor, event, text)
     conn.execute("INSERT INTO custody (video, seq, at, actor, event, details, prev_hash, hash)"
                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (video.id, seq, at, actor, event, text, prev, digest))
+    _pending.setdefault(id(conn), []).append(f"{_key(video)}\t{seq}\t{digest}\t{at}\n")
     return digest
+
+
+def committed(conn: sqlite3.Connection, heads: Path) -> None:
+    """After COMMIT: append the heads of the entries just committed to the heads log — a copy
+    of each chain's head outside the database, so a chain cut short or recomputed in the
+    database is detected (`check_heads`)."""
+    lines = _pending.pop(id(conn), None)
+    if lines:
+        with open(heads, "a", encoding="utf-8") as f:
+            f.writelines(lines)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def rolled_back(conn: sqlite3.Connection) -> None:
+    _pending.pop(id(conn), None)
+
+
+def last_heads(heads: Path) -> dict[str, tuple[int, str]]:
+    """The last (seq, hash) the heads log holds for each video key."""
+    out: dict[str, tuple[int, str]] = {}
+    if heads.is_file():
+        with open(heads, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) >= 3 and parts[1].isdigit():
+                    seq = int(parts[1])
+                    if seq >= out.get(parts[0], (0, ""))[0]:
+                        out[parts[0]] = (seq, parts[2])
+    return out
+
+
+def check_heads(store: "Store", video: "Video", entries: list[Entry],
+                heads: dict[str, tuple[int, str]]) -> list[str]:
+    """Problems between the database's chain and the heads log: entries missing at the end
+    (the log knows a later one) or an entry whose hash the log remembers otherwise."""
+    known = heads.get(_key(video))
+    if known is None:
+        return []
+    seq, digest = known
+    mine = {e.seq: e.hash for e in entries}
+    if seq not in mine:
+        return [f"the custody log outside the database knows entry {seq}, the database ends at "
+                f"{max(mine, default=0)}: entries were removed"]
+    if mine[seq] != digest:
+        return [f"entry {seq} differs from the copy of its hash kept outside the database: the chain "
+                "was rewritten"]
+    return []
 
 
 def record(store: "Store", video: "Video", event: str, details: dict[str, Any]) -> str:

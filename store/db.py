@@ -19,6 +19,7 @@ import sqlite_utils
 
 from .analysis import ANALYSER_VERSION, BOUNDARY, BRIDGE, analyse, index_terms, normalise
 from .clock import parse_stamp, stamp, utcnow  # noqa: F401 (re-exported)
+from . import custody
 from .custody import append as custody_append
 from .errors import NotFound, StoreError
 from .fuzzy import fold
@@ -132,6 +133,11 @@ class Store:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @property
+    def heads_path(self) -> Path:
+        """The custody heads log, beside the database (store/custody.py)."""
+        return self.path.with_name(custody.HEADS)
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         self.conn.execute("BEGIN IMMEDIATE")
@@ -139,8 +145,13 @@ class Store:
             yield self.conn
         except BaseException:
             self.conn.execute("ROLLBACK")
+            custody.rolled_back(self.conn)
             raise
         self.conn.execute("COMMIT")
+        try:
+            custody.committed(self.conn, self.heads_path)
+        except OSError as exc:   # the database holds the entries; the copy is best effort
+            log.warning("cannot append to %s: %s", self.heads_path, exc)
 
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]

@@ -248,3 +248,60 @@ def test_one_huge_feed_does_not_starve_another_source(tmp_path):
     sources = {s.get_video(j.video).source_id for j in claimed}
     assert sources == {big.id, small.id}                     # round robin: the small source's turn comes at once
     s.close()
+
+
+def test_verify_does_not_trust_the_database_alone(platform, dalel):
+    import hashlib
+    import os
+    import sqlite3
+    import stat
+
+    dalel("channel", "add", platform.feed_url)
+    dalel("poll")
+    assert "all checks passed" in dalel("verify", "--archive").output
+    media = dalel.data_dir / "archive" / "youtube" / "DaLeLdemo01" / "DaLeLdemo01.mp4"
+    os.chmod(media, stat.S_IWUSR | stat.S_IRUSR)
+    media.write_bytes(media.read_bytes() + b"tampered")
+    forged = hashlib.sha256(media.read_bytes()).hexdigest()
+    db = sqlite3.connect(dalel.data_dir / "dalel.sqlite3")
+    db.execute("UPDATE files SET sha256 = ? WHERE path LIKE '%DaLeLdemo01.mp4'", (forged,))
+    db.commit()
+    out = dalel("verify", "--archive", ok=False).output
+    assert "DaLeLdemo01" in out and "the capture record says" in out and "manifest.json says" in out
+    assert "DaLeLdemo02" not in out
+
+
+def test_a_custody_chain_cut_short_or_recomputed_is_detected(platform, dalel):
+    import sqlite3
+
+    from store.custody import _digest
+    dalel("channel", "add", platform.feed_url)
+    dalel("poll")
+    dalel("verify", "--archive")                    # adds a fixity entry to each chain
+    db = sqlite3.connect(dalel.data_dir / "dalel.sqlite3")
+    triggers = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'custody'").fetchall()
+    db.executescript("DROP TRIGGER custody_no_update; DROP TRIGGER custody_no_delete;")
+    # 1: the last entry of one video deleted
+    vid1 = db.execute("SELECT id FROM videos WHERE video_id = 'DaLeLdemo01'").fetchone()[0]
+    db.execute("DELETE FROM custody WHERE video = ? AND seq = (SELECT max(seq) FROM custody WHERE video = ?)",
+               (vid1, vid1))
+    # 2: the other video's whole chain recomputed after editing its capture entry
+    vid2, key = db.execute("SELECT id, platform || ':' || video_id FROM videos WHERE video_id = 'DaLeLdemo02'").fetchone()
+    prev = "0" * 64
+    for seq, at, actor, event, details in db.execute(
+            "SELECT seq, at, actor, event, details FROM custody WHERE video = ? ORDER BY seq", (vid2,)).fetchall():
+        if event == "capture":
+            details = details.replace("http", "hxxp")
+        digest = _digest(prev, key, seq, at, actor, event, details)
+        db.execute("UPDATE custody SET details = ?, prev_hash = ?, hash = ? WHERE video = ? AND seq = ?",
+                   (details, prev, digest, vid2, seq))
+        prev = digest
+    for (sql,) in triggers:
+        db.execute(sql)
+    db.commit()
+    # each entry's hash still matches: only the copy of the head outside the database tells
+    rewritten = dalel("custody", "DaLeLdemo02", ok=False)
+    assert rewritten.exit_code == 1 and "was rewritten" in rewritten.output
+    out = dalel("verify", "--archive", ok=False).output
+    assert "DaLeLdemo01" in out and "entries were removed" in out
+    assert "DaLeLdemo02" in out and "was rewritten" in out
