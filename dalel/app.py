@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -14,7 +15,7 @@ import store
 import transcribe
 
 from . import __version__
-from .config import Config, parse_duration
+from .config import Config, parse_duration, parse_size
 from .errors import DalelError
 from .formats import parse_subtitles, shown_url
 
@@ -173,17 +174,34 @@ class App:
             try:
                 self.archive_video(video)
                 report.archived += 1
-            except monitor.Deferred:
+            except monitor.Deferred as exc:
+                if self.disk_low() is not None:
+                    errors.append(str(exc))
+                    break
                 report.deferred += 1
             except monitor.MonitorError:
                 report.failed += 1
         report.errors = tuple(errors)
         return report
 
+    def disk_free(self) -> tuple[int, int]:
+        """(free bytes on the data disk, the configured minimum)."""
+        return shutil.disk_usage(self.config.data_dir).free, parse_size(self.config.monitor.min_free_space)
+
+    def disk_low(self) -> str | None:
+        """Why downloads are paused for disk space, or None."""
+        free, minimum = self.disk_free()
+        if free >= minimum:
+            return None
+        return (f"downloads paused: {free / 1e9:.1f} GB free on the data disk, less than "
+                f"[monitor] min_free_space ({minimum / 1e9:.1f} GB); they resume when space returns")
+
     def archive_video(self, video: store.Video, should_stop: Callable[[], bool] = lambda: False,
                       final: bool = True) -> store.Video:
         """Archive one discovered video. A failure is logged and raised; when `final`
         (no retry will follow) or permanent, the video is marked failed."""
+        if (low := self.disk_low()) is not None:
+            raise monitor.Deferred(low)
         log.info("downloading %s from %s", video.video_id, urlsplit(video.url).hostname)
         try:
             got = monitor.archive(video.url, self.archive_options(), platform=video.platform,
@@ -417,8 +435,10 @@ class App:
                 nxt = src.not_before
             row["next_check"] = nxt
             sources.append(row)
+        free, minimum = self.disk_free()
         return {
             "data_dir": str(self.config.data_dir),
+            "disk": {"free_bytes": free, "min_free_bytes": minimum, "paused": free < minimum},
             "videos": self.store.counts(),
             "queue": self.queue.depth(),
             "sources": sources,

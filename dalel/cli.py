@@ -423,6 +423,10 @@ def status(ctx: click.Context, as_json: bool) -> None:
         _echo_json(report)
         return
     click.echo(f"archive: {report['data_dir']}")
+    disk = report["disk"]
+    if disk["paused"]:
+        click.echo(f"DOWNLOADS PAUSED: {disk['free_bytes'] / 1e9:.1f} GB free, less than [monitor] "
+                   f"min_free_space ({disk['min_free_bytes'] / 1e9:.1f} GB); free space to resume")
     click.echo("videos: " + ", ".join(f"{k} {v}" for k, v in report["videos"].items()))
     click.echo("queue: " + (", ".join(f"{k} {v}" for k, v in report["queue"].items()) or "empty"))
     for s in report["sources"]:

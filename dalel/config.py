@@ -29,6 +29,16 @@ def parse_duration(value: str, key: str = "duration") -> float:
 
 
 MAX_DURATION_S = 366 * 86400.0
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)?\s*$", re.I)
+_BYTES = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12}
+
+
+def parse_size(value: str, key: str = "size") -> int:
+    """"2GB" → 2000000000; "0" → 0."""
+    m = _SIZE.match(str(value)) if len(str(value)) <= 32 else None
+    if not m:
+        raise ConfigError(f"{key} = {str(value)[:40]!r} is not a size; write it like \"500MB\" or \"2GB\"")
+    return int(float(m.group(1)) * _BYTES[(m.group(2) or "b").lower()])
 # The range of each number key (others: 0 … 1,000,000): a typo must not start a billion threads.
 RANGES = {"monitor.max_attempts": (1, 1000), "monitor.download_workers": (1, 64),
           "monitor.per_host": (1, 64), "monitor.max_queued_per_source": (1, 100_000), "transcribe.batch_size": (1, 256),
@@ -50,6 +60,7 @@ class MonitorConfig:
     download_workers: int = 2             # downloads at once (the daemon), across hosts
     per_host: int = 1                     # downloads at once from one host
     max_queued_per_source: int = 50       # archive jobs queued at once per source (a huge feed waits its turn)
+    min_free_space: str = "2GB"           # downloads pause while the data disk has less free; "0": never
     format: str = ""                      # yt-dlp format; empty: best (merged when ffmpeg exists)
     subtitle_langs: tuple[str, ...] = ("kk", "ru")
     cookies_file: str = ""
@@ -175,6 +186,7 @@ def _validate(cfg: Config) -> None:
     for key in ("poll_every", "recheck_every", "reconcile_every", "request_timeout",
                 "min_request_interval", "download_sleep", "retry_base"):
         parse_duration(getattr(m, key), f"monitor.{key}")
+    parse_size(m.min_free_space, "monitor.min_free_space")
     parse_duration(cfg.watch.webhook_timeout, "watch.webhook_timeout")
     parse_duration(cfg.evidence.fixity_every, "evidence.fixity_every")
     if cfg.evidence.pad < 0:

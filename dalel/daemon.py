@@ -274,7 +274,11 @@ class Daemon:
         except monitor.Cancelled:
             app.queue.requeue(job)
         except monitor.Deferred as exc:
-            app.queue.retry(job, str(exc), self.poll_every, retry_after_s=self.poll_every)
+            if app.disk_low() is not None:   # checked again every minute: resumes by itself
+                log.warning("%s", exc)
+                app.queue.retry(job, str(exc), DISK_RECHECK_S, retry_after_s=DISK_RECHECK_S)
+            else:
+                app.queue.retry(job, str(exc), self.poll_every, retry_after_s=self.poll_every)
         except monitor.DownloadError as exc:
             if exc.permanent or job.attempts >= self.config.monitor.max_attempts:
                 app.queue.fail(job, str(exc))
@@ -291,6 +295,7 @@ class Daemon:
 
 
 WORKER_PAUSE_S = 5.0
+DISK_RECHECK_S = 60.0
 
 
 def _now():

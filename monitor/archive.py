@@ -107,7 +107,9 @@ def archive(url: str, opts: ArchiveOptions, *, platform: str | None = None,
                               should_stop=should_stop)
     except DownloadError as exc:
         # keep a partial download to resume; nothing else is left behind in tmp/
-        if exc.permanent or not any(p.is_file() and p.stat().st_size for p in work.iterdir()):
+        # (and not a partial file that keeps a full disk full)
+        if exc.permanent or "No space left" in str(exc) or \
+                not any(p.is_file() and p.stat().st_size for p in work.iterdir()):
             shutil.rmtree(work, ignore_errors=True)
         raise
     except Deferred:

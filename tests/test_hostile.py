@@ -305,3 +305,25 @@ def test_a_custody_chain_cut_short_or_recomputed_is_detected(platform, dalel):
     out = dalel("verify", "--archive", ok=False).output
     assert "DaLeLdemo01" in out and "entries were removed" in out
     assert "DaLeLdemo02" in out and "was rewritten" in out
+
+
+def test_downloads_pause_while_the_disk_is_low_and_resume(platform, tmp_path):
+    from click.testing import CliRunner
+
+    from dalel.cli import cli
+    config = tmp_path / "config.toml"
+
+    def run(min_free: str, *args: str):
+        config.write_text(f'data_dir = "data"\n[monitor]\nmin_request_interval = "0s"\n'
+                          f'min_free_space = "{min_free}"\n', encoding="utf-8")
+        return CliRunner().invoke(cli, ["--config", str(config), *args])
+
+    assert run("100000TB", "channel", "add", platform.feed_url).exit_code == 0
+    low = run("100000TB", "poll")
+    assert "downloads paused" in low.output and "0 archived" in low.output
+    import json
+    status = json.loads(run("100000TB", "status", "--json").output)
+    assert status["disk"]["paused"] is True and status["videos"]["failed"] == 0
+    assert not any((tmp_path / "data" / "tmp").glob("*/*"))          # nothing half-written
+    back = run("0", "poll")
+    assert "2 archived" in back.output
