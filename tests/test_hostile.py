@@ -327,3 +327,51 @@ def test_downloads_pause_while_the_disk_is_low_and_resume(platform, tmp_path):
     assert not any((tmp_path / "data" / "tmp").glob("*/*"))          # nothing half-written
     back = run("0", "poll")
     assert "2 archived" in back.output
+
+
+def _gapped_recording(folder: Path) -> Path:
+    """Four 2 s AAC clips, each with a beep at 0.5 s, joined at 5 s intervals: three gaps of
+    3 s in the presentation timestamps, as a recorded live stream has."""
+    import subprocess
+    import wave
+
+    import imageio_ffmpeg
+    import numpy as np
+    ffmpeg, sr = imageio_ffmpeg.get_ffmpeg_exe(), 16000
+    t = np.arange(2 * sr) / sr
+    beep = (t >= 0.5) & (t < 0.7)
+    x = np.where(beep, 0.5 * np.sin(2 * np.pi * 1000 * t), 0.0)
+    with wave.open(str(folder / "clip.wav"), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(sr)
+        w.writeframes((x * 32767).astype(np.int16).tobytes())
+    subprocess.run([ffmpeg, "-loglevel", "error", "-y", "-i", str(folder / "clip.wav"), "-c:a", "aac",
+                    "-ar", "16000", "-ac", "1", str(folder / "seg.m4a")], check=True)
+    (folder / "list.txt").write_text("file 'seg.m4a'\nduration 5.0\n" * 4, encoding="utf-8")
+    subprocess.run([ffmpeg, "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i",
+                    str(folder / "list.txt"), "-c", "copy", str(folder / "gaps.mp4")], check=True)
+    return folder / "gaps.mp4"
+
+
+def test_audio_positions_follow_presentation_time_across_gaps_and_after_a_resume(tmp_path):
+    import numpy as np
+
+    from transcribe.audio import SAMPLE_RATE, windows
+    path = _gapped_recording(tmp_path)
+
+    def beeps(start: float, window: float) -> list[float]:
+        found = []
+        for offset, audio in windows(str(path), window, start):
+            loud = np.abs(audio) > 0.2
+            for i in np.flatnonzero(loud[1:] & ~loud[:-1]) + 1:
+                at = offset + i / SAMPLE_RATE
+                if not found or at - found[-1] > 1.0:
+                    found.append(at)
+        return found
+
+    expected = [0.5, 5.5, 10.5, 15.5]                      # where a player shows each beep
+    straight = beeps(0.0, 60)
+    assert len(straight) == 4 and all(abs(a - b) < 0.15 for a, b in zip(straight, expected)), straight
+    windowed = beeps(0.0, 7.0)                             # cut into windows: the same places
+    assert len(windowed) == 4 and all(abs(a - b) < 0.01 for a, b in zip(windowed, straight)), windowed
+    resumed = beeps(6.0, 60)                               # a resume seeks into the second gap
+    assert len(resumed) == 2 and all(abs(a - b) < 0.15 for a, b in zip(resumed, expected[2:])), resumed

@@ -29,8 +29,14 @@ def duration(path: str) -> float:
         raise AudioError(f"cannot read {path}: {exc}") from exc
 
 
+_ALIGN_TOLERANCE = int(0.05 * SAMPLE_RATE)   # timestamp jitter below this is not a gap
+
+
 def _frames(path: str, start_s: float) -> Iterator[np.ndarray]:
-    """16 kHz mono float32 samples, from `start_s` on."""
+    """16 kHz mono float32 samples from `start_s` on, placed at their presentation time: a
+    gap in the timestamps (a recorded live stream drops segments) becomes silence and an
+    overlap is dropped, as a player and `ffmpeg -ss` count time. So sample n is always at
+    start_s + n / 16000 s of the player's timeline, in a straight pass and after a resume."""
     import av
     try:
         container = av.open(path)
@@ -43,21 +49,25 @@ def _frames(path: str, start_s: float) -> Iterator[np.ndarray]:
         if start_s > 0:
             container.seek(int(start_s * 1_000_000), any_frame=False, backward=True)
         resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
-        skip = None
+        produced = 0   # samples yielded so far, from start_s
         try:
             for frame in container.decode(stream):
-                if skip is None:  # seeking lands on a packet before start_s: drop the excess
-                    t = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
-                    skip = max(0, int((start_s - t) * SAMPLE_RATE))
-                for out in resampler.resample(frame):
-                    data = out.to_ndarray().reshape(-1).astype(np.float32) / 32768.0
-                    if skip:
-                        cut = min(skip, len(data))
-                        data, skip = data[cut:], skip - cut
-                    if len(data):
-                        yield data
+                outs = [o.to_ndarray().reshape(-1) for o in resampler.resample(frame)]
+                data = (np.concatenate(outs) if outs else np.zeros(0, np.int16)).astype(np.float32) / 32768.0
+                if frame.pts is not None:
+                    at = int(round((float(frame.pts * frame.time_base) - start_s) * SAMPLE_RATE))
+                    if at > produced + _ALIGN_TOLERANCE:      # a gap: silence until the frame
+                        yield np.zeros(at - produced, np.float32)
+                        produced = at
+                    elif at < produced - _ALIGN_TOLERANCE:    # before start_s, or an overlap
+                        data = data[min(len(data), produced - at):]
+                if len(data):
+                    produced += len(data)
+                    yield data
             for out in resampler.resample(None):
-                yield out.to_ndarray().reshape(-1).astype(np.float32) / 32768.0
+                data = out.to_ndarray().reshape(-1).astype(np.float32) / 32768.0
+                produced += len(data)
+                yield data
         except av.error.FFmpegError as exc:
             raise AudioError(f"cannot decode the audio of {path}: {exc}") from exc
 
