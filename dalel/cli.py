@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 from dataclasses import asdict
@@ -458,7 +459,15 @@ def run(ctx: click.Context) -> None:
     ctx.find_root().obj["app"] = None
     if logging.getLogger().level > logging.INFO:
         logging.getLogger().setLevel(logging.INFO)
-    Daemon(cfg).run_until_stopped()
+    daemon = Daemon(cfg)
+    daemon.run_until_stopped()
+    if daemon.busy_workers():
+        # A transcription still inside the speech engine's native threads would abort the
+        # interpreter's exit ("terminate called…", exit 134); its work is checkpointed and
+        # resumes on the next start, and every database write is a committed transaction.
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(0)
 
 
 @cli.command()

@@ -122,6 +122,10 @@ class Daemon:
             app.close()
             self._set_state("stopped")
 
+    def busy_workers(self) -> bool:
+        """Whether a worker thread is still running after the stop (a long native call)."""
+        return any(t.is_alive() for t in self._workers)
+
     def _recover(self, app: App) -> None:
         """Finish what a previous process left: requeue its jobs, queue what state implies;
         rebuild the search index if it was built by another analyser (after an upgrade)."""

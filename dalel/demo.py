@@ -58,6 +58,9 @@ class Platform:
         self.hits: dict[str, int] = {}          # path → requests served
         self.extra_entries: list[str] = []      # raw <entry> XML added to the feed (hostile ones)
         self.redirects: dict[str, str] = {}     # path → Location of a 302
+        # Random faults on every request (bench/soak.py): {"5xx": p, "timeout": p, "truncate": p,
+        # "stall_s": seconds, "rng": random.Random}
+        self.chaos: dict | None = None
         self.lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -123,6 +126,16 @@ class Platform:
                     platform.hits[path] = platform.hits.get(path, 0) + 1
                     fail = platform.failures.get(path)
                     wait = platform.stall.get(path, 0.0)
+                    self.cut = path in platform.truncate
+                    if platform.chaos and not fail:
+                        roll = platform.chaos["rng"].random()
+                        c = platform.chaos
+                        if roll < c["5xx"]:
+                            fail = 503
+                        elif roll < c["5xx"] + c["timeout"]:
+                            wait = c["stall_s"]
+                        elif roll < c["5xx"] + c["timeout"] + c["truncate"] and path.startswith("/media/"):
+                            self.cut = True
                 if wait:
                     time.sleep(wait)
                 if fail:
@@ -185,7 +198,7 @@ class Platform:
                 if head:
                     return
                 path = urlsplit(self.path).path
-                if path in platform.truncate:
+                if getattr(self, "cut", False):
                     body = body[: len(body) // 2]
                     self.close_connection = True
                 try:
