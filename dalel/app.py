@@ -376,6 +376,7 @@ class App:
             log.info("resuming %s from %.0fs", video.video_id, start_at)
         dropped: list[dict] = []
         batch: list[store.SegmentRecord] = []
+        coverage: dict | None = None
         for ev in events:
             if isinstance(ev, transcribe.Segment):
                 batch.append(store.SegmentRecord(
@@ -385,6 +386,10 @@ class App:
             elif isinstance(ev, transcribe.Dropped):
                 dropped.append({"start": ev.start, "end": ev.end, "reason": ev.reason,
                                 "text": ev.text[:200]})
+            elif isinstance(ev, transcribe.Coverage):
+                coverage = {"start": ev.start, "end": ev.end, "speech_s": ev.speech_s,
+                            "covered_s": ev.covered_s, "redecoded": [list(g) for g in ev.redecoded],
+                            "empty": [list(g) for g in ev.empty]}
             if len(batch) >= SEGMENT_BATCH or isinstance(ev, transcribe.Checkpoint):
                 seq += self.store.add_segments(tid, video, seq, batch)
                 batch = []
@@ -392,7 +397,8 @@ class App:
                     progress(ev.seconds if isinstance(ev, transcribe.Checkpoint) else ev.end,
                              info.duration)
             if isinstance(ev, transcribe.Checkpoint):
-                self.store.set_checkpoint(tid, ev.seconds)
+                self.store.set_checkpoint(tid, ev.seconds, coverage)
+                coverage = None
             if should_stop():
                 raise monitor.Cancelled(f"transcription of {video.video_id} stopped for shutdown")
         seq += self.store.add_segments(tid, video, seq, batch)
@@ -440,6 +446,7 @@ class App:
             "data_dir": str(self.config.data_dir),
             "disk": {"free_bytes": free, "min_free_bytes": minimum, "paused": free < minimum},
             "videos": self.store.counts(),
+            "coverage": self.store.coverage(),
             "queue": self.queue.depth(),
             "sources": sources,
             "failed": [{"video_id": v.video_id, "title": v.title, "error": v.error}

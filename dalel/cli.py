@@ -18,7 +18,7 @@ import transcribe
 from . import __version__, config as configmod
 from .app import App
 from .errors import USER_ERRORS, DalelError
-from .formats import FORMATTERS, hms, link_at, results_json, shown_url, transcript_json
+from .formats import FORMATTERS, coverage_line, hms, link_at, results_json, shown_url, transcript_json
 
 
 class QueryProblem(click.ClickException):
@@ -429,6 +429,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"DOWNLOADS PAUSED: {disk['free_bytes'] / 1e9:.1f} GB free, less than [monitor] "
                    f"min_free_space ({disk['min_free_bytes'] / 1e9:.1f} GB); free space to resume")
     click.echo("videos: " + ", ".join(f"{k} {v}" for k, v in report["videos"].items()))
+    if report["coverage"]["speech_s"]:
+        click.echo("transcripts: " + coverage_line(report["coverage"]))
     click.echo("queue: " + (", ".join(f"{k} {v}" for k, v in report["queue"].items()) or "empty"))
     for s in report["sources"]:
         err = f"  error: {s['last_error']}" if s["last_error"] else ""

@@ -79,10 +79,20 @@ def transcript_json(t: dict[str, Any], video_id: str) -> str:
     out = {k: t[k] for k in ("source", "model", "language", "language_probability",
                              "audio_seconds", "created_at", "settings")}
     out["video_id"] = video_id
+    out["coverage"] = (t.get("settings") or {}).get("coverage")
     out["segments"] = [{k: s[k] for k in ("start", "end", "text", "lang", "lang_probability",
                                           "probability", "words")}
                        for s in t["segments"]]
     return json.dumps(out, ensure_ascii=False, indent=2)
+
+
+def coverage_line(cov: dict | None) -> str:
+    """"speech 4 m 21 s, 99.6% covered by words; 2 gaps re-decoded; 0 s left without words"."""
+    if not cov:
+        return "coverage not measured (transcribed by an earlier version)"
+    m, s = divmod(int(round(cov["speech_s"])), 60)
+    return (f"speech {m} m {s} s, {cov['covered_share'] * 100:.1f}% covered by words; "
+            f"{cov['redecoded']} gap(s) re-decoded; {cov['uncovered_s']:g} s left without words")
 
 
 def hit_json(hit) -> dict[str, Any]:

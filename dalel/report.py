@@ -14,7 +14,7 @@ import transcribe
 from . import __version__
 from .app import App
 from .evidence import ClipRequest, build_clip, clip_range, original, tool_versions, write_zip
-from .formats import hms, link_at
+from .formats import coverage_line, hms, link_at
 
 CAVEAT = ("Speech recognition can miss or mishear words, especially in poor audio, overlapping "
           "speech or Kazakh–Russian code-switching; an absence in the transcript is not proof of "
@@ -49,11 +49,18 @@ def build_report(app: App, query: str, opts: store.SearchOptions) -> dict:
     searched = (f"{hours:.2f} hours of transcript ({scope['transcribed_videos']} of "
                 f"{scope['videos']} video(s) transcribed")
     searched += f"; {untranscribed} not transcribed, so not searched)" if untranscribed else ")"
+    cov = scope["coverage"]
+    if cov["speech_s"]:
+        searched += f"; speech recognition: {coverage_line(cov)}"
     if hits:
         statement = (f"{len(hits)} occurrence(s) of «{query}» were found in "
                      f"{len({h['video_id'] for h in hits})} video(s), searching {searched}.")
     else:
         statement = f"No occurrence of «{query}» was found in {searched}."
+        if cov["uncovered_s"]:
+            statement += (f" {cov['uncovered_s']:g} s of detected speech have no words in the transcript "
+                          "and were not searched: " + ", ".join(f"{v} {hms(a)}–{hms(b)}" for v, a, b in cov["uncovered"][:20])
+                          + ".")
     if possible:
         statement += (f" {len(possible)} possible mention(s) spelled differently in the transcript "
                       "are listed apart; listen to each before relying on it.")

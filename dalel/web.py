@@ -26,7 +26,7 @@ from . import __version__
 from .app import App
 from .config import Config
 from .errors import USER_ERRORS, DalelError
-from .formats import hms, link_at, results_json
+from .formats import coverage_line, hms, link_at, results_json
 
 TEMPLATES = Path(__file__).parent / "templates"
 CSRF_COOKIE, AUTH_COOKIE = "dalel_csrf", "dalel_auth"
@@ -164,8 +164,10 @@ def create_app(config: Config) -> FastAPI:
         segments = [{"start": s["start"], "end": s["end"], "hms": hms(s["start"]),
                      "hit": s["id"] in hits, "html": highlight(s["text"], sorted(set(hits.get(s["id"], ()))))}
                     for s in (transcript or {}).get("segments", [])]
+        coverage = coverage_line((transcript.get("settings") or {}).get("coverage")) \
+            if transcript and transcript.get("source") == "asr" else None
         return page(request, "video.html", video=video, transcript=transcript, segments=segments,
-                    files=app.store.files(video), start=t)
+                    files=app.store.files(video), start=t, coverage=coverage)
 
     @web.get("/channels", response_class=HTMLResponse, include_in_schema=False)
     def channels_page(request: Request, app: App = Depends(get_app)) -> HTMLResponse:

@@ -99,6 +99,18 @@ class SegmentRecord:
     lang_probability: float | None = None
 
 
+def coverage_summary(windows: list[dict]) -> dict:
+    """A transcript's coverage from its windows': speech seconds, seconds within words, the
+    share covered, the stretches decoded again and those still without words."""
+    speech = sum(w["speech_s"] for w in windows)
+    covered = sum(w["covered_s"] for w in windows)
+    empty = [g for w in windows for g in w["empty"]]
+    return {"speech_s": round(speech, 1), "covered_s": round(covered, 1),
+            "covered_share": round(covered / speech, 4) if speech else 1.0,
+            "redecoded": sum(len(w["redecoded"]) for w in windows),
+            "uncovered_s": round(sum(g[-1] - g[-2] for g in empty), 1), "uncovered": empty}
+
+
 class Store:
     """A connection to one archive database. Not shared between threads."""
 
@@ -440,9 +452,19 @@ class Store:
                 conn.execute("DELETE FROM bridges_fts WHERE rowid = ?", (last[0],))
         return tid, float(checkpoint), (last[1] + 1 if last else 0)
 
-    def set_checkpoint(self, transcript_id: int, seconds: float) -> None:
+    def set_checkpoint(self, transcript_id: int, seconds: float, coverage: dict | None = None) -> None:
+        """Everything before `seconds` is stored; `coverage` (of the window just finished) is
+        added to the transcript's record in the same transaction, so it survives a resume."""
         with self.transaction() as conn:
             conn.execute("UPDATE transcripts SET checkpoint = ? WHERE id = ?", (seconds, transcript_id))
+            if coverage is not None:
+                settings = json.loads(conn.execute("SELECT settings FROM transcripts WHERE id = ?",
+                                                   (transcript_id,)).fetchone()[0] or "{}")
+                windows = [w for w in settings.get("coverage_windows", []) if w["start"] < coverage["start"]]
+                settings["coverage_windows"] = windows + [coverage]
+                settings["coverage"] = coverage_summary(settings["coverage_windows"])
+                conn.execute("UPDATE transcripts SET settings = ? WHERE id = ?",
+                             (json.dumps(settings, sort_keys=True, ensure_ascii=False), transcript_id))
 
     def add_text_transcript(self, video: Video, *, source: str, model: str,
                             segments: list[SegmentRecord], bridges: bool = True) -> int:
@@ -591,6 +613,22 @@ class Store:
         return t
 
     # --- status ------------------------------------------------------------
+
+    def coverage(self, video_ids: list[int] | None = None) -> dict:
+        """The coverage of the complete speech transcripts (of these videos), summed."""
+        sql = ("SELECT v.video_id, t.settings FROM transcripts t JOIN videos v ON v.id = t.video"
+               " WHERE t.complete AND t.source = 'asr'")
+        params: list = []
+        if video_ids is not None:
+            sql += f" AND t.video IN ({','.join('?' * len(video_ids))})"
+            params = list(video_ids)
+        windows, unmeasured = [], 0
+        for vid, settings in self.conn.execute(sql, params):
+            got = json.loads(settings or "{}").get("coverage_windows")
+            if got is None:
+                unmeasured += 1
+            windows += [w | {"empty": [[vid, a, b] for a, b in w["empty"]]} for w in got or []]
+        return coverage_summary(windows) | {"transcripts_unmeasured": unmeasured}
 
     def counts(self) -> dict[str, int]:
         row = self._rows(

@@ -415,7 +415,8 @@ def scope(store: Store, o: SearchOptions) -> dict:
         videos.append({"video_id": vid, "title": title, "channel": channel, "published": published,
                        "transcribed": bool(ts), "sources": sorted({t[0] for t in ts})})
     done = [v for v in videos if v["transcribed"]]
-    return {"videos": len(videos), "hours": round(hours / 3600, 3),
+    pks = [pk for (pk, *_), v in zip(rows, videos) if v["transcribed"]]
+    return {"coverage": store.coverage(pks), "videos": len(videos), "hours": round(hours / 3600, 3),
             "transcribed_videos": len(done), "transcribed_hours": round(done_hours / 3600, 3),
             "models": sorted(models), "languages": sorted(langs),
             "from": min((v["published"] for v in videos if v["published"]), default=None),

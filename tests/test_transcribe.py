@@ -107,3 +107,39 @@ def test_per_language_models_decode_their_language(transcribed, tmp_path):
     (tmp_path / "bad.toml").write_text('data_dir = "data"\n[transcribe.models]\nde = "x"\n', encoding="utf-8")
     bad = CliRunner().invoke(cli, ["--config", str(tmp_path / "bad.toml"), "status"])
     assert bad.exit_code == 1 and "[transcribe.models]" in bad.output
+
+
+def test_speech_the_batched_pass_loses_is_decoded_again_and_coverage_recorded(transcriber, monkeypatch):
+    """A test seam stands in for faster-whisper's known failure (#1179: whole segments missing
+    in batched mode): the batched pass's segment with «захвату» is dropped; the stretch of speech
+    left without words is found by VAD and decoded again on its own."""
+    import json
+
+    from transcribe.pipeline import RestrictedLanguagePipeline
+    spoken = json.loads((DEMO_DIR / "ru_broadcast.json").read_text(encoding="utf-8"))["spoken_at"]
+    real = RestrictedLanguagePipeline.transcribe
+
+    def losing(self, *args, **kwargs):
+        segments, info = real(self, *args, **kwargs)
+        return (s for s in segments if "захват" not in s.text), info
+
+    monkeypatch.setattr(RestrictedLanguagePipeline, "transcribe", losing)
+    _, events = transcriber.transcribe(str(DEMO_DIR / "ru_broadcast.mp4"))
+    events = list(events)
+    words = [w for e in events if isinstance(e, transcribe.Segment) for w in e.words]
+    found = [w for w in words if w.word.strip().lower().startswith("захват")]
+    assert found and abs(found[0].start - spoken) < 1.5             # recovered, at its time
+    coverage = [e for e in events if isinstance(e, transcribe.Coverage)]
+    assert coverage and sum(len(c.redecoded) for c in coverage) >= 1
+    assert sum(c.covered_s for c in coverage) >= 0.95 * sum(c.speech_s for c in coverage)
+    starts = [e.start for e in events if isinstance(e, transcribe.Segment)]
+    assert starts == sorted(starts)                                 # merged in time order
+
+
+def test_coverage_of_a_whole_transcript_is_stored_and_shown(transcribed):
+    import json
+    dalel, _ = transcribed
+    data = json.loads(dalel("transcript", "DaLeLdemo01", "--format", "json").output)
+    cov = data["coverage"]
+    assert cov["speech_s"] > 10 and cov["covered_share"] >= 0.95 and cov["uncovered"] == []
+    assert "covered by words" in dalel("status").output

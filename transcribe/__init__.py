@@ -3,12 +3,12 @@
 Does not import monitor/ or store/.
 """
 from .audio import duration as media_duration
-from .engine import (Checkpoint, Dropped, Segment, TranscribeOptions, Transcriber, TranscriptInfo,
-                     Word, looping)
+from .engine import (Checkpoint, Coverage, Dropped, Segment, TranscribeOptions, Transcriber,
+                     TranscriptInfo, Word, looping)
 from .errors import AudioError, ModelError, TranscribeError
 from .model import ensure_base_model
 
 __all__ = [
-    "AudioError", "Checkpoint", "Dropped", "ModelError", "Segment", "TranscribeError", "TranscribeOptions", "Transcriber",
+    "AudioError", "Checkpoint", "Coverage", "Dropped", "ModelError", "Segment", "TranscribeError", "TranscribeOptions", "Transcriber",
     "TranscriptInfo", "Word", "ensure_base_model", "looping", "media_duration",
 ]

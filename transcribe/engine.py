@@ -70,12 +70,27 @@ class Dropped:
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """How much of a window's detected speech the transcript's words cover: the speech
+    seconds (Silero VAD), the seconds within words, the stretches of speech without words
+    that were decoded again on their own, and those still without words after that."""
+    start: float
+    end: float
+    speech_s: float
+    covered_s: float
+    redecoded: tuple[tuple[float, float], ...] = ()
+    empty: tuple[tuple[float, float], ...] = ()
+
+
+@dataclass(frozen=True)
 class Checkpoint:
     """Everything before `seconds` has been produced."""
     seconds: float
 
 
-Event = Union[Segment, Dropped, Checkpoint]
+Event = Union[Segment, Dropped, Coverage, Checkpoint]
+GAP_S = 1.5          # speech without words longer than this is decoded again
+WORD_PAD_S = 0.4     # a word covers this much around it (pauses between words are speech to VAD)
 
 
 @dataclass(frozen=True)
@@ -157,8 +172,55 @@ class Transcriber:
 
     def _events(self, media_path: str, start_at: float) -> Iterator[Event]:
         for offset, samples in audiomod.windows(media_path, self.opts.window_s, start_at):
-            yield from self._window(samples, offset)
+            yield from self._complete(list(self._window(samples, offset)), samples, offset)
             yield Checkpoint(round(offset + len(samples) / SAMPLE_RATE, 3))
+
+    def _complete(self, events: list[Event], samples: np.ndarray, offset: float) -> Iterator[Event]:
+        """The window's events, with every stretch of detected speech that has no words decoded
+        again on its own (sequentially, timestamps on), so no speech is silently lost — the
+        batched pipeline is known to drop whole segments (faster-whisper #1179, #1351) — and
+        the window's coverage."""
+        segments = [e for e in events if isinstance(e, Segment)]
+        speech = [(a / SAMPLE_RATE, b / SAMPLE_RATE) for a, b in speech_spans(samples)]
+        gaps = _uncovered(speech, _covered(segments, offset))
+        redecoded, empty = [], []
+        for a, b in gaps:
+            if b - a < GAP_S:
+                continue
+            lang = _language_near(segments, offset + a, offset + b) or \
+                self._identify(samples, [(int(a * SAMPLE_RATE), int(b * SAMPLE_RATE))])[0][0]
+            found = self._redecode(samples, offset, a, b, lang)
+            segments += found
+            (redecoded if found else empty).append((round(offset + a, 2), round(offset + b, 2)))
+            if found:
+                log.info("re-decoded %.1f s of speech without words at %.1fs: %d segment(s)",
+                         b - a, offset + a, len(found))
+        for e in sorted([*segments, *(e for e in events if isinstance(e, Dropped))], key=lambda e: e.start):
+            yield e
+        still = _uncovered(speech, _covered(segments, offset))
+        speech_s = sum(b - a for a, b in speech)
+        yield Coverage(round(offset, 3), round(offset + len(samples) / SAMPLE_RATE, 3), round(speech_s, 2),
+                       round(speech_s - sum(b - a for a, b in still), 2), tuple(redecoded),
+                       tuple((round(offset + a, 2), round(offset + b, 2)) for a, b in still if b - a >= GAP_S))
+
+    def _redecode(self, samples: np.ndarray, offset: float, a: float, b: float, lang: str) -> list[Segment]:
+        """Decode the stretch a..b (window seconds) alone; keep the words inside it."""
+        lo, hi = max(0, int((a - 0.3) * SAMPLE_RATE)), min(len(samples), int((b + 0.3) * SAMPLE_RATE))
+        shift = offset + lo / SAMPLE_RATE
+        found, _ = self.model.transcribe(
+            samples[lo:hi], language=lang, beam_size=self.opts.beam_size, word_timestamps=True,
+            vad_filter=False, condition_on_previous_text=False, without_timestamps=False)
+        out = []
+        for s in found:
+            text = s.text.strip()
+            if not text or looping(text) or (s.no_speech_prob > 0.6 and s.avg_logprob < -1.0):
+                continue
+            seg = _segment(s, lang, 0.0, shift)
+            inside = tuple(w for w in seg.words if offset + a - 0.2 <= (w.start + w.end) / 2 <= offset + b + 0.2)
+            if inside:
+                out.append(Segment(inside[0].start, inside[-1].end, "".join(w.word for w in inside).strip(),
+                                   lang, seg.probability, 0.0, inside))
+        return out
 
     def _window(self, samples: np.ndarray, offset: float) -> Iterator[Event]:
         if len(samples) < SAMPLE_RATE // 10:
@@ -238,6 +300,48 @@ class Transcriber:
             return
         for r in kept:
             yield _segment(r, lang, lang_p, offset + a / SAMPLE_RATE)
+
+
+def speech_spans(samples: np.ndarray) -> list[tuple[int, int]]:
+    """Silero VAD's speech (sample ranges), as the batched pipeline finds it."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    return [(ts["start"], ts["end"]) for ts in get_speech_timestamps(samples, VadOptions())]
+
+
+def _covered(segments: list[Segment], offset: float) -> list[tuple[float, float]]:
+    """The window's seconds within words (each padded: VAD counts short pauses as speech)."""
+    spans = []
+    for s in segments:
+        if s.words:
+            spans += [(w.start - offset - WORD_PAD_S, w.end - offset + WORD_PAD_S) for w in s.words]
+        else:
+            spans.append((s.start - offset, s.end - offset))
+    return sorted(spans)
+
+
+def _uncovered(speech: list[tuple[float, float]], covered: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The parts of the speech intervals that no covered interval reaches."""
+    out = []
+    for a, b in speech:
+        cur = a
+        for c, d in covered:
+            if d <= cur or c >= b:
+                continue
+            if c > cur:
+                out.append((cur, c))
+            cur = max(cur, d)
+            if cur >= b:
+                break
+        if cur < b:
+            out.append((cur, b))
+    return [(a, b) for a, b in out if b - a > 0.01]
+
+
+def _language_near(segments: list[Segment], a: float, b: float) -> str | None:
+    """The language of the speech nearest to the stretch a..b (None: no speech decoded near)."""
+    near = [(max(s.start - b, a - s.end, 0.0), s.lang) for s in segments if abs(s.start - a) < 60]
+    return min(near)[1] if near else None
 
 
 def speech_clips(samples: np.ndarray, max_s: float = 30.0) -> list[tuple[int, int]]:
