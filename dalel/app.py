@@ -51,6 +51,7 @@ class App:
         self.queue = store.Queue(self.store)
         self._transcriber: transcribe.Transcriber | None = None
         self._fetcher: monitor.Fetcher | None = None
+        self._model_override: str | None = None
 
     def close(self) -> None:
         if self._fetcher is not None:
@@ -337,11 +338,16 @@ class App:
 
     # --- transcription -----------------------------------------------------
 
+    def use_model(self, name: str) -> None:
+        """Transcribe with another model than the config's, in this process."""
+        self._model_override = name
+        self._transcriber = None
+
     def transcriber(self) -> transcribe.Transcriber:
         if self._transcriber is None:
             t = self.config.transcribe
             self._transcriber = transcribe.Transcriber(transcribe.TranscribeOptions(
-                model=t.model, device=t.device, compute_type=t.compute_type,
+                model=self._model_override or t.model, device=t.device, compute_type=t.compute_type,
                 languages=t.languages, batch_size=t.batch_size, beam_size=t.beam_size,
                 cpu_threads=t.cpu_threads, window_s=parse_duration(t.window, "transcribe.window"),
                 models=tuple(sorted(t.models.items()))))

@@ -176,16 +176,25 @@ def archive(ctx: click.Context, url: str) -> None:
 
 @cli.command("transcribe")
 @click.argument("video_ids", nargs=-1, metavar="[VIDEO_ID]...")
+@click.option("--again", is_flag=True,
+              help="Transcribe the given videos again (current settings, or --model); the previous "
+                   "transcript stays until the new one is complete, and both are in the custody log.")
+@click.option("--model", metavar="NAME", help="Use this model for this run (a faster-whisper name or folder).")
 @click.pass_context
-def transcribe_cmd(ctx: click.Context, video_ids: tuple[str, ...]) -> None:
+def transcribe_cmd(ctx: click.Context, video_ids: tuple[str, ...], again: bool, model: str | None) -> None:
     """Transcribe archived videos that have no transcript yet (or the given ones).
 
     \b
     Example:
         dalel transcribe
         dalel transcribe dQw4w9WgXcQ
+        dalel transcribe --again dQw4w9WgXcQ --model large-v3
     """
+    if again and not video_ids:
+        raise click.UsageError("--again needs the video ids to transcribe again")
     app = _app(ctx)
+    if model:
+        app.use_model(model)
     videos = app.videos_to_transcribe(video_ids)
     if not videos:
         click.echo("nothing to transcribe")

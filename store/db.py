@@ -558,14 +558,19 @@ class Store:
                 conn.execute("UPDATE transcripts SET settings = ? WHERE id = ?",
                              (json.dumps(settings | notes, sort_keys=True, ensure_ascii=False),
                               transcript_id))
+            replaced = []
             if conn.execute("SELECT source FROM transcripts WHERE id = ?",
                             (transcript_id,)).fetchone()[0] == "asr":
-                # A new speech transcript (another model, a re-run) replaces the previous one.
+                # A new speech transcript (another model, a re-run) replaces the previous one,
+                # now that it is complete; the custody entry names what it replaced.
+                replaced = [{"transcript": r[0], "model": r[1]} for r in conn.execute(
+                    "SELECT id, model FROM transcripts WHERE video = ? AND source = 'asr' AND complete"
+                    " AND id != ?", (video.id, transcript_id))]
                 self._drop_transcripts(conn, video.id, "asr", complete_too=True, keep=transcript_id)
-            self._finish(conn, transcript_id, video, elapsed_seconds)
+            self._finish(conn, transcript_id, video, elapsed_seconds, replaced)
 
     def _finish(self, conn: sqlite3.Connection, transcript_id: int, video: Video,
-                elapsed_seconds: float) -> None:
+                elapsed_seconds: float, replaced: list[dict] | None = None) -> None:
         conn.execute("UPDATE transcripts SET complete = 1, elapsed_seconds = ? WHERE id = ?",
                      (elapsed_seconds, transcript_id))
         source = conn.execute("SELECT source FROM transcripts WHERE id = ?",
@@ -578,9 +583,11 @@ class Store:
             model, lang, n = conn.execute(
                 "SELECT model, language, (SELECT count(*) FROM segments WHERE transcript = t.id)"
                 " FROM transcripts t WHERE id = ?", (transcript_id,)).fetchone()
-            custody_append(conn, video, "transcription" if source == "asr" else "import",
-                           {"transcript": transcript_id, "model": model, "language": lang,
-                            "segments": n}, actor=self.actor)
+            details = {"transcript": transcript_id, "model": model, "language": lang, "segments": n}
+            if replaced:
+                details["replaces"] = replaced
+            custody_append(conn, video, "transcription" if source == "asr" else "import", details,
+                           actor=self.actor)
 
     def transcript_sources(self, video: Video) -> list[str]:
         return [r[0] for r in self.conn.execute(

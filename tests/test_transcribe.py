@@ -143,3 +143,23 @@ def test_coverage_of_a_whole_transcript_is_stored_and_shown(transcribed):
     cov = data["coverage"]
     assert cov["speech_s"] > 10 and cov["covered_share"] >= 0.95 and cov["uncovered"] == []
     assert "covered by words" in dalel("status").output
+
+
+def test_transcribe_again_keeps_the_old_transcript_until_the_new_one_is_complete(transcribed, tmp_path):
+    import json
+    import shutil
+    import sqlite3
+
+    from conftest import Dalel
+    shutil.copytree(transcribed[0].data_dir, tmp_path / "data")
+    dalel = Dalel(tmp_path / "data")
+    assert dalel("transcribe", "--again", ok=False).exit_code == 2          # needs the ids
+    out = dalel("transcribe", "--again", "DaLeLdemo02").output
+    assert "transcribed DaLeLdemo02" in out
+    db = sqlite3.connect(tmp_path / "data" / "dalel.sqlite3")
+    assert db.execute("SELECT count(*) FROM transcripts t JOIN videos v ON v.id = t.video"
+                      " WHERE v.video_id = 'DaLeLdemo02' AND t.source = 'asr'").fetchone()[0] == 1
+    chain = json.loads(dalel("custody", "DaLeLdemo02", "--json").output)
+    runs = [e for e in chain["entries"] if e["event"] == "transcription"]
+    assert len(runs) == 2 and runs[1]["details"]["replaces"][0]["transcript"] == runs[0]["details"]["transcript"]
+    assert chain["intact"]
