@@ -1,19 +1,28 @@
-"""`dalel transcribe` (the whole command) vs a plain faster-whisper call, in one run.
+"""`dalel transcribe` (the whole command) vs faster-whisper's own two ways, on three recordings.
 
-Builds ~5 minutes of Russian speech from the bundled demo media, then measures, each in
-its own process on the same model (bundled Whisper base, int8 CPU):
-  plain: WhisperModel(...).transcribe(audio) with default settings, segments consumed;
-  dalel: `dalel transcribe` on the archived file (start-up, model load, database writes).
-Prints seconds per audio second, the speed ratio, WER against the script, peak RSS.
+Recordings (Russian speech, made from the bundled media):
+  demo:     the bundled demo speech, concatenated to about 5 minutes;
+  festival: the claim-check broadcast (bench/data/claim_broadcast.mp4, 14 Festival sentences);
+  looped:   that broadcast five times over (looping is where the batched pass lost lines).
+Each is transcribed, in its own process, on the same model (bundled Whisper base, int8 CPU):
+  plain:    WhisperModel(...).transcribe(audio) with default settings (sequential);
+  batched:  faster-whisper's BatchedInferencePipeline(model).transcribe(audio), defaults;
+  dalel:    `dalel --config CONFIG transcribe` on the archived file (start-up, model load,
+            database writes), with a config of its own so the caller's cannot change it.
+Each is run 3 times; the median is printed: seconds per audio second, WER against the script,
+lines lost (script lines of which a third of the words or more have no match in the
+transcript, aligned in order), peak RSS.
 
-    .venv/bin/python bench/transcribe_speed.py [--minutes 5]
+    .venv/bin/python bench/transcribe_speed.py [--runs 3] [--only demo,festival,looped]
 """
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,46 +32,77 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 PLAIN = """
 import sys, json, time
-from faster_whisper import WhisperModel
+from faster_whisper import WhisperModel, BatchedInferencePipeline
 from transcribe import ensure_base_model
 t0 = time.monotonic()
 model = WhisperModel(str(ensure_base_model()), device="cpu", compute_type="int8")
 t1 = time.monotonic()
-segments, info = model.transcribe(sys.argv[1])
+if sys.argv[2] == "batched":
+    segments, info = BatchedInferencePipeline(model).transcribe(sys.argv[1])
+else:
+    segments, info = model.transcribe(sys.argv[1])
 text = " ".join(s.text for s in segments)
 t2 = time.monotonic()
 print(json.dumps({"load": t1 - t0, "transcribe": t2 - t1, "text": text}))
 """
+CONFIG = 'data_dir = "data"\n[transcribe]\nlanguages = ["kk", "ru"]\n'
 
 
-def build_audio(out: Path, minutes: float) -> tuple[float, str]:
-    """Concatenate the demo speech until `minutes` long; returns (seconds, reference text)."""
-    from faster_whisper import decode_audio
+def _write_wav(out: Path, audio) -> float:
     import numpy as np
-
-    from dalel.demo import DEMO_DIR
-    parts = [(decode_audio(str(DEMO_DIR / f"{n}.mp4")), (DEMO_DIR / f"{n}.txt").read_text("utf-8"))
-             for n in ("ru_broadcast", "ru_news")]
-    audio, text = [], []
-    while sum(len(a) for a in audio) < minutes * 60 * 16000:
-        for a, t in parts:
-            audio.append(a)
-            text.append(t)
-    pcm = (np.clip(np.concatenate(audio), -1, 1) * 32767).astype("<i2")
+    pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2")
     with wave.open(str(out), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(16000)
         w.writeframes(pcm.tobytes())
-    return len(pcm) / 16000, " ".join(text)
+    return len(pcm) / 16000
+
+
+def _lines(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n", text) if s.strip()]
+
+
+def recordings(tmp: Path, only: set[str]) -> dict[str, tuple[Path, float, list[str]]]:
+    """name → (wav, seconds, script lines)."""
+    import numpy as np
+    from faster_whisper import decode_audio
+
+    import claim_check
+    from dalel.demo import DEMO_DIR
+    out = {}
+    if "demo" in only:
+        parts = [(decode_audio(str(DEMO_DIR / f"{n}.mp4")), (DEMO_DIR / f"{n}.txt").read_text("utf-8"))
+                 for n in ("ru_broadcast", "ru_news")]
+        audio, lines = [], []
+        while sum(len(a) for a in audio) < 5 * 60 * 16000:
+            for a, t in parts:
+                audio.append(a)
+                lines += _lines(t)
+        out["demo"] = (tmp / "demo.wav", _write_wav(tmp / "demo.wav", np.concatenate(audio)), lines)
+    if only & {"festival", "looped"}:
+        if not claim_check.BROADCAST.exists():
+            claim_check.make()
+        one = decode_audio(str(claim_check.BROADCAST))
+        lines = [text for _, text in claim_check.SENTENCES]
+        if "festival" in only:
+            out["festival"] = (tmp / "festival.wav", _write_wav(tmp / "festival.wav", one), lines)
+        if "looped" in only:
+            out["looped"] = (tmp / "looped.wav", _write_wav(tmp / "looped.wav", np.concatenate([one] * 5)),
+                             lines * 5)
+    return out
+
+
+def _words(s: str) -> list[str]:
+    return re.findall(r"[^\W_]+", s.lower().replace("ё", "е"))
 
 
 def wer(ref: str, hyp: str) -> float:
-    norm = lambda s: re.findall(r"[^\W_]+", s.lower().replace("ё", "е"))
-    r, h = norm(ref), norm(hyp)
+    r, h = _words(ref), _words(hyp)
     prev = list(range(len(h) + 1))
     for i, rw in enumerate(r, 1):
         cur = [i] + [0] * len(h)
@@ -72,10 +112,27 @@ def wer(ref: str, hyp: str) -> float:
     return prev[-1] / max(1, len(r))
 
 
-def peak_rss(cmd: list[str]) -> tuple[str, float, float]:
+def lines_lost(lines: list[str], hyp: str) -> int:
+    """Script lines of which a third of the words or more have no match in the transcript, the
+    two aligned in order (so a line is matched near its place, not anywhere)."""
+    ref, owner = [], []
+    for i, line in enumerate(lines):
+        for w in _words(line):
+            ref.append(w)
+            owner.append(i)
+    matched = [0] * len(lines)
+    for block in difflib.SequenceMatcher(None, ref, _words(hyp), autojunk=False).get_matching_blocks():
+        for k in range(block.a, block.a + block.size):
+            matched[owner[k]] += 1
+    return sum(1 for i, line in enumerate(lines) if matched[i] < len(_words(line)) * 2 / 3)
+
+
+def peak_rss(cmd: list[str], cwd: Path | None = None) -> tuple[str, float, float]:
     start = time.monotonic()
     pid = os.fork()
     if pid == 0:
+        if cwd:
+            os.chdir(cwd)
         fd = os.open(os.path.join(tempfile.gettempdir(), f"dalel-bench-{os.getpid()}.out"),
                      os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         os.dup2(fd, 1)
@@ -90,41 +147,54 @@ def peak_rss(cmd: list[str]) -> tuple[str, float, float]:
     return out, wall, usage.ru_maxrss / 1024
 
 
+def run_dalel(tmp: Path, name: str, wav: Path) -> tuple[str, float, float]:
+    from dalel.demo import DemoVideo, Platform
+    home = tmp / f"dalel-{name}"
+    if home.exists():
+        import shutil
+        shutil.rmtree(home)
+    home.mkdir()
+    (home / "config.toml").write_text(CONFIG, encoding="utf-8")
+    dalel = [sys.executable, "-m", "dalel", "--config", str(home / "config.toml")]
+    video = DemoVideo("BenchSpeech", "bench", wav, "2024-01-01T00:00:00+00:00")
+    with Platform([video]) as platform:
+        subprocess.run(dalel + ["archive", platform.media_url(video)], check=True, capture_output=True)
+    _, wall, rss = peak_rss(dalel + ["transcribe"], cwd=home)
+    data = json.loads(subprocess.run(dalel + ["transcript", "BenchSpeech", "--format", "json"],
+                                     check=True, capture_output=True).stdout)
+    return " ".join(s["text"] for s in data["segments"]), wall, rss
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--minutes", type=float, default=5.0)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--only", default="demo,festival,looped")
     args = ap.parse_args()
-    from dalel.demo import DemoVideo, Platform
-
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        wav = tmp / "speech.wav"
-        seconds, reference = build_audio(wav, args.minutes)
-        print(f"audio: {seconds:.1f} s of Russian speech ({wav.stat().st_size / 1e6:.1f} MB wav)")
-
-        out, plain_wall, plain_rss = peak_rss([sys.executable, "-c", PLAIN, str(wav)])
-        plain = json.loads(out)
-        plain_wer = wer(reference, plain["text"])
-
-        dalel = [sys.executable, "-m", "dalel", "--data-dir", str(tmp / "data")]
-        video = DemoVideo("BenchSpeech", "bench", wav, "2024-01-01T00:00:00+00:00")
-        with Platform([video]) as platform:
-            subprocess.run(dalel + ["archive", platform.media_url(video)], check=True,
-                           capture_output=True)
-        _, dalel_wall, dalel_rss = peak_rss(dalel + ["transcribe"])
-        data = json.loads(subprocess.run(dalel + ["transcript", "BenchSpeech", "--format", "json"],
-                                         check=True, capture_output=True).stdout)
-        dalel_wer = wer(reference, " ".join(s["text"] for s in data["segments"]))
-
-    p_rtf = plain["transcribe"] / seconds
-    p_rtf_all = plain_wall / seconds
-    d_rtf = dalel_wall / seconds
-    print(f"plain WhisperModel.transcribe: {plain['transcribe']:.1f} s (+{plain['load']:.1f} s load) "
-          f"→ {p_rtf:.3f} s/s ({p_rtf_all:.3f} with start-up), WER {plain_wer:.3f}, peak RSS {plain_rss:.0f} MB")
-    print(f"dalel transcribe (whole command): {dalel_wall:.1f} s → {d_rtf:.3f} s/s, "
-          f"WER {dalel_wer:.3f}, peak RSS {dalel_rss:.0f} MB")
-    print(f"speed-up: {p_rtf / d_rtf:.2f}x vs the plain call alone, "
-          f"{p_rtf_all / d_rtf:.2f}x vs the plain process")
+        recs = recordings(tmp, set(args.only.split(",")))
+        print(f"{'recording':9} {'audio':>6} {'system':8} {'s/s':>6} {'× plain':>7} {'WER':>6} "
+              f"{'lines lost':>10} {'peak RSS':>8}   (median of {args.runs} runs)")
+        for name, (wav, seconds, lines) in recs.items():
+            reference = " ".join(lines)
+            results = {}
+            for system in ("plain", "batched", "dalel"):
+                runs = []
+                for _ in range(args.runs):
+                    if system == "dalel":
+                        text, wall, rss = run_dalel(tmp, name, wav)
+                        rtf = wall / seconds                    # the whole command
+                    else:
+                        out, wall, rss = peak_rss([sys.executable, "-c", PLAIN, str(wav), system])
+                        got = json.loads(out)
+                        text, rtf = got["text"], got["transcribe"] / seconds   # the call alone
+                    runs.append((rtf, wer(reference, text), lines_lost(lines, text), rss))
+                results[system] = [statistics.median(x) for x in zip(*runs)]
+            for system, (rtf, w, lost, rss) in results.items():
+                print(f"{name:9} {seconds:>5.0f}s {system:8} {rtf:>6.3f} {results['plain'][0] / rtf:>6.2f}x "
+                      f"{w:>6.3f} {lost:>4.0f} of {len(lines):<4} {rss:>6.0f} MB")
+        print("dalel is timed as the whole command (start-up, model load, decoding, database writes);"
+              " plain and batched as the transcribe call alone")
 
 
 if __name__ == "__main__":
