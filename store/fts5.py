@@ -63,9 +63,11 @@ def _node(plan: Plan, node: Node, approximate: bool) -> str:
     if isinstance(node, Term):
         loose = approximate or node.fuzzy   # near spellings allow a word inserted inside a phrase
         phrases = None if loose and len(node.words) > 1 else _phrases(plan, node, approximate)
-        if phrases is None:
-            return "(" + _loose(plan, node, approximate) + ")"
-        return "(" + " OR ".join(phrases) + ")" if phrases else '"\x01"'
+        expr = "(" + _loose(plan, node, approximate) + ")" if phrases is None else \
+            "(" + " OR ".join(phrases) + ")" if phrases else '"\x01"'
+        if approximate and plan.regrouped.get(node):   # a word split in two, or two joined
+            expr = "(" + " OR ".join([expr, *(_quote(" ".join(g)) for g in plan.regrouped[node])]) + ")"
+        return expr
     if isinstance(node, Or):
         return "(" + " OR ".join(_node(plan, item, approximate) for item in node.items) + ")"
     # NEAR takes phrases: use it when every item is a term with few forms.

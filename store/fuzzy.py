@@ -7,9 +7,9 @@ Kazakh letters as their Russian look-alikes (қ/к, ғ/г, ң/н, і/и). `fold`
 key in which all of these are equal; two spellings with the same key are a possible
 mention of each other, and for words of five letters or more one further edit of the key
 is allowed. A misheard ending is caught by comparing stems as well (жыналыс for
-жиналысқа). Other confusions — a word split in two or two joined, a short word inserted
-inside a phrase («захвате в власти») — are handled where words are matched in order
-(`match.py`).
+жиналысқа). Other confusions — a word split in two («за хват») or two joined
+(«захватвласти»), a short word inserted inside a phrase («захвате в власти») — are handled
+where words are matched in order (`match.py`).
 
 Candidates are looked up in the `vocabulary` table (every spoken form the index has seen,
 with its stem and its key); hits found this way are always labelled possible, never

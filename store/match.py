@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 from .analysis import LANGUAGES, WORD_RE, analyse, normalise, words
 from .families import family
-from .fuzzy import similar
+from .fuzzy import fold, similar
 from .query import Near, Node, Or, Query, Term, leaves
 
 _STOPS = set(".!?…")
@@ -57,6 +57,9 @@ class Plan:
     query: Query
     specs: dict[Term, tuple[WordSpec, ...]]
     approximate: bool                      # whether near spellings were looked up
+    # per term, the index forms of its words as speech recognition may have split or joined
+    # them: a word written as two ("за хват") or two words as one ("захватвласти")
+    regrouped: dict[Term, list[tuple[str, ...]]] = field(default_factory=dict)
 
     def fts_alternatives(self, spec: WordSpec, approximate: bool) -> list[str]:
         if spec.prefix is not None:
@@ -91,7 +94,33 @@ def resolve(conn: sqlite3.Connection, query: Query, lang: str | None, *, familie
                 spec = WordSpec(word, stems, lemmas, similar=near)
             out.append(spec)
         specs[term] = tuple(out)
-    return Plan(query, specs, approximate)
+    plan = Plan(query, specs, approximate)
+    if approximate:
+        for term in query.terms():
+            if not term.prefix and (found := _regrouped(conn, term)):
+                plan.regrouped[term] = found
+    return plan
+
+
+def _regrouped(conn: sqlite3.Connection, term: Term) -> list[tuple[str, ...]]:
+    """The stems, as an index phrase, of the term's words as the transcript may hold them split
+    in two (each half a word it has seen) or two of them joined in one."""
+    words_ = [normalise(w) for w in term.words]
+    out: list[tuple[str, ...]] = []
+
+    def stem_of(form: str) -> str | None:   # a seen spoken form, up to recognition's confusions
+        row = conn.execute("SELECT stem FROM vocabulary WHERE fold = ?", (fold(form),)).fetchone()
+        return row[0] if row else None
+
+    for i, w in enumerate(words_):
+        if i + 1 < len(words_) and (joined := stem_of(w + words_[i + 1])):
+            out.append((joined,))
+        if len(w) >= 5:
+            for k in range(2, len(w) - 1):
+                left, right = stem_of(w[:k]), stem_of(w[k:])
+                if left and right:
+                    out.append((left, right))
+    return out
 
 
 # --- the words of a stretch of transcript ------------------------------------------------
@@ -220,6 +249,13 @@ def _term_spans(toks: list[Tok], specs: tuple[WordSpec, ...], approximate: bool)
                 found = step(k + 1, pos + 1, used + (pos,), approx or extra)
             elif approximate and spec.possible(tok):
                 found = step(k + 1, pos + 1, used + (pos,), True)
+            elif approximate and spec.prefix is None and pos + 1 < n and not tok.stop \
+                    and min(len(tok.word), len(toks[pos + 1].word)) >= 2 \
+                    and fold(tok.word + toks[pos + 1].word) == fold(spec.text):
+                found = step(k + 1, pos + 2, used + (pos, pos + 1), True)      # split: «за хват»
+            elif approximate and k + 1 < len(specs) and spec.prefix is None \
+                    and fold(tok.word) == fold(spec.text + specs[k + 1].text):
+                found = step(k + 2, pos + 1, used + (pos,), True)              # joined: «захватвласти»
             else:
                 found = None
             if found:

@@ -248,3 +248,18 @@ def test_kazakh_words_that_only_look_like_forms_stay_apart():
     assert stem("қала") != stem("қалды")      # city, not "stayed"
     assert stem("жаза") != stem("жазды")      # punishment, not "writing"
     assert stem("білім") != stem("білді")     # knowledge is derived: not "knew"
+
+
+def test_a_word_split_in_two_or_two_words_joined_are_possible_mentions(tmp_path):
+    s = store.Store(tmp_path / "x.sqlite3")
+    v, _ = s.discover("example", "v9", "https://example.org/v9")
+    s.add_text_transcript(v, source="asr", model="m", segments=[
+        seg(0, "Они говорили о за хват власти вчера."),
+        seg(5, "Потом снова захватвласти обсуждали."),
+        seg(10, "Захват власти осудили все.")])
+    r = find(s, '"захват власти"', approximate=True)
+    got = sorted((h.start, h.matches, h.approximate) for h in r.hits)
+    assert got == [(1.5, ("за", "хват", "власти"), True), (6.0, ("захватвласти",), True),
+                   (10.0, ("Захват", "власти"), False)]
+    assert r.exact_total == 1 and r.possible_total == 2
+    s.close()
