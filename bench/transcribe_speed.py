@@ -18,7 +18,6 @@ transcript, aligned in order), peak RSS.
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import os
 import re
@@ -113,18 +112,48 @@ def wer(ref: str, hyp: str) -> float:
 
 
 def lines_lost(lines: list[str], hyp: str) -> int:
-    """Script lines of which a third of the words or more have no match in the transcript, the
-    two aligned in order (so a line is matched near its place, not anywhere)."""
+    """Script lines of which a third of the words or more have no match in the transcript,
+    the two aligned word by word in order (a minimum-edit alignment, so a line is matched at
+    its place in the speech, not anywhere — the recordings repeat themselves)."""
     ref, owner = [], []
     for i, line in enumerate(lines):
         for w in _words(line):
             ref.append(w)
             owner.append(i)
     matched = [0] * len(lines)
-    for block in difflib.SequenceMatcher(None, ref, _words(hyp), autojunk=False).get_matching_blocks():
-        for k in range(block.a, block.a + block.size):
-            matched[owner[k]] += 1
+    for k in _aligned(ref, _words(hyp)):
+        matched[owner[k]] += 1
     return sum(1 for i, line in enumerate(lines) if matched[i] < len(_words(line)) * 2 / 3)
+
+
+def _aligned(ref: list[str], hyp: list[str]) -> list[int]:
+    """Indexes of the reference words that a minimum-edit alignment pairs with an equal word."""
+    n, m = len(ref), len(hyp)
+    prev, back = list(range(m + 1)), []
+    for i in range(1, n + 1):
+        cur, dirs, r = [i] + [0] * m, bytearray(m + 1), ref[i - 1]
+        dirs[0] = 1
+        for j in range(1, m + 1):
+            best, d = prev[j - 1] + (r != hyp[j - 1]), 0
+            if prev[j] + 1 < best:
+                best, d = prev[j] + 1, 1
+            if cur[j - 1] + 1 < best:
+                best, d = cur[j - 1] + 1, 2
+            cur[j], dirs[j] = best, d
+        back.append(dirs)
+        prev = cur
+    out, i, j = [], n, m
+    while i > 0 and j > 0:
+        d = back[i - 1][j]
+        if d == 0:
+            if ref[i - 1] == hyp[j - 1]:
+                out.append(i - 1)
+            i, j = i - 1, j - 1
+        elif d == 1:
+            i -= 1
+        else:
+            j -= 1
+    return out
 
 
 def peak_rss(cmd: list[str], cwd: Path | None = None) -> tuple[str, float, float]:

@@ -172,16 +172,18 @@ class Transcriber:
 
     def _events(self, media_path: str, start_at: float) -> Iterator[Event]:
         for offset, samples in audiomod.windows(media_path, self.opts.window_s, start_at):
-            yield from self._complete(list(self._window(samples, offset)), samples, offset)
+            speech = speech_spans(samples)   # once: for the decoding and for its coverage
+            yield from self._complete(list(self._window(samples, offset, speech)), samples, offset, speech)
             yield Checkpoint(round(offset + len(samples) / SAMPLE_RATE, 3))
 
-    def _complete(self, events: list[Event], samples: np.ndarray, offset: float) -> Iterator[Event]:
+    def _complete(self, events: list[Event], samples: np.ndarray, offset: float,
+                  spans: list[tuple[int, int]]) -> Iterator[Event]:
         """The window's events, with every stretch of detected speech that has no words decoded
         again on its own (sequentially, timestamps on), so no speech is silently lost — the
         batched pipeline is known to drop whole segments (faster-whisper #1179, #1351) — and
         the window's coverage."""
         segments = [e for e in events if isinstance(e, Segment)]
-        speech = [(a / SAMPLE_RATE, b / SAMPLE_RATE) for a, b in speech_spans(samples)]
+        speech = [(a / SAMPLE_RATE, b / SAMPLE_RATE) for a, b in spans]
         gaps = _uncovered(speech, _covered(segments, offset))
         redecoded, empty = [], []
         for a, b in gaps:
@@ -222,16 +224,20 @@ class Transcriber:
                                    lang, seg.probability, 0.0, inside))
         return out
 
-    def _window(self, samples: np.ndarray, offset: float) -> Iterator[Event]:
+    def _window(self, samples: np.ndarray, offset: float, speech: list[tuple[int, int]]) -> Iterator[Event]:
         if len(samples) < SAMPLE_RATE // 10:
             return
+        clips = group_clips(speech)
         if self.by_language:
-            yield from self._window_by_language(samples, offset)
+            yield from self._window_by_language(samples, offset, clips)
+            return
+        if not clips:
             return
         self.pipeline.segment_languages.clear()
         segments, _ = self.pipeline.transcribe(
             samples, language=self.opts.languages[0], multilingual=True,
-            batch_size=self.opts.batch_size, beam_size=self.opts.beam_size, vad_filter=True,
+            batch_size=self.opts.batch_size, beam_size=self.opts.beam_size, vad_filter=False,
+            clip_timestamps=[{"start": a / SAMPLE_RATE, "end": b / SAMPLE_RATE} for a, b in clips],
             word_timestamps=True, without_timestamps=False, condition_on_previous_text=False,
             log_progress=False)
         for s in segments:
@@ -239,10 +245,10 @@ class Transcriber:
                 if self.pipeline.segment_languages else (self.opts.languages[0], 0.0)
             yield from self._checked(s, lang, lang_p, samples, offset)
 
-    def _window_by_language(self, samples: np.ndarray, offset: float) -> Iterator[Event]:
+    def _window_by_language(self, samples: np.ndarray, offset: float,
+                            clips: list[tuple[int, int]]) -> Iterator[Event]:
         """Identify each speech clip's language with the default model, then decode the
         clips of each language with its own model (the default one where none is set)."""
-        clips = speech_clips(samples)
         langs = self._identify(samples, clips)
         found = []
         for lang in dict.fromkeys(lang for lang, _ in langs):
@@ -302,11 +308,24 @@ class Transcriber:
             yield _segment(r, lang, lang_p, offset + a / SAMPLE_RATE)
 
 
-def speech_spans(samples: np.ndarray) -> list[tuple[int, int]]:
-    """Silero VAD's speech (sample ranges), as the batched pipeline finds it."""
+def speech_spans(samples: np.ndarray, max_s: float = 30.0) -> list[tuple[int, int]]:
+    """Silero VAD's speech (sample ranges), with the batched pipeline's settings."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    return [(ts["start"], ts["end"]) for ts in get_speech_timestamps(samples, VadOptions())]
+    return [(ts["start"], ts["end"]) for ts in get_speech_timestamps(
+        samples, VadOptions(max_speech_duration_s=max_s, min_silence_duration_ms=160))]
+
+
+def group_clips(speech: list[tuple[int, int]], max_s: float = 30.0) -> list[tuple[int, int]]:
+    """Speech spans grouped into clips of at most `max_s` seconds, the batched pipeline's chunks."""
+    clips: list[tuple[int, int]] = []
+    limit = int(max_s * SAMPLE_RATE)
+    for a, b in speech:
+        if clips and b - clips[-1][0] <= limit:
+            clips[-1] = (clips[-1][0], b)
+        else:
+            clips.append((a, b))
+    return clips
 
 
 def _covered(segments: list[Segment], offset: float) -> list[tuple[float, float]]:
@@ -342,22 +361,6 @@ def _language_near(segments: list[Segment], a: float, b: float) -> str | None:
     """The language of the speech nearest to the stretch a..b (None: no speech decoded near)."""
     near = [(max(s.start - b, a - s.end, 0.0), s.lang) for s in segments if abs(s.start - a) < 60]
     return min(near)[1] if near else None
-
-
-def speech_clips(samples: np.ndarray, max_s: float = 30.0) -> list[tuple[int, int]]:
-    """Silero VAD's speech, grouped into clips (sample ranges) of at most `max_s` seconds."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    speech = get_speech_timestamps(samples, VadOptions(max_speech_duration_s=max_s,
-                                                       min_silence_duration_ms=160))
-    clips: list[tuple[int, int]] = []
-    limit = int(max_s * SAMPLE_RATE)
-    for ts in speech:
-        if clips and ts["end"] - clips[-1][0] <= limit:
-            clips[-1] = (clips[-1][0], ts["end"])
-        else:
-            clips.append((ts["start"], ts["end"]))
-    return clips
 
 
 def _segment(s, lang: str, lang_p: float, offset: float) -> Segment:
