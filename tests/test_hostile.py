@@ -375,3 +375,23 @@ def test_audio_positions_follow_presentation_time_across_gaps_and_after_a_resume
     assert len(windowed) == 4 and all(abs(a - b) < 0.01 for a, b in zip(windowed, straight)), windowed
     resumed = beeps(6.0, 60)                               # a resume seeks into the second gap
     assert len(resumed) == 2 and all(abs(a - b) < 0.15 for a, b in zip(resumed, expected[2:])), resumed
+
+
+def test_credentials_in_a_channel_url_are_never_shown(platform, dalel):
+    from urllib.parse import urlsplit
+    parts = urlsplit(platform.feed_url)
+    secret = platform.feed_url.replace(f"{parts.hostname}:", f"reader:hunter2@{parts.hostname}:")
+    dalel("channel", "add", secret)
+    shown = dalel("channel", "list").output + dalel("channel", "list", "--json").output + \
+        dalel("status", "--json").output
+    assert "hunter2" not in shown and "***@" in shown
+
+
+def test_clip_times_must_be_finite_and_an_unwritable_out_is_one_line(platform, dalel, tmp_path):
+    dalel("channel", "add", platform.feed_url)
+    dalel("poll")
+    for args in (["nan", "5"], ["1", "inf"], ["1", "5", "--pad", "nan"]):
+        result = dalel("clip", "DaLeLdemo01", *args, ok=False)
+        assert result.exit_code in (1, 2) and "Traceback" not in result.output, args
+    result = dalel("clip", "DaLeLdemo01", "1", "3", "--out", "/proc/self/x.zip", ok=False)
+    assert result.exit_code == 1 and "cannot write /proc/self/x.zip" in result.output

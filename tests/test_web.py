@@ -217,3 +217,18 @@ def test_dns_rebinding_and_hostile_requests_get_a_4xx_never_a_500(archive):
             assert 400 <= code < 500, (path, code, body[:200])
         code, body, _ = srv.get(f"/api/search?q={q}&offset=99999999999999999999999")
         assert code == 200 and json.loads(body)["hits"] == []      # past the end: an empty page
+
+
+def test_the_session_cookie_is_not_the_token_and_nothing_authenticated_is_cached(archive):
+    import http.client
+    with Server(archive, '[web]\ntoken = "s3cret-token"\n') as srv:
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port)
+        conn.request("GET", "/?token=s3cret-token")
+        resp = conn.getresponse()
+        cookie = resp.getheader("Set-Cookie")
+        assert resp.status == 303 and "s3cret-token" not in cookie and resp.getheader("Cache-Control") == "no-store"
+        session = cookie.split(";")[0]
+        code, _, headers = srv.get("/api/videos/DaLeLdemo01", {"Cookie": session})
+        assert code == 200 and headers["cache-control"] == "no-store"
+        assert srv.get("/api/videos/DaLeLdemo01", {"Cookie": "dalel_auth=s3cret-token"})[0] == 401
+        assert srv.get("/api/videos/DaLeLdemo01", {"Authorization": "Bearer s\u00e9cret"})[0] == 401

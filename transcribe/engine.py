@@ -89,8 +89,9 @@ class Checkpoint:
 
 
 Event = Union[Segment, Dropped, Coverage, Checkpoint]
-GAP_S = 1.5          # speech without words longer than this is decoded again
+GAP_S = 1.0          # speech without words longer than this is decoded again
 WORD_PAD_S = 0.4     # a word covers this much around it (pauses between words are speech to VAD)
+VAD_PAD_S = 0.4      # Silero VAD's speech_pad_ms: silence it adds on each side of speech
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,12 @@ class Transcriber:
         the window's coverage."""
         segments = [e for e in events if isinstance(e, Segment)]
         speech = [(a / SAMPLE_RATE, b / SAMPLE_RATE) for a, b in spans]
-        gaps = _uncovered(speech, _covered(segments, offset))
+        gaps: list[tuple[float, float]] = []
+        for a, b in _uncovered(speech, _covered(segments, offset)):   # near ones decoded together
+            if gaps and a - gaps[-1][1] < 0.5:
+                gaps[-1] = (gaps[-1][0], b)
+            else:
+                gaps.append((a, b))
         redecoded, empty = [], []
         for a, b in gaps:
             if b - a < GAP_S:
@@ -199,8 +205,10 @@ class Transcriber:
                          b - a, offset + a, len(found))
         for e in sorted([*segments, *(e for e in events if isinstance(e, Dropped))], key=lambda e: e.start):
             yield e
-        still = _uncovered(speech, _covered(segments, offset))
-        speech_s = sum(b - a for a, b in speech)
+        # The figures count each stretch's core: VAD pads speech with 0.4 s of what is around it.
+        core = [(a + VAD_PAD_S, b - VAD_PAD_S) for a, b in speech if b - a > 2 * VAD_PAD_S]
+        still = _uncovered(core, _covered(segments, offset))
+        speech_s = sum(b - a for a, b in core)
         yield Coverage(round(offset, 3), round(offset + len(samples) / SAMPLE_RATE, 3), round(speech_s, 2),
                        round(speech_s - sum(b - a for a, b in still), 2), tuple(redecoded),
                        tuple((round(offset + a, 2), round(offset + b, 2)) for a, b in still if b - a >= GAP_S))
