@@ -83,13 +83,8 @@ def _hit_row(h: store.Hit) -> dict:
 def _forms(app: App, asked: dict[str, list[str]]) -> dict[str, dict[str, list[str]]]:
     """For each query word: the indexed forms searched (its family's), and every spoken form
     in the archive that has one of them."""
-    out = {}
-    for word, stems in asked.items():
-        marks = ",".join("?" * len(stems))
-        spoken = sorted(r[0] for r in app.store.conn.execute(
-            f"SELECT word FROM vocabulary WHERE stem IN ({marks})", stems)) if stems else []
-        out[word] = {"searched": stems, "spoken": spoken}
-    return out
+    return {word: {"searched": stems, "spoken": app.store.spoken_forms(stems)}
+            for word, stems in asked.items()}
 
 
 def report_html(report: dict) -> str:

@@ -621,6 +621,14 @@ class Store:
 
     # --- status ------------------------------------------------------------
 
+    def spoken_forms(self, stems: list[str]) -> list[str]:
+        """Every spoken form the index has seen under one of these indexed forms."""
+        if not stems:
+            return []
+        marks = ",".join("?" * len(stems))
+        return sorted(r[0] for r in self.conn.execute(
+            f"SELECT word FROM vocabulary WHERE stem IN ({marks})", stems))
+
     def coverage(self, video_ids: list[int] | None = None) -> dict:
         """The coverage of the complete speech transcripts (of these videos), summed."""
         sql = ("SELECT v.video_id, t.settings FROM transcripts t JOIN videos v ON v.id = t.video"

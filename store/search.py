@@ -96,9 +96,7 @@ def search(store: Store, query: Query, options: SearchOptions = SearchOptions(),
     if approximate or fuzzy_words or (approximate is None and not exact.found):
         near = resolve(conn, query, opts.lang, families=not opts.lemma, approximate=True)
         loose = _mentions(store, near, opts, approximate=True, exhaustive=exhaustive)
-        taken = {(m.video, round(m.start, 2), round(m.end, 2)) for m in exact.found}
-        possible = [m for m in loose.found if not _overlaps_any(m, exact.found)
-                    and (m.video, round(m.start, 2), round(m.end, 2)) not in taken]
+        possible = [m for m in loose.found if not _overlaps_any(m, exact.found)]
         estimated = estimated or loose.estimated
     ranked = sorted(exact.found, key=lambda m: (m.score, m.order)) + \
         sorted(possible, key=lambda m: (m.score, m.order))
