@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import threading
 import time
@@ -32,6 +33,7 @@ class PollReport:
     archived: int = 0
     failed: int = 0
     deferred: int = 0      # live or upcoming: archived once they have ended
+    retrying: int = 0      # a transient failure (5xx, timeout, cut download): queued to try again
     errors: tuple[str, ...] = ()
 
 
@@ -52,6 +54,7 @@ class App:
         self._transcriber: transcribe.Transcriber | None = None
         self._fetcher: monitor.Fetcher | None = None
         self._model_override: str | None = None
+        self.last_warning: str | None = None   # what the last add_channel warned about
 
     def close(self) -> None:
         if self._fetcher is not None:
@@ -94,6 +97,9 @@ class App:
     def add_channel(self, url: str, name: str | None = None, every: str | None = None) -> store.Source:
         every_s = int(parse_duration(every, "--every")) if every else None
         spec = monitor.identify(url, self.ytdlp_options(), self.http_options())
+        if spec.warning:
+            log.warning("channel %s: %s", url, spec.warning)
+            self.last_warning = spec.warning
         return self.store.add_source(spec.url, spec.kind, spec.feed_url, name or spec.name, every_s)
 
     def sync_config_channels(self) -> None:
@@ -173,15 +179,20 @@ class App:
         for video in pending:
             progress(f"archiving {video.video_id} {video.title or ''}")
             try:
-                self.archive_video(video)
+                self.archive_video(video, final=False)
                 report.archived += 1
             except monitor.Deferred as exc:
                 if self.disk_low() is not None:
                     errors.append(str(exc))
                     break
                 report.deferred += 1
-            except monitor.MonitorError:
-                report.failed += 1
+            except monitor.MonitorError as exc:
+                if getattr(exc, "permanent", True):
+                    report.failed += 1
+                else:   # transient is never final: queued, tried again by the daemon or the next poll
+                    retry_s = parse_duration(self.config.monitor.retry_base)
+                    self.queue.enqueue("archive", video.id, delay_s=max(retry_s, getattr(exc, "retry_after", None) or 0.0))
+                    report.retrying += 1
         report.errors = tuple(errors)
         return report
 
@@ -196,6 +207,16 @@ class App:
             return None
         return (f"downloads paused: {free / 1e9:.1f} GB free on the data disk, less than "
                 f"[monitor] min_free_space ({minimum / 1e9:.1f} GB); they resume when space returns")
+
+    def retry_failed(self, video_ids: Iterable[str] = ()) -> list[store.Video]:
+        """Failed videos (these, or all) queued again: archive, or transcribe if archived."""
+        videos = [self.store.find_video(v) for v in video_ids] or self.store.videos("failed")
+        done = []
+        for video in videos:
+            if self.store.reset_failed(video):
+                self.queue.enqueue("transcribe" if video.archived_at else "archive", video.id)
+                done.append(video)
+        return done
 
     def archive_video(self, video: store.Video, should_stop: Callable[[], bool] = lambda: False,
                       final: bool = True) -> store.Video:
@@ -457,11 +478,22 @@ class App:
             "sources": sources,
             "failed": [{"video_id": v.video_id, "title": v.title, "error": v.error}
                        for v in self.store.videos("failed")],
+            "failures_by_reason": _by_reason(self.store.videos("failed")),
             "removed": [{"video_id": v.video_id, "title": v.title, "removed_at": v.removed_at,
                          "message": next((e["detail"] for e in reversed(self.store.events(v))
                                           if e["event"] == "removed_at_source"), None)}
                         for v in self.store.removed()],
         }
+
+
+def _by_reason(videos: list[store.Video]) -> list[dict]:
+    """Failed videos grouped by the platform's message (URLs and ids taken out), most first."""
+    groups: dict[str, list[str]] = {}
+    for v in videos:
+        reason = re.sub(r"https?://\S+", "<url>", v.error or "unknown").replace(v.video_id, "<id>")[:160]
+        groups.setdefault(reason, []).append(v.video_id)
+    return [{"reason": r, "count": len(ids), "videos": ids}
+            for r, ids in sorted(groups.items(), key=lambda kv: -len(kv[1]))]
 
 
 def _lang_from_name(name: str) -> str | None:

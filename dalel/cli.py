@@ -96,8 +96,11 @@ def channel_add(ctx: click.Context, url: str, name: str | None, every: str | Non
         dalel channel add https://www.youtube.com/channel/UC...
         dalel channel add https://example.org/podcast.xml --name "Ne deidi" --every 30m
     """
-    src = _app(ctx).add_channel(url, name, every)
-    click.echo(f"added channel {src.id}: {src.name or src.url} ({src.kind})")
+    app = _app(ctx)
+    src = app.add_channel(url, name, every)
+    click.echo(f"added channel {src.id}: {src.name or shown_url(src.url)} ({src.kind})")
+    if app.last_warning:
+        click.echo(f"warning: {app.last_warning}", err=True)
 
 
 @channel.command("list")
@@ -153,9 +156,32 @@ def poll(ctx: click.Context, channel_ref: str | None) -> None:
     report = app.poll(channel_ref, progress=lambda msg: click.echo(msg, err=True))
     click.echo(f"checked {report.sources} source(s) ({report.unchanged} unchanged): "
                f"{report.found} new video(s), {report.archived} archived, {report.failed} failed"
+               + (f", {report.retrying} to retry (a transient error)" if report.retrying else "")
                + (f", {report.deferred} live (archived once ended)" if report.deferred else ""))
     for err in report.errors:
         click.echo(f"error: {err}", err=True)
+
+
+@cli.command()
+@click.argument("video_ids", nargs=-1, metavar="[VIDEO_ID]...")
+@click.option("--all", "all_failed", is_flag=True, help="Every failed video.")
+@click.pass_context
+def retry(ctx: click.Context, video_ids: tuple[str, ...], all_failed: bool) -> None:
+    """Queue failed videos again (archived ones for transcription), e.g. after a platform outage.
+
+    The daemon takes them up; `dalel poll` archives those still waiting.
+
+    \b
+    Example:
+        dalel retry --all
+        dalel retry dQw4w9WgXcQ
+    """
+    if not video_ids and not all_failed:
+        raise click.UsageError("give the video ids to retry, or --all")
+    app = _app(ctx)
+    done = app.retry_failed(video_ids)
+    skipped = len(video_ids) - len(done) if video_ids else 0
+    click.echo(f"queued {len(done)} failed video(s) again" + (f"; {skipped} had not failed" if skipped else ""))
 
 
 @cli.command()
@@ -445,8 +471,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
         err = f"  error: {s['last_error']}" if s["last_error"] else ""
         click.echo(f"  [{s['id']}] {s['name'] or s['url']}  last check {s['last_checked'] or 'never'},"
                    f" next {s['next_check'] or 'now'}{err}")
-    for f in report["failed"]:
-        click.echo(f"  failed {f['video_id']}: {f['error']}")
+    for g in report["failures_by_reason"]:
+        click.echo(f"failed: {g['count']} × {g['reason']}  ({', '.join(g['videos'][:5])}"
+                   f"{', …' if g['count'] > 5 else ''}; `dalel retry` queues them again)")
     for r in report["removed"]:
         click.echo(f"  removed at source {r['video_id']} since {r['removed_at']}: {r['title'] or ''}")
 

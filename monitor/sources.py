@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 YOUTUBE_FEED = "https://www.youtube.com/feeds/videos.xml?channel_id={}"
 _YT_HOST = re.compile(r"^(www\.|m\.)?youtube\.com$")
 _YT_CHANNEL = re.compile(r"^/channel/(UC[\w-]{22})")
+_FEEDISH = re.compile(r"(\.xml|\.rss|\.atom|/feeds?/?|/rss/?)$|feed|rss", re.I)
 _YT_NAMED = re.compile(r"^/(@[\w.-]+|c/[\w.-]+|user/[\w.-]+)")
 
 
@@ -26,6 +27,7 @@ class SourceSpec:
     kind: str            # youtube | feed | ytdlp
     feed_url: str | None
     name: str | None = None
+    warning: str | None = None   # the source is kept, but it did not answer well just now
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,11 @@ def identify(url: str, ytdlp_opts: ytdlp.YtdlpOptions, http: HttpOptions = HttpO
             return SourceSpec(url, "youtube", YOUTUBE_FEED.format(cid), name)
     try:
         got = fetch(url, options=http)
-    except FeedError:
+    except FeedError as exc:
+        if exc.transient:   # a 5xx, a 429, a timeout: the source may well answer later
+            kind = "feed" if _FEEDISH.search(parts.path) else "ytdlp"
+            return SourceSpec(url, kind, url if kind == "feed" else None, None,
+                              warning=f"{exc}; kept as a {kind} source, checked again at each poll")
         got = None  # not fetchable as a plain document; maybe yt-dlp knows it
     if got is not None and looks_like_feed(got.content):
         feed = parse_feed(got.content, url)

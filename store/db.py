@@ -334,6 +334,16 @@ class Store:
                 "files": {f.path.rsplit("/", 1)[-1]: f.sha256 for f in files}})
         return self.video(video.platform, video.video_id)
 
+    def reset_failed(self, video: Video) -> bool:
+        """A failed video back to be archived (or transcribed) again; False if it had not failed."""
+        with self.transaction() as conn:
+            state = "archived" if video.archived_at else "discovered"
+            cur = conn.execute("UPDATE videos SET state = ?, error = NULL WHERE id = ? AND state = 'failed'",
+                               (state, video.id))
+            if cur.rowcount:
+                self._event(conn, video, "retry", video.error)
+            return bool(cur.rowcount)
+
     def mark_failed(self, video: Video, error: str) -> None:
         with self.transaction() as conn:
             conn.execute("UPDATE videos SET state = 'failed', error = ? WHERE id = ?",
