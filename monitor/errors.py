@@ -9,13 +9,17 @@ class FeedError(MonitorError):
     """A source that cannot be fetched or parsed.
 
     `retry_after` is the wait in seconds the server asked for (429/503), if any;
-    `transient` says whether trying again later may help.
+    `transient` says whether trying again later may help; `answered`, whether a server was
+    there (it answered with an error status, or accepted the connection and then stalled) —
+    as opposed to a name that does not resolve or a port nobody listens on.
     """
 
-    def __init__(self, message: str, *, retry_after: float | None = None, transient: bool = True):
+    def __init__(self, message: str, *, retry_after: float | None = None, transient: bool = True,
+                 answered: bool = False):
         super().__init__(message)
         self.retry_after = retry_after
         self.transient = transient
+        self.answered = answered
 
 
 class DownloadError(MonitorError):

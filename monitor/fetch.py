@@ -178,7 +178,7 @@ class Fetcher:
                     raise FeedError(f"{url} answered HTTP {resp.status_code}"
                                     + ("; will retry" if transient else "; check the URL"),
                                     retry_after=retry_after(resp.headers.get("Retry-After")),
-                                    transient=transient)
+                                    transient=transient, answered=True)
                 body = bytearray()
                 for chunk in resp.iter_bytes(65536):
                     body += chunk
@@ -189,9 +189,12 @@ class Fetcher:
                                resp.headers.get("Last-Modified"))
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise FeedError(f"invalid URL {url!r}: {exc}", transient=False) from exc
+        except httpx.ConnectTimeout as exc:
+            raise FeedError(f"cannot reach {url}: the connection timed out; check the URL and "
+                            "the network") from exc
         except httpx.TimeoutException as exc:
             raise FeedError(f"{url} timed out: no complete answer within {deadline:.0f} s; "
-                            "will retry") from exc
+                            "will retry", answered=True) from exc
         except httpx.HTTPError as exc:
             raise FeedError(f"cannot reach {url}: {exc or type(exc).__name__}; "
                             "check the URL and the network") from exc

@@ -62,7 +62,7 @@ def identify(url: str, ytdlp_opts: ytdlp.YtdlpOptions, http: HttpOptions = HttpO
     try:
         got = fetch(url, options=http)
     except FeedError as exc:
-        if exc.transient:   # a 5xx, a 429, a timeout: the source may well answer later
+        if exc.transient and exc.answered:   # a 5xx, a 429, a stall: the source may answer later
             kind = "feed" if _FEEDISH.search(parts.path) else "ytdlp"
             return SourceSpec(url, kind, url if kind == "feed" else None, None,
                               warning=f"{exc}; kept as a {kind} source, checked again at each poll")
