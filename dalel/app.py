@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import threading
@@ -455,6 +456,30 @@ class App:
 
     # --- status ----------------------------------------------------------------
 
+    def status_failures(self) -> list[dict]:
+        """Failed videos grouped by the platform's message."""
+        return _by_reason(self.store.videos("failed"))
+
+    def daemon_state(self) -> dict:
+        """{"alive", "heartbeat", "pid", "host"}: alive while its heartbeat is fresh (and, on
+        this host, its process exists)."""
+        import json
+        import socket
+        from .daemon import HEARTBEAT_STALE_S
+        try:
+            beat = json.loads(self.store.meta("daemon") or "{}")
+        except ValueError:
+            beat = {}
+        at = beat.get("heartbeat")
+        alive = at is not None and time.time() - at < HEARTBEAT_STALE_S
+        if alive and beat.get("host") == socket.gethostname():
+            try:
+                os.kill(int(beat["pid"]), 0)
+            except (OSError, ValueError, KeyError):
+                alive = False
+        return {"alive": alive, "heartbeat": store.stamp(at) if at else None,
+                "pid": beat.get("pid"), "host": beat.get("host")}
+
     def status(self) -> dict:
         """What `dalel status` shows: counts, sources with last/next check, queue, failures."""
         poll_every = parse_duration(self.config.monitor.poll_every)
@@ -471,6 +496,7 @@ class App:
         free, minimum = self.disk_free()
         return {
             "data_dir": str(self.config.data_dir),
+            "daemon": self.daemon_state(),
             "disk": {"free_bytes": free, "min_free_bytes": minimum, "paused": free < minimum},
             "videos": self.store.counts(),
             "coverage": self.store.coverage(),
@@ -478,7 +504,7 @@ class App:
             "sources": sources,
             "failed": [{"video_id": v.video_id, "title": v.title, "error": v.error}
                        for v in self.store.videos("failed")],
-            "failures_by_reason": _by_reason(self.store.videos("failed")),
+            "failures_by_reason": self.status_failures(),
             "removed": [{"video_id": v.video_id, "title": v.title, "removed_at": v.removed_at,
                          "message": next((e["detail"] for e in reversed(self.store.events(v))
                                           if e["event"] == "removed_at_source"), None)}

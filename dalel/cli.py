@@ -459,6 +459,10 @@ def status(ctx: click.Context, as_json: bool) -> None:
         _echo_json(report)
         return
     click.echo(f"archive: {report['data_dir']}")
+    d = report["daemon"]
+    click.echo(f"daemon: running (pid {d['pid']} on {d['host']}, last heartbeat {d['heartbeat']})"
+               if d["alive"] else "daemon: not running" + (f" (last heartbeat {d['heartbeat']})"
+                                                          if d["heartbeat"] else " (`dalel run` starts it)"))
     disk = report["disk"]
     if disk["paused"]:
         click.echo(f"DOWNLOADS PAUSED: {disk['free_bytes'] / 1e9:.1f} GB free, less than [monitor] "

@@ -15,6 +15,7 @@ import random
 import signal
 import socket
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -100,6 +101,8 @@ class Daemon:
                                     id="recheck", max_instances=1, coalesce=True, jitter=1)
             self._scheduler.add_job(self._fixity, "interval", seconds=self.fixity_every,
                                     id="fixity", max_instances=1, coalesce=True)
+            self._scheduler.add_job(self._heartbeat, "interval", seconds=HEARTBEAT_S, id="heartbeat",
+                                    max_instances=1, coalesce=True, next_run_time=_now())
             self._scheduler.start()
             workers = [(f"archiver-{i + 1}", ("archive",))
                        for i in range(self.config.monitor.download_workers)] + [
@@ -179,6 +182,13 @@ class Daemon:
         except monitor.MonitorError:
             return  # recorded on the source; the other sources go on
         # new videos are queued by top_up, at most max_queued_per_source at a time per source
+
+    def _heartbeat(self) -> None:
+        """The daemon's sign of life for `dalel status`, /healthz and /metrics."""
+        import json
+        with App(self.config) as app:
+            app.store.set_meta("daemon", json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                                     "heartbeat": time.time(), "owner": self.owner}))
 
     def _recheck(self) -> None:
         """Re-check archived videos at their source, oldest check first (takedowns)."""
@@ -299,6 +309,8 @@ class Daemon:
 
 
 WORKER_PAUSE_S = 5.0
+HEARTBEAT_S = 5.0
+HEARTBEAT_STALE_S = 60.0   # older than this, the daemon is taken for dead
 DISK_RECHECK_S = 60.0
 
 

@@ -96,7 +96,7 @@ def create_app(config: Config) -> FastAPI:
         # this server with its own name in Host. Only the names configured are answered.
         if _host_name(request.headers.get("host", "")) not in hosts:
             return JSONResponse({"error": "this Host is not served: add it to [web] allowed_hosts"}, 400)
-        if token and not _authorized(request, token):
+        if token and request.url.path != "/healthz" and not _authorized(request, token):
             given = request.query_params.get("token", "")
             if given and hmac.compare_digest(given.encode(), token.encode()):
                 resp = RedirectResponse(str(request.url.remove_query_params("token")), 303)
@@ -211,6 +211,24 @@ def create_app(config: Config) -> FastAPI:
             f"{escape(made['package'])}</a></p><p>SHA-256 <code>{escape(made['sha256'])}</code></p>"
             f"<p><a href='/videos/{escape(video_id)}'>back to the video</a></p></main>",
             headers={"Content-Security-Policy": CSP})
+
+    # --- operations --------------------------------------------------------------
+
+    @web.get("/healthz", summary="200 with the database reachable and the daemon's heartbeat fresh; else 503")
+    def healthz() -> JSONResponse:
+        try:
+            with App(config) as app:
+                daemon = app.daemon_state()
+        except Exception as exc:   # the database unreachable: that is what a health check asks
+            return JSONResponse({"ok": False, "database": str(exc)[:200]}, 503)
+        return JSONResponse({"ok": daemon["alive"], "database": "ok", "daemon": daemon},
+                            200 if daemon["alive"] else 503)
+
+    @web.get("/metrics", summary="Prometheus metrics (text format)")
+    def metrics(app: App = Depends(get_app)) -> Response:
+        from .metrics import exposition
+        body, content_type = exposition(app)
+        return Response(body, media_type=content_type)
 
     # --- JSON API (mirrors the CLI) ---------------------------------------------
 

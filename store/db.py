@@ -184,6 +184,18 @@ class Store:
             log.warning("the search index was built by analyser %s, this is %s: run `dalel reindex` "
                         "so that all word forms match", built, ANALYSER_VERSION)
 
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def audio_seconds_transcribed(self) -> float:
+        return self.conn.execute("SELECT coalesce(sum(audio_seconds), 0) FROM transcripts"
+                                 " WHERE complete AND source = 'asr'").fetchone()[0]
+
     def index_analyser(self) -> str | None:
         """The analyser version the search index was built with (None: a new archive)."""
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'analyser'").fetchone()

@@ -114,6 +114,8 @@ def test_daemon_archives_transcribes_and_stops_promptly_on_sigterm(platform, dae
     daemon.cli("channel", "add", platform.feed_url)
     daemon.start()
     daemon.wait(all_done(daemon))
+    alive = daemon.status()["daemon"]
+    assert alive["alive"] and alive["pid"] == daemon.proc.pid           # its heartbeat
     took = daemon.kill(signal.SIGTERM)
     assert daemon.proc.returncode == 0
     assert took < 5.0

@@ -49,3 +49,54 @@ def test_a_feed_answering_404_at_add_time_is_refused(platform, dalel):
     result = dalel("channel", "add", platform.feed_url, ok=False)
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert dalel.json("channel", "list") == []
+
+
+def test_health_and_metrics(transcribed, tmp_path):
+    import json
+    import os
+    import shutil
+    import socket
+    import sqlite3
+    import time
+
+    from prometheus_client.parser import text_string_to_metric_families
+    from test_web import Server
+    data = tmp_path / "data"
+    shutil.copytree(transcribed[0].data_dir, data)
+    with Server(data) as srv:
+        code, body, _ = srv.get("/healthz")
+        assert code == 503 and json.loads(body)["daemon"]["alive"] is False     # no daemon yet
+        db = sqlite3.connect(data / "dalel.sqlite3")
+        beat = {"pid": os.getpid(), "host": socket.gethostname(), "heartbeat": time.time()}
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('daemon', ?)", (json.dumps(beat),))
+        db.commit()
+        code, body, _ = srv.get("/healthz")
+        assert code == 200 and json.loads(body)["daemon"]["pid"] == os.getpid()
+        code, body, headers = srv.get("/metrics")
+        assert code == 200 and headers["content-type"].startswith("text/plain")
+        families = {f.name: f for f in text_string_to_metric_families(body.decode())}
+        assert {"dalel_videos", "dalel_queue_jobs", "dalel_failures", "dalel_audio_seconds_transcribed",
+                "dalel_daemon_heartbeat_timestamp_seconds"} <= set(families)
+        videos = {s.labels["state"]: s.value for s in families["dalel_videos"].samples}
+        assert videos["transcribed"] == 2
+        assert families["dalel_audio_seconds_transcribed"].samples[0].value > 30
+        assert abs(families["dalel_daemon_heartbeat_timestamp_seconds"].samples[0].value - beat["heartbeat"]) < 2
+        beat["heartbeat"] -= 3600                                               # an hour old: stale
+        db.execute("UPDATE meta SET value = ? WHERE key = 'daemon'", (json.dumps(beat),))
+        db.commit()
+        assert srv.get("/healthz")[0] == 503
+    status = json.loads(__import__("subprocess").run(
+        [__import__("sys").executable, "-m", "dalel", "--data-dir", str(data), "status", "--json"],
+        capture_output=True, text=True).stdout)
+    assert set(status["daemon"]) == {"alive", "heartbeat", "pid", "host"} and status["daemon"]["alive"] is False
+
+
+def test_metrics_need_the_token_and_health_does_not(transcribed, tmp_path):
+    import shutil
+
+    from test_web import Server
+    shutil.copytree(transcribed[0].data_dir, tmp_path / "data")
+    with Server(tmp_path / "data", '[web]\ntoken = "s3cret"\n') as srv:
+        assert srv.get("/metrics")[0] == 401
+        assert srv.get("/metrics", {"Authorization": "Bearer s3cret"})[0] == 200
+        assert srv.get("/healthz")[0] == 503          # answered without a token (no daemon here)
