@@ -40,10 +40,24 @@ class DalelGroup(click.Group):
             raise click.ClickException("interrupted") from None
 
 
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message (and the traceback, if any)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
+               "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
 def _app(ctx: click.Context) -> App:
     obj = ctx.find_root().obj
     if obj.get("app") is None:
         cfg = configmod.load(obj["config"], obj["data_dir"])
+        if cfg.log.format == "json":
+            for handler in logging.getLogger().handlers:
+                handler.setFormatter(JsonLogFormatter())
         obj["app"] = App(cfg)
         ctx.find_root().call_on_close(obj["app"].close)
     return obj["app"]

@@ -94,6 +94,11 @@ class WatchConfig:
 
 
 @dataclass(frozen=True)
+class LogConfig:
+    format: str = "text"                  # "text" for people and journald, "json" for Loki and the like
+
+
+@dataclass(frozen=True)
 class WebConfig:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -126,6 +131,7 @@ class Config:
     watch: WatchConfig = field(default_factory=WatchConfig)
     evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    log: LogConfig = field(default_factory=LogConfig)
     channels: tuple[ChannelConfig, ...] = ()
     path: Path | None = None             # the file it was read from
 
@@ -199,6 +205,8 @@ def _validate(cfg: Config) -> None:
     bad = [lang for lang in t.languages if lang not in ("kk", "ru")]
     if bad or not t.languages:
         raise ConfigError(f"transcribe.languages = {list(t.languages)!r}: use \"kk\" and/or \"ru\"")
+    if cfg.log.format not in ("text", "json"):
+        raise ConfigError(f"log.format = {cfg.log.format!r}: use \"text\" or \"json\"")
     if t.device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"transcribe.device = {t.device!r}: use \"auto\", \"cpu\" or \"cuda\"")
     if parse_duration(t.window, "transcribe.window") < 60:
@@ -238,10 +246,10 @@ def load(explicit: str | None = None, data_dir: str | None = None) -> Config:
         except OSError as exc:
             raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
     unknown = set(raw) - {"data_dir", "monitor", "transcribe", "search", "watch", "evidence",
-                          "web", "channels"}
+                          "web", "log", "channels"}
     if unknown:
         raise ConfigError(f"unknown key {sorted(unknown)[0]!r} in {path}; known: data_dir, [monitor], "
-                          "[transcribe], [search], [watch], [evidence], [web], [[channels]]")
+                          "[transcribe], [search], [watch], [evidence], [web], [log], [[channels]]")
     chosen = data_dir or os.environ.get("DALEL_DATA_DIR") or raw.get("data_dir")
     if not chosen:
         if path is not None:
@@ -268,6 +276,7 @@ def load(explicit: str | None = None, data_dir: str | None = None) -> Config:
         watch=_section(WatchConfig, raw.get("watch", {}), "watch"),
         evidence=_section(EvidenceConfig, _floats(raw.get("evidence", {}), "pad"), "evidence"),
         web=_section(WebConfig, raw.get("web", {}), "web"),
+        log=_section(LogConfig, raw.get("log", {}), "log"),
         channels=tuple(_channel(c) for c in channels),
         path=path,
     )

@@ -100,3 +100,14 @@ def test_metrics_need_the_token_and_health_does_not(transcribed, tmp_path):
         assert srv.get("/metrics")[0] == 401
         assert srv.get("/metrics", {"Authorization": "Bearer s3cret"})[0] == 200
         assert srv.get("/healthz")[0] == 503          # answered without a token (no daemon here)
+
+
+def test_json_logs(platform, tmp_path):
+    import json
+    import subprocess
+    import sys
+    (tmp_path / "config.toml").write_text('data_dir = "data"\n[log]\nformat = "json"\n', encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "dalel", "--config", str(tmp_path / "config.toml"), "-v",
+                          "channel", "add", platform.feed_url], capture_output=True, text=True)
+    lines = [json.loads(line) for line in run.stderr.splitlines() if line.strip()]
+    assert run.returncode == 0 and lines and all({"time", "level", "logger", "message"} <= set(x) for x in lines)
