@@ -548,19 +548,23 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 
 
 @cli.command()
-@click.option("--keep", is_flag=True, help="Keep the demo data folder and print where it is.")
-def demo(keep: bool) -> None:
-    """Run the whole pipeline offline on a built-in demo channel.
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default="demo-data",
+              show_default=True, help="Where the demo archive is kept (a previous demo there is replaced).")
+@click.option("--temp", is_flag=True, help="Use a fresh temporary folder instead.")
+def demo(folder: Path, temp: bool) -> None:
+    """Run the whole pipeline offline on a built-in demo channel, and keep the archive.
 
-    Serves a YouTube-format feed and bundled speech on 127.0.0.1, then adds it
-    as a channel, polls, archives, transcribes and searches.
+    Serves a YouTube-format feed and bundled Russian and Kazakh speech on 127.0.0.1, then
+    adds it as a channel, polls, archives, transcribes, imports the Kazakh script, searches
+    and checks a claim — and prints the commands to try next on the archive it leaves.
 
     \b
     Example:
         dalel demo
+        dalel demo --dir /tmp/dalel-demo
     """
     from .demo import run_demo
-    run_demo(keep=keep, echo=click.echo)
+    run_demo(None if temp else folder, echo=click.echo)
 
 
 # The evidence and watchlist commands live in their own module; importing it registers them.

@@ -20,6 +20,8 @@ from typing import Callable
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
+from .errors import DalelError
+
 DEMO_DIR = Path(__file__).parent / "demodata"
 DEMO_CHANNEL_ID = "UCdalelDemoChannel0000001"
 
@@ -219,24 +221,44 @@ class Platform:
         return Handler
 
 
-def run_demo(keep: bool = False, echo: Callable[[str], None] = print) -> None:
-    """Serve the demo channel, then run the real commands against it."""
+DEMO_MARK = ".dalel-demo"   # a demo folder holds this file: only such a folder is replaced
+
+
+def run_demo(folder: Path | None = None, echo: Callable[[str], None] = print) -> Path:
+    """Serve the demo channel, then run the real commands against it. The archive is kept in
+    `folder` (a fresh temporary folder when None) for the user to explore; returns it."""
     from .cli import cli
 
-    data = Path(tempfile.mkdtemp(prefix="dalel-demo-"))
+    if folder is None:
+        data = Path(tempfile.mkdtemp(prefix="dalel-demo-"))
+    else:
+        data = folder.resolve()
+        if data.exists() and any(data.iterdir()):
+            if not (data / DEMO_MARK).exists():
+                raise DalelError(f"{data} exists and is not a demo folder; choose another --dir")
+            shutil.rmtree(data)
+        data.mkdir(parents=True, exist_ok=True)
+    (data / DEMO_MARK).write_text("made by `dalel demo`; replaced by the next one\n", encoding="utf-8")
     # The embedded defaults, whatever ./config.toml says; loopback needs no politeness delay.
     config = data / "config.toml"
     config.write_text('data_dir = "."\n[monitor]\nmin_request_interval = "0s"\n', encoding="utf-8")
-    try:
-        with Platform() as platform:
-            echo(f"demo channel served at {platform.feed_url}")
-            for args in (["channel", "add", platform.feed_url, "--name", "Ne deidi (demo)"],
-                         ["poll"], ["transcribe"], ["status"],
-                         ["search", "захват власти"], ["search", "выборы"]):
-                echo("\n$ dalel " + shlex.join(args))
-                cli.main(["--config", str(config), *args], prog_name="dalel", standalone_mode=False)
-    finally:
-        if keep:
-            echo(f"\ndemo archive kept in {data}")
-        else:
-            shutil.rmtree(data, ignore_errors=True)
+    kazakh = DemoVideo("DaLeLdemo03", "Мәлімдеме", DEMO_DIR / "kk_statement.mp4",
+                       "2024-03-15T18:00:00+00:00", "Қазақ тіліндегі мәлімдеме.")
+    with Platform(demo_videos() + [kazakh]) as platform:
+        echo(f"demo channel served at {platform.feed_url}")
+        steps = [["channel", "add", platform.feed_url, "--name", "Ne deidi (demo)"],
+                 ["poll"], ["transcribe"],
+                 # espeak's Kazakh is beyond Whisper base: its script is imported as a transcript
+                 ["import-transcript", "DaLeLdemo03", str(DEMO_DIR / "kk_statement.txt"), "--lang", "kk"],
+                 ["status"], ["search", "захват власти"], ["search", "билікті"],
+                 ["report", '"захват власти"']]
+        for args in steps:
+            echo("\n$ dalel " + shlex.join(args))
+            cli.main(["--config", str(config), *args], prog_name="dalel", standalone_mode=False)
+    cfg = shlex.quote(str(config))
+    echo(f"\nThe demo archive is in {data}. Try:\n"
+         f"  .venv/bin/dalel --config {cfg} search '\"захват власти\"~3'\n"
+         f"  .venv/bin/dalel --config {cfg} report 'призыв свержение' --out report.html\n"
+         f"  .venv/bin/dalel --config {cfg} clip DaLeLdemo01 0:00:10 0:00:14\n"
+         f"  .venv/bin/dalel --config {cfg} serve        # then open http://127.0.0.1:8080")
+    return data

@@ -111,3 +111,21 @@ def test_json_logs(platform, tmp_path):
                           "channel", "add", platform.feed_url], capture_output=True, text=True)
     lines = [json.loads(line) for line in run.stderr.splitlines() if line.strip()]
     assert run.returncode == 0 and lines and all({"time", "level", "logger", "message"} <= set(x) for x in lines)
+
+
+def test_the_demo_keeps_its_archive_and_says_what_to_try(tmp_path):
+    from click.testing import CliRunner
+
+    from dalel.cli import cli
+    folder = tmp_path / "demo-data"
+    run = CliRunner().invoke(cli, ["demo", "--dir", str(folder)])
+    assert run.exit_code == 0, run.output
+    assert "$ dalel search 'билікті'" in run.output and "[билікті]" in run.output   # the Kazakh recording
+    assert f"The demo archive is in {folder}" in run.output and "serve" in run.output
+    assert (folder / "dalel.sqlite3").is_file() and (folder / "archive").is_dir()
+    stranger = tmp_path / "mine"
+    stranger.mkdir()
+    (stranger / "notes.txt").write_text("keep me", encoding="utf-8")
+    refused = CliRunner().invoke(cli, ["demo", "--dir", str(stranger)])
+    assert refused.exit_code == 1 and "is not a demo folder" in refused.output
+    assert (stranger / "notes.txt").is_file()
