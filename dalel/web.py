@@ -341,6 +341,16 @@ def _clip(app: App, body: ClipIn) -> dict:
 
 
 def serve(config: Config, host: str, port: int) -> None:
+    import socket
+
     import uvicorn
     check_bind(host, config.web.token)
+    try:   # an operator's mistake is one line, not a server log that ends in exit 3
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise DalelError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another "
+                         "--port or stop what uses it") from exc
     uvicorn.run(create_app(config), host=host, port=port, log_level="info", access_log=False)

@@ -129,3 +129,17 @@ def test_the_demo_keeps_its_archive_and_says_what_to_try(tmp_path):
     refused = CliRunner().invoke(cli, ["demo", "--dir", str(stranger)])
     assert refused.exit_code == 1 and "is not a demo folder" in refused.output
     assert (stranger / "notes.txt").is_file()
+
+
+def test_a_port_in_use_is_one_line(tmp_path):
+    import socket
+    import subprocess
+    import sys
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        run = subprocess.run([sys.executable, "-m", "dalel", "--data-dir", str(tmp_path / "d"), "serve",
+                              "--port", str(port)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and "cannot listen on 127.0.0.1" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
