@@ -61,6 +61,7 @@ class MonitorConfig:
     per_host: int = 1                     # downloads at once from one host
     max_queued_per_source: int = 50       # archive jobs queued at once per source (a huge feed waits its turn)
     min_free_space: str = "2GB"           # downloads pause while the data disk has less free; "0": never
+    lease: str = "10m"                    # a job's lease, extended as it progresses; a dead worker's job is taken over after it
     format: str = ""                      # yt-dlp format; empty: best (merged when ffmpeg exists)
     subtitle_langs: tuple[str, ...] = ("kk", "ru")
     cookies_file: str = ""
@@ -190,7 +191,7 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"monitor.js_runtime = {m.js_runtime!r}: use \"deno\", \"node\", \"bun\", "
                           "\"quickjs\" or \"\"")
     for key in ("poll_every", "recheck_every", "reconcile_every", "request_timeout",
-                "min_request_interval", "download_sleep", "retry_base"):
+                "min_request_interval", "download_sleep", "retry_base", "lease"):
         parse_duration(getattr(m, key), f"monitor.{key}")
     parse_size(m.min_free_space, "monitor.min_free_space")
     parse_duration(cfg.watch.webhook_timeout, "watch.webhook_timeout")

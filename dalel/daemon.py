@@ -29,8 +29,6 @@ from .app import App
 from .config import Config, parse_duration
 
 log = logging.getLogger("dalel.daemon")
-ARCHIVE_LEASE_S = 3600
-TRANSCRIBE_LEASE_S = 6 * 3600
 STOP_GRACE_S = 5.0
 RECHECK_BATCH = 50
 
@@ -68,6 +66,7 @@ class Daemon:
         self.recheck_every = parse_duration(m.recheck_every)
         self.reconcile_every = parse_duration(m.reconcile_every)
         self.retry_base = parse_duration(m.retry_base)
+        self.lease_s = parse_duration(m.lease)
         self.fixity_every = parse_duration(config.evidence.fixity_every)
 
     def _set_state(self, state: str) -> None:
@@ -215,7 +214,7 @@ class Daemon:
         the queue itself (the database busy or unreachable) is logged and retried after a
         pause — the daemon stops only on a signal."""
         app = App(self.config)
-        lease = TRANSCRIBE_LEASE_S if "transcribe" in kinds else ARCHIVE_LEASE_S
+        lease = self.lease_s
         try:
             while not self.stopping:
                 try:
@@ -273,17 +272,31 @@ class Daemon:
             if slot is not None:
                 slot.release()
 
+    def _keeping(self, app: App, job: store.Job):
+        """The should_stop callback a job's work calls as it progresses: it also extends the
+        job's lease (at least every third of it), so a three-hour transcription or a slow
+        download is never claimed a second time while it runs."""
+        last = [time.monotonic()]
+
+        def should_stop() -> bool:
+            if time.monotonic() - last[0] > self.lease_s / 3:
+                app.queue.extend(job, self.owner, self.lease_s)
+                last[0] = time.monotonic()
+            return self.stopping
+        return should_stop
+
     def _do_job(self, app: App, job: store.Job, video: store.Video) -> None:
+        keep = self._keeping(app, job)
         try:
             if job.kind == "archive":
                 if video.archived_at is None:
                     final = job.attempts >= self.config.monitor.max_attempts
-                    app.archive_video(video, should_stop=lambda: self.stopping, final=final)
+                    app.archive_video(video, should_stop=keep, final=final)
                 app.queue.enqueue("transcribe", video.id)
                 self._wake.set()
             elif job.kind == "transcribe":
                 if video.state != "transcribed":
-                    app.transcribe_video(video, should_stop=lambda: self.stopping)
+                    app.transcribe_video(video, should_stop=keep)
             app.queue.done(job)
         except monitor.Cancelled:
             app.queue.requeue(job)

@@ -143,3 +143,29 @@ def test_a_port_in_use_is_one_line(tmp_path):
                               "--port", str(port)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 1 and "cannot listen on 127.0.0.1" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+
+
+def test_a_job_outliving_its_first_lease_runs_once(platform, tmp_path):
+    """Leases of 3 s, downloads of about 8 s with two download workers: without the lease
+    being extended as the download progresses, the second worker would take the job over."""
+    import re
+    import signal
+
+    from test_daemon import CONFIG, Daemon
+    platform.throttle = 25_000                                       # bytes per second
+    first, second = platform.videos
+    platform.videos = [first]
+    d = Daemon(tmp_path, CONFIG.replace('retry_base = "1s"', 'retry_base = "1s"\nlease = "3s"\ndownload_workers = 2'))
+    d.cli("channel", "add", platform.feed_url)
+    d.start()
+    try:
+        d.wait(lambda: d.counts()["transcribed"] == 1, timeout=120)
+        log = d.log.read_text()
+        assert len(re.findall(r"downloading DaLeLdemo01", log)) == 1, log[-3000:]
+        db = d.db()
+        assert db.execute("SELECT count(*) FROM custody WHERE event = 'capture'").fetchone()[0] == 1
+        assert db.execute("SELECT max(attempts) FROM jobs WHERE kind = 'archive'").fetchone()[0] == 1
+        assert d.kill(signal.SIGTERM) < 10
+    finally:
+        if d.proc.poll() is None:
+            d.proc.kill()
