@@ -258,7 +258,8 @@ def _verify_clip(z: zipfile.ZipFile, names: set[str], folder: str, app: App | No
     checks.append(Check(folder + "clip.mp4 vs manifest", ok,
                         "" if ok else f"SHA-256 {clip_sha} ≠ manifest {manifest['clip']['sha256']}"))
     if app is not None:
-        checks.append(_verify_original(app, manifest, folder))
+        original_check, video = _verify_original(app, manifest, folder)
+        checks.append(original_check)
         ca = app.config.evidence.tsa_ca_file
         for name in sorted(n for n in names if n.startswith(folder + "manifest.json.") and n.endswith(".tsr")):
             if not ca:
@@ -266,22 +267,25 @@ def _verify_clip(z: zipfile.ZipFile, names: set[str], folder: str, app: App | No
                 continue
             ok, why = tsa.verify(z.read(name), z.read(folder + "manifest.json"), ca)
             checks.append(Check(name + " (RFC 3161 timestamp)", ok, why))
+        if video is not None:   # the custody log records the whole result, a failure as a failure
+            failed = [c.what for c in checks if not c.ok]
+            store.custody.record(app.store, video, "verification", {
+                "package_clip": manifest["clip"]["sha256"], "ok": not failed,
+                "original_ok": original_check.ok, "failed": failed})
     return checks
 
 
-def _verify_original(app: App, manifest: dict, folder: str) -> Check:
+def _verify_original(app: App, manifest: dict, folder: str) -> tuple[Check, store.Video | None]:
     what = f"{folder}archived original {manifest['original']['archive_path']}"
     try:
         video = app.store.find_video(f"{manifest['platform']}:{manifest['platform_id']}")
         path, rec = original(app, video, check=False)
     except (store.StoreError, DalelError):
-        return Check(what, True, "not in this archive; not checked")
+        return Check(what, True, "not in this archive; not checked"), None
     actual = monitor.sha256_file(path)
     expected = manifest["original"]["sha256"]
     ok = actual == expected == rec.sha256
-    store.custody.record(app.store, video, "verification",
-                         {"package_clip": manifest["clip"]["sha256"], "original_ok": ok})
-    return Check(what, ok, "" if ok else f"SHA-256 now {actual}; manifest says {expected}")
+    return Check(what, ok, "" if ok else f"SHA-256 now {actual}; manifest says {expected}"), video
 
 
 def verify_archive(app: App) -> tuple[int, list[Check]]:

@@ -91,6 +91,10 @@ def test_a_flipped_byte_in_a_package_is_named(archive, tmp_path, member):
     result = archive("verify", str(tampered), ok=False)
     assert result.exit_code == 1
     assert f"FAIL {member}" in result.output
+    if member == "clip.mp4":   # the custody log records the failure as a failure
+        entry = archive.json("custody", "DaLeLdemo01")["entries"][-1]
+        assert entry["event"] == "verification" and entry["details"]["ok"] is False
+        assert entry["details"]["original_ok"] is True and member in entry["details"]["failed"]
 
 
 def test_a_flipped_byte_in_the_archived_original_is_detected(archive, tmp_path):
