@@ -7,7 +7,7 @@ import re
 import shutil
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable
 from urllib.parse import urlsplit
@@ -95,13 +95,15 @@ class App:
 
     # --- channels ----------------------------------------------------------
 
-    def add_channel(self, url: str, name: str | None = None, every: str | None = None) -> store.Source:
+    def add_channel(self, url: str, name: str | None = None, every: str | None = None,
+                    since: str | None = None, last_n: int | None = None) -> store.Source:
         every_s = int(parse_duration(every, "--every")) if every else None
         spec = monitor.identify(url, self.ytdlp_options(), self.http_options())
         if spec.warning:
             log.warning("channel %s: %s", url, spec.warning)
             self.last_warning = spec.warning
-        return self.store.add_source(spec.url, spec.kind, spec.feed_url, name or spec.name, every_s)
+        return self.store.add_source(spec.url, spec.kind, spec.feed_url, name or spec.name, every_s,
+                                     since=since, last_n=last_n)
 
     def sync_config_channels(self) -> None:
         """Channels listed in config.toml are watched like those added by hand."""
@@ -109,7 +111,8 @@ class App:
         for ch in self.config.channels:
             if ch.url not in known:
                 try:
-                    self.add_channel(ch.url, ch.name or None, ch.every or None)
+                    self.add_channel(ch.url, ch.name or None, ch.every or None, since=ch.since or None,
+                                     last_n=ch.last or None)
                 except (monitor.MonitorError, store.StoreError) as exc:
                     log.warning("channel %s from config not added: %s", ch.url, exc)
 
@@ -136,6 +139,12 @@ class App:
                                     not_before=store.utcnow(wait) if wait else None)
             log.warning("source %s: check failed: %s", src.name or src.url, exc)
             raise exc
+        if src.last_checked is None and src.last_n:   # the first check sets the --last cutoff
+            dates = sorted((e.published for e in listing.entries if e.published), reverse=True)
+            if len(dates) > src.last_n:
+                cutoff = dates[src.last_n - 1][:10]
+                src = replace(src, cutoff=max(cutoff, src.since or ""))
+                self.store.set_cutoff(src.id, src.cutoff)
         self.store.record_check(src.id, error=None, etag=listing.etag,
                                 last_modified=listing.last_modified, name=listing.title)
         return self._discover(src, listing.entries), listing.status == 304
@@ -145,6 +154,11 @@ class App:
             dict(platform=e.platform, video_id=e.video_id, url=e.url, source_id=src.id,
                  title=e.title, channel=e.channel, published=e.published,
                  description=e.description) for e in entries])
+        if src.cutoff:   # the history chosen at add time: older videos are recorded, not archived
+            older = [v for v in new if v.published and v.published[:10] < src.cutoff]
+            self.store.mark_skipped(older, f"published before {src.cutoff} (channel added with "
+                                           + (f"--since {src.since}" if src.since else f"--last {src.last_n}") + ")")
+            new = [v for v in new if v not in older]
         for video in new:
             log.info("found %s:%s %s", video.platform, video.video_id, video.title or "")
         return new
@@ -160,7 +174,7 @@ class App:
 
         entries = monitor.reconcile(src.kind, src.feed_url or src.url, self.ytdlp_options(), known)
         self.store.mark_reconciled(src.id)
-        return self._discover(src, entries)
+        return self._discover(self.store.get_source(src.id), entries)   # with the cutoff the first check set
 
     def poll(self, channel: str | None = None, progress: Progress = _quiet) -> PollReport:
         """Check sources once and archive what is new, in this process (the CLI's `poll`)."""

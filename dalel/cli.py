@@ -101,17 +101,28 @@ def channel() -> None:
 @click.argument("url")
 @click.option("--name", help="A name to show instead of the source's own title.")
 @click.option("--every", metavar="DURATION", help='Poll interval for this channel, e.g. "30m".')
+@click.option("--since", metavar="DATE", help="History: archive videos published on or after YYYY-MM-DD; "
+              "older ones are recorded as skipped (`dalel archive ID` takes one later).")
+@click.option("--last", "last_n", type=click.IntRange(1, 100_000), metavar="N",
+              help="History: archive the N newest videos of the first check (and everything new).")
 @click.pass_context
-def channel_add(ctx: click.Context, url: str, name: str | None, every: str | None) -> None:
+def channel_add(ctx: click.Context, url: str, name: str | None, every: str | None, since: str | None,
+                last_n: int | None) -> None:
     """Watch a YouTube channel, an RSS/Atom feed, or any list yt-dlp understands.
+
+    By default the whole history the source lists is archived; --since and --last choose.
+    A video without a published date is archived.
 
     \b
     Example:
         dalel channel add https://www.youtube.com/channel/UC...
         dalel channel add https://example.org/podcast.xml --name "Ne deidi" --every 30m
+        dalel channel add https://www.youtube.com/@NeDeidi --since 2022-01-01
     """
+    if since:
+        store.check_date(since, "--since")
     app = _app(ctx)
-    src = app.add_channel(url, name, every)
+    src = app.add_channel(url, name, every, since=since, last_n=last_n)
     click.echo(f"added channel {src.id}: {src.name or shown_url(src.url)} ({src.kind})")
     if app.last_warning:
         click.echo(f"warning: {app.last_warning}", err=True)
@@ -199,16 +210,26 @@ def retry(ctx: click.Context, video_ids: tuple[str, ...], all_failed: bool) -> N
 
 
 @cli.command()
-@click.argument("url")
+@click.argument("url", metavar="URL_OR_VIDEO_ID")
 @click.pass_context
 def archive(ctx: click.Context, url: str) -> None:
-    """Archive one video now.
+    """Archive one video now: a URL, or the id of a video the archive knows but has not
+    archived (skipped by a channel's --since/--last, or failed).
 
     \b
     Example:
         dalel archive "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+        dalel archive dQw4w9WgXcQ
     """
-    video, _ = _app(ctx).archive_url(url)
+    app = _app(ctx)
+    if "://" in url:
+        video, _ = app.archive_url(url)
+    else:
+        video = app.store.find_video(url)
+        if video.archived_at:
+            raise DalelError(f"{video.video_id} is archived already; see `dalel status`")
+        app.store.reset_failed(video)
+        video = app.archive_video(video)
     click.echo(f"archived {video.video_id}: {video.title or ''} → {video.folder}")
 
 

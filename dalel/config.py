@@ -121,6 +121,8 @@ class ChannelConfig:
     url: str
     name: str = ""
     every: str = ""
+    since: str = ""                       # history: archive videos published on or after this date
+    last: int = 0                         # history: archive the N newest at the first check (0: all)
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,8 @@ def _validate(cfg: Config) -> None:
     for ch in cfg.channels:
         if ch.every:
             parse_duration(ch.every, f"channels.every ({ch.url})")
+        if ch.since and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", ch.since):
+            raise ConfigError(f"channels.since = {ch.since!r} ({ch.url}): write it as YYYY-MM-DD")
     bad = [lang for lang in t.languages if lang not in ("kk", "ru")]
     if bad or not t.languages:
         raise ConfigError(f"transcribe.languages = {list(t.languages)!r}: use \"kk\" and/or \"ru\"")

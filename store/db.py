@@ -48,6 +48,9 @@ class Source:
     created_at: str
     not_before: str | None = None        # back-off after errors / Retry-After
     last_reconciled: str | None = None   # last full listing (feeds show only the newest)
+    since: str | None = None             # history: archive videos published on or after this
+    last_n: int | None = None            # history: archive the N newest at the first check
+    cutoff: str | None = None            # the earliest published date archived (from the two)
 
 
 @dataclass(frozen=True)
@@ -229,12 +232,13 @@ class Store:
     # --- sources -----------------------------------------------------------
 
     def add_source(self, url: str, kind: str, feed_url: str | None, name: str | None,
-                   every_s: int | None) -> Source:
+                   every_s: int | None, since: str | None = None, last_n: int | None = None) -> Source:
         try:
             with self.transaction() as conn:
                 conn.execute(
-                    "INSERT INTO sources (url, kind, feed_url, name, every_s, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)", (url, kind, feed_url, name, every_s, utcnow()))
+                    "INSERT INTO sources (url, kind, feed_url, name, every_s, created_at, since, last_n, cutoff)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (url, kind, feed_url, name, every_s, utcnow(), since, last_n, since))
         except sqlite3.IntegrityError as exc:
             raise StoreError(f"{url} is already watched; see `dalel channel list`") from exc
         return self.get_source(url)
@@ -281,6 +285,19 @@ class Store:
                                        source_id=source_id, title=title, channel=channel,
                                        published=published)])
         return self.video(platform, video_id), bool(new)
+
+    def set_cutoff(self, source_id: int, cutoff: str | None) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE sources SET cutoff = ? WHERE id = ?", (cutoff, source_id))
+
+    def mark_skipped(self, videos: list[Video], why: str) -> None:
+        """Videos outside the history chosen for their channel: visible, archivable later
+        (`dalel archive`), never queued by themselves."""
+        with self.transaction() as conn:
+            for video in videos:
+                conn.execute("UPDATE videos SET state = 'skipped' WHERE id = ? AND state = 'discovered'",
+                             (video.id,))
+                self._event(conn, video, "skipped", why)
 
     def discover_many(self, entries: list[dict[str, Any]]) -> list[Video]:
         """Record videos seen at a source, in one transaction; returns those seen for the first time.
@@ -673,6 +690,6 @@ class Store:
             " sum(state IN ('archived', 'transcribed') OR archived_at IS NOT NULL) AS archived,"
             " sum(EXISTS (SELECT 1 FROM transcripts t WHERE t.video = videos.id AND t.complete"
             "            AND t.source = 'asr')) AS transcribed,"
-            " sum(state = 'failed') AS failed,"
+            " sum(state = 'failed') AS failed, sum(state = 'skipped') AS skipped,"
             " sum(removed_at IS NOT NULL) AS removed FROM videos")[0]
         return {k: int(v or 0) for k, v in row.items()}

@@ -218,3 +218,13 @@ MIGRATIONS += (
     CREATE INDEX vocabulary_fold ON vocabulary(fold)
     """,
 )
+
+MIGRATIONS += (
+    # 12: a channel's history chosen at add time: videos published before `cutoff` (the later of
+    # `since` and the last_n-th newest video at the first check) are recorded as skipped
+    """
+    ALTER TABLE sources ADD COLUMN since TEXT;
+    ALTER TABLE sources ADD COLUMN last_n INTEGER;
+    ALTER TABLE sources ADD COLUMN cutoff TEXT
+    """,
+)

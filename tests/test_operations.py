@@ -169,3 +169,33 @@ def test_a_job_outliving_its_first_lease_runs_once(platform, tmp_path):
     finally:
         if d.proc.poll() is None:
             d.proc.kill()
+
+
+def _dated(platform, n: int):
+    """The platform lists n videos, one a month from January 2022, newest first."""
+    from dalel.demo import DemoVideo
+    media = platform.videos[0].media
+    platform.videos = [DemoVideo(f"Hist{i:02d}", f"Broadcast {i}", media, f"2022-{1 + i:02d}-15T18:00:00+00:00")
+                       for i in reversed(range(n))]
+
+
+def test_history_since_a_date(platform, dalel):
+    _dated(platform, 6)                                             # 2022-01 … 2022-06
+    dalel("channel", "add", platform.feed_url, "--since", "2022-04-01")
+    assert "3 archived" in dalel("poll").output                     # April, May, June
+    status = dalel.json("status")["videos"]
+    assert status["skipped"] == 3 and status["archived"] == 3
+    assert "archived Hist00" in dalel("archive", "Hist00").output  # a skipped one, taken later
+    assert dalel.json("status")["videos"]["archived"] == 4
+    bad = dalel("channel", "add", platform.feed_url + "&x=1", "--since", "2022-13-01", ok=False)
+    assert bad.exit_code == 2 and "not a date" in bad.output
+
+
+def test_history_the_last_n(platform, dalel):
+    _dated(platform, 6)
+    dalel("channel", "add", platform.feed_url, "--last", "2")
+    assert "2 archived" in dalel("poll").output
+    _dated(platform, 7)                                             # a new video appears
+    assert "1 archived" in dalel("poll").output                     # new ones are archived
+    status = dalel.json("status")["videos"]
+    assert status["archived"] == 3 and status["skipped"] == 4
