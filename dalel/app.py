@@ -184,6 +184,8 @@ class App:
         for src in sources:
             try:
                 new, unchanged = self.check_source(src)
+                if src.kind == "youtube" and src.last_reconciled is None:
+                    new += self.reconcile_source(src)   # the history beyond the feed's newest 15
             except monitor.MonitorError as exc:
                 errors.append(f"{src.name or src.url}: {exc}")
                 continue
