@@ -215,7 +215,7 @@ def test_video_gone_at_the_source_is_marked_removed_and_kept(platform, daemon):
     daemon.stop()
     status = daemon.status()
     assert status["videos"] == {"discovered": 2, "archived": 2, "transcribed": 2, "failed": 0,
-                                "removed": 1}
+                                "skipped": 0, "removed": 1}
     [gone] = status["removed"]
     assert gone["video_id"] == first.video_id and "404" in gone["message"]
     media = daemon.data / "archive" / "youtube" / first.video_id / f"{first.video_id}.mp4"

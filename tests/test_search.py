@@ -165,7 +165,8 @@ def test_transcribe_again_finds_nothing_to_do(transcribed):
     dalel, _ = transcribed
     assert "nothing to transcribe" in dalel("transcribe").output
     status = dalel.json("status")["videos"]
-    assert status == {"discovered": 2, "archived": 2, "transcribed": 2, "failed": 0, "removed": 0}
+    assert status == {"discovered": 2, "archived": 2, "transcribed": 2, "failed": 0, "skipped": 0,
+                      "removed": 0}
     db = sqlite3.connect(dalel.data_dir / "dalel.sqlite3")
     assert db.execute("SELECT count(*) FROM transcripts WHERE source = 'asr'").fetchone()[0] == 2
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
