@@ -15,7 +15,7 @@ from itertools import islice, product
 
 from .analysis import BOUNDARY, BRIDGE
 from .match import Plan
-from .query import Near, Node, Or, Term
+from .query import Node, Or, Term
 
 MAX_COMBINATIONS = 64
 

@@ -26,7 +26,7 @@ from typing import NamedTuple
 from .analysis import LANGUAGES, WORD_RE, analyse, normalise, words
 from .families import family
 from .fuzzy import fold, similar
-from .query import Near, Node, Or, Query, Term, leaves
+from .query import Near, Node, Or, Query, Term
 
 _STOPS = set(".!?…")
 SHORT_INSERT = 2        # a word this short may be inserted inside a phrase (approximate)
