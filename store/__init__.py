@@ -10,11 +10,12 @@ from .queue import Job, Queue
 from .errors import NotFound, QueryError, StoreError
 from .query import Query, check_date, parse
 from .families import family
+from .state import TRANSITIONS, VideoState
 from .search import Hit, Results, SearchOptions, check_scope, scope, search
 from .watch import Watch, add_watch, alerts, list_watches, mark_delivered, record_alerts, remove_watch
 
 __all__ = [
-    "ANALYSER_VERSION", "custody", "FileRecord", "Hit", "Job", "Queue", "NotFound", "Query", "QueryError", "Results", "SearchOptions",
+    "ANALYSER_VERSION", "TRANSITIONS", "VideoState", "custody", "FileRecord", "Hit", "Job", "Queue", "NotFound", "Query", "QueryError", "Results", "SearchOptions",
     "SegmentRecord", "Source", "Store", "StoreError", "Token", "Video", "Watch", "WordRecord",
     "add_watch", "alerts", "check_date", "check_scope", "family", "scope", "list_watches", "mark_delivered", "record_alerts", "remove_watch",
     "analyse", "guess_lang", "index_text", "normalise", "parse", "parse_stamp", "search", "stamp", "utcnow",

@@ -24,6 +24,7 @@ from .custody import append as custody_append
 from .errors import NotFound, StoreError
 from .fuzzy import fold
 from .schema import MIGRATIONS
+from .state import VideoState, move
 
 log = logging.getLogger("dalel.store")
 
@@ -295,9 +296,8 @@ class Store:
         (`dalel archive`), never queued by themselves."""
         with self.transaction() as conn:
             for video in videos:
-                conn.execute("UPDATE videos SET state = 'skipped' WHERE id = ? AND state = 'discovered'",
-                             (video.id,))
-                self._event(conn, video, "skipped", why)
+                if move(conn, video.id, VideoState.SKIPPED, only_from={VideoState.DISCOVERED}):
+                    self._event(conn, video, "skipped", why)
 
     def discover_many(self, entries: list[dict[str, Any]]) -> list[Video]:
         """Record videos seen at a source, in one transaction; returns those seen for the first time.
@@ -350,8 +350,9 @@ class Store:
                 "INSERT INTO files (video, role, path, size, sha256, archived_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [(video.id, f.role, f.path, f.size, f.sha256, now) for f in files])
+            move(conn, video.id, VideoState.ARCHIVED)
             conn.execute(
-                "UPDATE videos SET state = 'archived', error = NULL, folder = ?, archived_at = ?,"
+                "UPDATE videos SET error = NULL, folder = ?, archived_at = ?,"
                 " title = COALESCE(?, title), channel = COALESCE(?, channel),"
                 " description = COALESCE(?, description), published = COALESCE(?, published),"
                 " duration = COALESCE(?, duration) WHERE id = ?",
@@ -366,17 +367,17 @@ class Store:
     def reset_failed(self, video: Video) -> bool:
         """A failed video back to be archived (or transcribed) again; False if it had not failed."""
         with self.transaction() as conn:
-            state = "archived" if video.archived_at else "discovered"
-            cur = conn.execute("UPDATE videos SET state = ?, error = NULL WHERE id = ? AND state = 'failed'",
-                               (state, video.id))
-            if cur.rowcount:
+            to = VideoState.ARCHIVED if video.archived_at else VideoState.DISCOVERED
+            moved = move(conn, video.id, to, only_from={VideoState.FAILED})
+            if moved:
+                conn.execute("UPDATE videos SET error = NULL WHERE id = ?", (video.id,))
                 self._event(conn, video, "retry", video.error)
-            return bool(cur.rowcount)
+            return moved
 
     def mark_failed(self, video: Video, error: str) -> None:
         with self.transaction() as conn:
-            conn.execute("UPDATE videos SET state = 'failed', error = ? WHERE id = ?",
-                         (error, video.id))
+            move(conn, video.id, VideoState.FAILED)
+            conn.execute("UPDATE videos SET error = ? WHERE id = ?", (error, video.id))
             self._event(conn, video, "failed", error)
 
     def _event(self, conn: sqlite3.Connection, video: Video, event: str, detail: str | None) -> None:
@@ -614,8 +615,9 @@ class Store:
                      (elapsed_seconds, transcript_id))
         source = conn.execute("SELECT source FROM transcripts WHERE id = ?",
                               (transcript_id,)).fetchone()[0]
-        if source == "asr":
-            conn.execute("UPDATE videos SET state = 'transcribed' WHERE id = ?", (video.id,))
+        if source == "asr":   # (a speech transcript of a video never archived, built by hand, moves nothing)
+            move(conn, video.id, VideoState.TRANSCRIBED,
+                 only_from={VideoState.ARCHIVED, VideoState.TRANSCRIBED, VideoState.FAILED})
         self._event(conn, video, "transcribed" if source == "asr" else f"indexed {source}",
                     f"transcript {transcript_id}")
         if source in ("asr", "import"):

@@ -199,3 +199,20 @@ def test_history_the_last_n(platform, dalel):
     assert "1 archived" in dalel("poll").output                     # new ones are archived
     status = dalel.json("status")["videos"]
     assert status["archived"] == 3 and status["skipped"] == 4
+
+
+def test_video_states_move_only_as_allowed(tmp_path):
+    import pytest
+
+    import store
+    from store.state import move
+    s = store.Store(tmp_path / "x.sqlite3")
+    v, _ = s.discover("example", "v1", "https://example.org/v1")
+    with pytest.raises(store.StoreError, match="cannot go from discovered to transcribed"):
+        with s.transaction() as conn:
+            move(conn, v.id, store.VideoState.TRANSCRIBED)
+    s.mark_failed(v, "HTTP Error 503")
+    assert s.reset_failed(s.get_video(v.id)) and s.get_video(v.id).state == "discovered"
+    assert not s.reset_failed(s.get_video(v.id))              # it has not failed: nothing moves
+    assert all(store.VideoState(x) for x in ("discovered", "skipped", "archived", "transcribed", "failed"))
+    s.close()
