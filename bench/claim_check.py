@@ -9,7 +9,8 @@ Three videos on a loopback channel, archived and transcribed by the real command
 Each sentence is a mention of a claim (in noun, verb, participle or misheard form) or a
 distractor (a word alone, the words in separate sentences, another sense: захват
 заложников). A mention's truth is its sentence's time. For each claim the bench runs
-`dalel report CLAIM --json` and counts: mentions found (as occurrences, or as possible
+`dalel report CLAIM --json` — the claim as typed (its words close together) and as a quoted
+phrase — and counts: mentions found (as occurrences, or as possible
 mentions spelled differently), hits outside any mention, mentions counted twice, and
 mentions shown with their whole sentence (a negation before the words included). The
 baseline is a plain FTS5 table (default unicode61 tokenizer) of the same segments,
@@ -174,51 +175,59 @@ def main() -> None:
               f"of {len(CLAIMS)} claims, {sum(1 for m in truth if not m['claim'])} distractor sentences")
         sentences = {v: set(_sentences(" ".join(t for vv, _, _, t in segs if vv == v)))
                      for v in {s[0] for s in segs}}
-        print(f"{'claim':22} {'':6} {'found':>9} {'possible':>8} {'outside':>12} {'doubled':>7} "
-              f"{'sentence':>8}")
-        totals = {"dalel": [0, 0, 0, 0, 0, 0, 0], "plain": [0, 0, 0, 0, 0, 0, 0]}
-        for key, claim in CLAIMS.items():
-            report = json.loads(dalel("report", claim, "--json"))
-            exact = _score(report["hits"], truth, key)
-            both = _score(report["hits"] + report["possible"], truth, key)
-            # a hit shows its whole sentence: its text is one of the transcript's sentences
-            whole = sum(1 for h in report["hits"] + report["possible"]
-                        if " ".join(_sentences(h["text"])) in sentences[h["video_id"]] or
-                        all(x in sentences[h["video_id"]] for x in _sentences(h["text"])))
-            shown = len(report["hits"] + report["possible"])
-            rows = [{"video_id": v, "start": a, "end": b} for v, a, b in plain.execute(
-                "SELECT video, start, end FROM f WHERE f MATCH ?", (claim,))]
-            base = _score(rows, truth, key)
-            poss_out = both["outside"] - exact["outside"]
-            print(f"{claim:22} {'dalel':6} {both['found']:>4}/{both['mentions']:<4} "
-                  f"{both['found'] - exact['found']:>8} {exact['outside']:>4} (+{poss_out} pos.) "
-                  f"{both['doubled']:>7} {whole:>4}/{shown:<3}")
-            print(f"{'':22} {'FTS5':6} {base['found']:>4}/{base['mentions']:<4} {'-':>8} "
-                  f"{base['outside']:>4}{'':9} {base['doubled']:>7} {'-':>8}")
-            for name, sc, extra in (("dalel", both, exact), ("plain", base, base)):
-                t = totals[name]
-                t[0] += sc["found"]
-                t[1] += sc["mentions"]
-                t[2] += extra["outside"]
-                t[3] += sc["doubled"]
-                t[4] += sc["found"] - extra["found"]
-                t[5] += sc["outside"] - extra["outside"]
-            totals["dalel"][6] += whole
-            totals["plain"][6] += shown
-        d, p = totals["dalel"], totals["plain"]
-        print(f"\nDalel report: {d[0]}/{d[1]} mentions found ({d[0] / d[1]:.0%}; {d[4]} of them as possible "
-              f"mentions spelled differently), {d[2]} occurrence(s) outside any mention "
-              f"(+{d[5]} possible mention(s) on a distractor, listed apart), {d[3]} counted twice, "
-              f"{d[6]}/{p[6]} hits shown with their whole sentence")
-        print(f"plain FTS5:   {p[0]}/{p[1]} mentions found ({p[0] / p[1]:.0%}), {p[2]} hits outside any "
-              f"mention, {p[3]} counted twice")
-        print("target: >= 90% found, 0 outside, 0 doubled — "
-              + ("met" if d[0] / d[1] >= 0.9 and d[2] == 0 and d[3] == 0 else "NOT met"))
+        for label, quote in (("the words close together (as typed: захват власти)", ""),
+                             ('the phrase (quoted: "захват власти")', '"')):
+            print(f"\nclaims as {label}")
+            _claims(dalel, plain, truth, sentences, quote)
     finally:
         if "--keep" in sys.argv:
             print(f"archive kept in {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _claims(dalel, plain, truth: list[dict], sentences: dict, quote: str) -> None:
+    """One round of reports, one per claim, scored against the truth; FTS5 beside each."""
+    print(f"{'claim':22} {'':6} {'found':>9} {'possible':>8} {'outside':>12} {'doubled':>7} "
+          f"{'sentence':>8}")
+    totals = {"dalel": [0, 0, 0, 0, 0, 0, 0], "plain": [0, 0, 0, 0, 0, 0, 0]}
+    for key, claim in CLAIMS.items():
+        report = json.loads(dalel("report", quote + claim + quote, "--json"))
+        exact = _score(report["hits"], truth, key)
+        both = _score(report["hits"] + report["possible"], truth, key)
+        # a hit shows its whole sentence: its text is one of the transcript's sentences
+        whole = sum(1 for h in report["hits"] + report["possible"]
+                    if " ".join(_sentences(h["text"])) in sentences[h["video_id"]] or
+                    all(x in sentences[h["video_id"]] for x in _sentences(h["text"])))
+        shown = len(report["hits"] + report["possible"])
+        rows = [{"video_id": v, "start": a, "end": b} for v, a, b in plain.execute(
+            "SELECT video, start, end FROM f WHERE f MATCH ?", (quote + claim + quote,))]
+        base = _score(rows, truth, key)
+        poss_out = both["outside"] - exact["outside"]
+        print(f"{quote + claim + quote:22} {'dalel':6} {both['found']:>4}/{both['mentions']:<4} "
+              f"{both['found'] - exact['found']:>8} {exact['outside']:>4} (+{poss_out} pos.) "
+              f"{both['doubled']:>7} {whole:>4}/{shown:<3}")
+        print(f"{'':22} {'FTS5':6} {base['found']:>4}/{base['mentions']:<4} {'-':>8} "
+              f"{base['outside']:>4}{'':9} {base['doubled']:>7} {'-':>8}")
+        for name, sc, extra in (("dalel", both, exact), ("plain", base, base)):
+            t = totals[name]
+            t[0] += sc["found"]
+            t[1] += sc["mentions"]
+            t[2] += extra["outside"]
+            t[3] += sc["doubled"]
+            t[4] += sc["found"] - extra["found"]
+            t[5] += sc["outside"] - extra["outside"]
+        totals["dalel"][6] += whole
+        totals["plain"][6] += shown
+    d, p = totals["dalel"], totals["plain"]
+    print(f"\nDalel report: {d[0]}/{d[1]} mentions found ({d[0] / d[1]:.0%}; {d[4]} of them as possible "
+          f"mentions spelled differently), {d[2]} occurrence(s) outside any mention "
+          f"(+{d[5]} possible mention(s) on a distractor, listed apart), {d[3]} counted twice, "
+          f"{d[6]}/{p[6]} hits shown with their whole sentence")
+    print(f"plain FTS5:   {p[0]}/{p[1]} mentions found ({p[0] / p[1]:.0%}), {p[2]} hits outside any "
+          f"mention, {p[3]} counted twice")
+    print("target: >= 90% found, 0 outside, 0 doubled — "
+          + ("met" if d[0] / d[1] >= 0.9 and d[2] == 0 and d[3] == 0 else "NOT met"))
 
 
 def _sentences(text: str) -> list[str]:

@@ -173,7 +173,7 @@ class Transcriber:
 
     def _events(self, media_path: str, start_at: float) -> Iterator[Event]:
         for offset, samples in audiomod.windows(media_path, self.opts.window_s, start_at):
-            speech = speech_spans(samples)   # once: for the decoding and for its coverage
+            speech = speech_spans(samples)   # for the coverage check (and the by-language clips)
             yield from self._complete(list(self._window(samples, offset, speech)), samples, offset, speech)
             yield Checkpoint(round(offset + len(samples) / SAMPLE_RATE, 3))
 
@@ -235,17 +235,15 @@ class Transcriber:
     def _window(self, samples: np.ndarray, offset: float, speech: list[tuple[int, int]]) -> Iterator[Event]:
         if len(samples) < SAMPLE_RATE // 10:
             return
-        clips = group_clips(speech)
         if self.by_language:
-            yield from self._window_by_language(samples, offset, clips)
+            yield from self._window_by_language(samples, offset, group_clips(speech))
             return
-        if not clips:
-            return
+        # The pipeline chunks the speech itself (its own VAD pass), exactly as faster-whisper's
+        # batched pipeline does: handing it our clips changed where Whisper put sentence ends.
         self.pipeline.segment_languages.clear()
         segments, _ = self.pipeline.transcribe(
             samples, language=self.opts.languages[0], multilingual=True,
-            batch_size=self.opts.batch_size, beam_size=self.opts.beam_size, vad_filter=False,
-            clip_timestamps=[{"start": a / SAMPLE_RATE, "end": b / SAMPLE_RATE} for a, b in clips],
+            batch_size=self.opts.batch_size, beam_size=self.opts.beam_size, vad_filter=True,
             word_timestamps=True, without_timestamps=False, condition_on_previous_text=False,
             log_progress=False)
         for s in segments:
