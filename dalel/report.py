@@ -14,7 +14,7 @@ import transcribe
 from . import __version__
 from .app import App
 from .evidence import ClipRequest, build_clip, clip_range, original, tool_versions, write_zip
-from .formats import coverage_line, hms, link_at
+from .formats import coverage_line, hit_json, hms, link_at
 
 CAVEAT = ("Speech recognition can miss or mishear words, especially in poor audio, overlapping "
           "speech or Kazakh–Russian code-switching; an absence in the transcript is not proof of "
@@ -72,12 +72,8 @@ def build_report(app: App, query: str, opts: store.SearchOptions) -> dict:
 
 
 def _hit_row(h: store.Hit) -> dict:
-    return {"video_id": h.video_id, "title": h.title, "channel": h.channel, "start": h.start,
-            "end": h.end, "time": hms(h.start), "end_time": hms(h.end), "text": h.text,
-            "spans": [list(s) for s in h.spans], "context_before": h.context_before,
-            "context_after": h.context_after, "lang": h.lang, "source": h.source,
-            "sources": list(h.sources), "url": link_at(h.url, h.start), "matches": list(h.matches),
-            "removed": h.removed, "approximate": h.approximate}
+    """A hit as the search JSON has it, with its times written h:mm:ss and its match spans."""
+    return hit_json(h) | {"time": hms(h.start), "end_time": hms(h.end), "spans": [list(s) for s in h.spans]}
 
 
 def _forms(app: App, asked: dict[str, list[str]]) -> dict[str, dict[str, list[str]]]:

@@ -56,7 +56,6 @@ class Plan:
     """The query with every word resolved against the index's vocabulary."""
     query: Query
     specs: dict[Term, tuple[WordSpec, ...]]
-    approximate: bool                      # whether near spellings were looked up
     # per term, the index forms of its words as speech recognition may have split or joined
     # them: a word written as two ("за хват") or two words as one ("захватвласти")
     regrouped: dict[Term, list[tuple[str, ...]]] = field(default_factory=dict)
@@ -94,7 +93,7 @@ def resolve(conn: sqlite3.Connection, query: Query, lang: str | None, *, familie
                 spec = WordSpec(word, stems, lemmas, similar=near)
             out.append(spec)
         specs[term] = tuple(out)
-    plan = Plan(query, specs, approximate)
+    plan = Plan(query, specs)
     if approximate:
         for term in query.terms():
             if not term.prefix and (found := _regrouped(conn, term)):
