@@ -510,6 +510,7 @@ class App:
             row["next_check"] = nxt
             sources.append(row)
         free, minimum = self.disk_free()
+        failed = self.store.videos("failed")
         return {
             "data_dir": str(self.config.data_dir),
             "daemon": self.daemon_state(),
@@ -518,9 +519,8 @@ class App:
             "coverage": self.store.coverage(),
             "queue": self.queue.depth(),
             "sources": sources,
-            "failed": [{"video_id": v.video_id, "title": v.title, "error": v.error}
-                       for v in self.store.videos("failed")],
-            "failures_by_reason": self.status_failures(),
+            "failed": [{"video_id": v.video_id, "title": v.title, "error": v.error} for v in failed],
+            "failures_by_reason": _by_reason(failed),
             "removed": [{"video_id": v.video_id, "title": v.title, "removed_at": v.removed_at,
                          "message": next((e["detail"] for e in reversed(self.store.events(v))
                                           if e["event"] == "removed_at_source"), None)}

@@ -173,7 +173,7 @@ def _mentions(store: Store, plan: Plan, opts: SearchOptions, *, approximate: boo
             segs = {toks[k].seg for k in range(span.i, span.j + 1)}
             best = min((score[s] for s in segs if s in score), default=None)
             if best is None:
-                continue   # a mention in the padding only: its own candidate row finds it
+                continue   # only in a bridge's second segment: that segment's own row finds it
             meta = run.meta
             found.append(_Mention(meta["video_pk"], meta["video_id"],
                                   min(toks[k].start for k in span.words),
