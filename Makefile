@@ -34,7 +34,7 @@ bench: $(STAMP)
 fixtures:
 	bash scripts/make_fixtures.sh
 
-# Rebuild store/data/kk_lexicon.tsv.gz from Debian's Kazakh Hunspell dictionary.
+# Rebuild store/text/data/kk_lexicon.tsv.gz from Debian's Kazakh Hunspell dictionary.
 HUNSPELL_KK := /usr/share/hunspell/kk_KZ.dic
 $(HUNSPELL_KK):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hunspell-kk >/dev/null

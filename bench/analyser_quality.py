@@ -17,7 +17,7 @@ from math import comb
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from store.analysis import analyse, normalise, words  # noqa: E402
+from store.text import analyse, normalise, words  # noqa: E402
 
 
 def indexed(word: str, lang: str) -> str:

@@ -234,7 +234,7 @@ def _sentences(text: str) -> list[str]:
     """A text's sentences, normalised (words only), split after . ! ? …"""
     import re
 
-    from store.analysis import normalise, words
+    from store.text import normalise, words
     return [" ".join(normalise(w) for w in words(part)) for part in re.split(r"(?<=[.!?…])\s+", text)
             if words(part)]
 

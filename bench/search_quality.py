@@ -8,7 +8,9 @@ language (exact forms; the approximate fallback is a separate, marked feature).
 Recall: expected sentences found / expected; precision: found sentences that were
 expected / found; both over all queries of a language.
 
-    .venv/bin/python bench/search_quality.py [-v]
+    .venv/bin/python bench/search_quality.py [-v] [--hits]
+
+`--hits` prints every query's hits (mode, query, sentence ids), to compare two versions.
 """
 from __future__ import annotations
 
@@ -86,6 +88,10 @@ def main() -> None:
     for lemma, mode in ((False, "word families (default)"), (True, "--lemma")):
         with tempfile.TemporaryDirectory() as tmp:
             done = run(Path(tmp) / "quality.db", segments, cases, lemma)
+        if "--hits" in sys.argv:
+            for c in done:
+                print(f"{mode}\t{c.query}\t{' '.join(sorted(c.found)) or '-'}")
+            continue
         print(f"{mode}:")
         for lang, name in (("kk", "Kazakh"), ("ru", "Russian")):
             r, p, n = scores(done, lang)

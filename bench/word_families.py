@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from store.families import family  # noqa: E402
+from store.text import family  # noqa: E402
 
 DATA = Path(__file__).with_name("word_families.txt")
 

@@ -542,4 +542,4 @@ def _lang_from_name(name: str) -> str | None:
     """"ID.ru.vtt" → "ru"; "ID.kk-orig.vtt" → "kk"."""
     parts = name.split(".")
     code = parts[-2].split("-")[0] if len(parts) >= 3 else ""
-    return code if code in ("kk", "ru") else None
+    return code if code in store.LANGUAGES else None

@@ -313,7 +313,7 @@ def transcript(ctx: click.Context, video_id: str, fmt: str, source: str | None) 
 @cli.command("import-transcript")
 @click.argument("video_id")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--lang", type=click.Choice(["kk", "ru"]), help="Language of the text (default: guessed).")
+@click.option("--lang", type=click.Choice(store.LANGUAGES), help="Language of the text (default: guessed).")
 @click.pass_context
 def import_transcript(ctx: click.Context, video_id: str, file: Path, lang: str | None) -> None:
     """Import an SRT, WebVTT or plain-text transcript (e.g. human-corrected) of a video.
@@ -347,7 +347,7 @@ def _highlight(hit: store.Hit) -> str:
 @cli.command()
 @click.argument("query")
 @click.option("--channel", help="Only this channel (name or URL).")
-@click.option("--lang", type=click.Choice(["kk", "ru"]), help="Only segments in this language.")
+@click.option("--lang", type=click.Choice(store.LANGUAGES), help="Only segments in this language.")
 @click.option("--since", metavar="DATE", help="Published on or after YYYY-MM-DD.")
 @click.option("--until", metavar="DATE", help="Published on or before YYYY-MM-DD.")
 @click.option("--limit", default=None, type=click.IntRange(1, 10_000), help="Hits to show.")
@@ -436,7 +436,7 @@ def search(ctx: click.Context, query: str, channel: str | None, lang: str | None
 
 @cli.command()
 @click.argument("text")
-@click.option("--lang", type=click.Choice(["kk", "ru"]), help="Analyse as this language.")
+@click.option("--lang", type=click.Choice(store.LANGUAGES), help="Analyse as this language.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def analyze(text: str, lang: str | None, as_json: bool) -> None:
     """Show each word and the form it is indexed under.

@@ -34,7 +34,7 @@ def _filters(f):
     for opt in reversed([
         click.option("--channel", help="Only this channel (name or URL)."),
         click.option("--video", "video", metavar="ID", help="Only this video."),
-        click.option("--lang", type=click.Choice(["kk", "ru"]), help="Only this language."),
+        click.option("--lang", type=click.Choice(store.LANGUAGES), help="Only this language."),
         click.option("--since", metavar="DATE", help="Published on or after YYYY-MM-DD."),
         click.option("--until", metavar="DATE", help="Published on or before YYYY-MM-DD."),
         click.option("--lemma", is_flag=True,

@@ -11,6 +11,8 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from store.text import LANGUAGES
+
 from .errors import ConfigError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
@@ -63,7 +65,7 @@ class MonitorConfig:
     min_free_space: str = "2GB"           # downloads pause while the data disk has less free; "0": never
     lease: str = "10m"                    # a job's lease, extended as it progresses; a dead worker's job is taken over after it
     format: str = ""                      # yt-dlp format; empty: best (merged when ffmpeg exists)
-    subtitle_langs: tuple[str, ...] = ("kk", "ru")
+    subtitle_langs: tuple[str, ...] = LANGUAGES
     cookies_file: str = ""
     proxy: str = ""
     js_runtime: str = "deno"              # for YouTube: "deno" (bundled), "node", "bun", "quickjs", ""
@@ -74,7 +76,7 @@ class TranscribeConfig:
     model: str = "base"
     device: str = "auto"
     compute_type: str = "auto"
-    languages: tuple[str, ...] = ("kk", "ru")
+    languages: tuple[str, ...] = LANGUAGES
     batch_size: int = 8
     beam_size: int = 5
     cpu_threads: int = 0
@@ -207,9 +209,9 @@ def _validate(cfg: Config) -> None:
             parse_duration(ch.every, f"channels.every ({ch.url})")
         if ch.since and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", ch.since):
             raise ConfigError(f"channels.since = {ch.since!r} ({ch.url}): write it as YYYY-MM-DD")
-    bad = [lang for lang in t.languages if lang not in ("kk", "ru")]
+    bad = [lang for lang in t.languages if lang not in LANGUAGES]
     if bad or not t.languages:
-        raise ConfigError(f"transcribe.languages = {list(t.languages)!r}: use \"kk\" and/or \"ru\"")
+        raise ConfigError(f"transcribe.languages = {list(t.languages)!r}: use some of {_codes()}")
     if cfg.log.format not in ("text", "json"):
         raise ConfigError(f"log.format = {cfg.log.format!r}: use \"text\" or \"json\"")
     if t.device not in ("auto", "cpu", "cuda"):
@@ -217,13 +219,17 @@ def _validate(cfg: Config) -> None:
     if parse_duration(t.window, "transcribe.window") < 60:
         raise ConfigError(f"transcribe.window = {t.window!r}: use at least \"1m\"")
     if not isinstance(t.models, dict) or any(
-            k not in ("kk", "ru") or not isinstance(v, str) or not v for k, v in t.models.items()):
-        raise ConfigError(f"[transcribe.models] = {t.models!r}: map \"kk\" and/or \"ru\" to a model "
+            k not in LANGUAGES or not isinstance(v, str) or not v for k, v in t.models.items()):
+        raise ConfigError(f"[transcribe.models] = {t.models!r}: map some of {_codes()} to a model "
                           "name or a CTranslate2 folder, e.g. kk = \"/srv/models/kazakh\"")
     if t.workers < 1:
         raise ConfigError(f"transcribe.workers = {t.workers}: must be 1 or more")
     if t.batch_size < 1:
         raise ConfigError(f"transcribe.batch_size = {t.batch_size}: must be 1 or more")
+
+
+def _codes() -> str:
+    return ", ".join(f'"{code}"' for code in LANGUAGES)
 
 
 def find_config(explicit: str | None) -> Path | None:

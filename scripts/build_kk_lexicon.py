@@ -1,4 +1,4 @@
-"""Build store/data/kk_lexicon.tsv.gz from the Kazakh Hunspell word list.
+"""Build store/text/data/kk_lexicon.tsv.gz from the Kazakh Hunspell word list.
 
 The list (hunspell-kk 1.1: Akmaral Mussayeva, László Németh, Rail Aliev, 2009;
 GPL-2+ or LGPL-2.1+ or MPL-1.1+) has 54,000 Kazakh words: dictionary forms and
@@ -23,9 +23,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from store.analysis import normalise  # noqa: E402
-from store.kazakh import _FOLD, SHORT_STEMS, Lexicon, analyses  # noqa: E402
-from store.kazakh_suffixes import BACK, VOWELS  # noqa: E402
+from store.text.base import normalise  # noqa: E402
+from store.text.kk import _FOLD, SHORT_STEMS, Lexicon, analyses  # noqa: E402
+from store.text.kk_suffixes import BACK, VOWELS  # noqa: E402
 
 OUT = ROOT / "store" / "data" / "kk_lexicon.tsv.gz"
 

@@ -2,20 +2,19 @@
 
 Imports none of its sibling stages.
 """
-from .analysis import ANALYSER_VERSION, Token, analyse, guess_lang, index_text, normalise
+from .text import ANALYSER_VERSION, LANGUAGES, Token, analyse, family, guess_lang, index_text, normalise
 from . import custody
 from .clock import parse_stamp, stamp, utcnow
 from .db import FileRecord, SegmentRecord, Source, Store, Video, WordRecord
 from .queue import Job, Queue
 from .errors import NotFound, QueryError, StoreError
 from .query import Query, check_date, parse
-from .families import family
 from .state import TRANSITIONS, VideoState
 from .search import Hit, Results, SearchOptions, check_scope, scope, search
 from .watch import Watch, add_watch, alerts, list_watches, mark_delivered, record_alerts, remove_watch
 
 __all__ = [
-    "ANALYSER_VERSION", "TRANSITIONS", "VideoState", "custody", "FileRecord", "Hit", "Job", "Queue", "NotFound", "Query", "QueryError", "Results", "SearchOptions",
+    "ANALYSER_VERSION", "LANGUAGES", "TRANSITIONS", "VideoState", "custody", "FileRecord", "Hit", "Job", "Queue", "NotFound", "Query", "QueryError", "Results", "SearchOptions",
     "SegmentRecord", "Source", "Store", "StoreError", "Token", "Video", "Watch", "WordRecord",
     "add_watch", "alerts", "check_date", "check_scope", "family", "scope", "list_watches", "mark_delivered", "record_alerts", "remove_watch",
     "analyse", "guess_lang", "index_text", "normalise", "parse", "parse_stamp", "search", "stamp", "utcnow",

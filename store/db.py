@@ -17,12 +17,11 @@ import logging
 
 import sqlite_utils
 
-from .analysis import ANALYSER_VERSION, BOUNDARY, BRIDGE, analyse, index_terms, normalise
+from .text import ANALYSER_VERSION, BOUNDARY, BRIDGE, analyse, fold, index_terms, normalise
 from .clock import parse_stamp, stamp, utcnow  # noqa: F401 (re-exported)
 from . import custody
 from .custody import append as custody_append
 from .errors import NotFound, StoreError
-from .fuzzy import fold
 from .schema import MIGRATIONS
 from .state import VideoState, move
 

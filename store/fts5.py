@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from itertools import islice, product
 
-from .analysis import BOUNDARY, BRIDGE
+from .text import BOUNDARY, BRIDGE
 from .match import Plan
 from .query import Node, Or, Term
 

@@ -23,9 +23,8 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from .analysis import LANGUAGES, WORD_RE, analyse, normalise, words
-from .families import family
-from .fuzzy import fold, similar
+from .text import LANGUAGES, WORD_RE, analyse, family, normalise, words
+from .text.fuzzy import fold, similar
 from .query import Near, Node, Or, Query, Term
 
 _STOPS = set(".!?…")

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Union
 
-from .analysis import BOUNDARY, LANGUAGES, words
+from .text import BOUNDARY, LANGUAGES, words
 from .errors import QueryError
 
 FILTERS = ("channel", "lang", "video", "after", "before", "source")

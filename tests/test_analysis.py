@@ -1,7 +1,7 @@
 import pytest
 
 from store import analyse, index_text, normalise
-from store.kazakh import stem_kk
+from store.text.kk import stem_kk
 
 
 @pytest.mark.parametrize("forms", [

@@ -3,7 +3,7 @@
 Kazakh is agglutinative: a stem takes suffixes in a fixed order, each spelled by
 vowel harmony and the sound before it (билік·тің, топ·тар·ға, жина·ған). A word
 can usually be cut in several places into a stem and a valid chain of endings
-(`kazakh_suffixes.chains()`): адам·ды or ада·м·ды, бол·атын or болат·ын. The cut
+(`kk_suffixes.chains()`): адам·ды or ада·м·ды, бол·атын or болат·ын. The cut
 kept is the one whose stem is a listed Kazakh word (or verb) with the largest
 family of listed forms — the paradigm that best explains the word. Stems spelled
 differently before a vowel are restored (аумағ·ы → аумақ, халқ·ы → халық), so a
@@ -24,7 +24,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from .kazakh_suffixes import VOWELS as _VOWELS, chains, harmony, longest, sound
+from . import ru
+from .base import Language
+from .kk_suffixes import VOWELS as _VOWELS, chains, harmony, longest, sound
+from .translit import Scheme
 
 # Latin i is и, і and й, and loans keep Russian и (митинг, митингке): all are written и in
 # lookups and indexed forms, so spellings and languages meet.
@@ -234,8 +237,6 @@ def _unlisted(word: str) -> str:
     (Назарбаев·тың, журналист·і, митинг·ке) — loses its longest valid chain of endings
     and is written in Russian letters; where Russian's dictionary knows the stem, it is
     indexed under the Russian lemma, so it meets the same word in Russian speech."""
-    from .analysis import russian_lemma
-
     shortest, table, limit = word, chains(), longest()
     for i in range(len(word), 2, -1):
         stem, ending = word[:i], word[i:]
@@ -244,8 +245,25 @@ def _unlisted(word: str) -> str:
         # Loans do not keep vowel harmony (Назарбаев·тың): only the sound before counts.
         if any(c == sound(stem[-1]) for c, _, _ in table.get(ending, ())):
             as_russian = stem.translate(_RUSSIAN_LETTERS)
-            if len(stem) >= 4 and (lemma := russian_lemma(as_russian)):
+            if len(stem) >= 4 and (lemma := ru.lemma_if_known(as_russian)):
                 return lemma
             if any(ch in _VOWELS for ch in stem):
                 shortest = stem
     return shortest.translate(_RUSSIAN_LETTERS)
+
+
+# The 2021 Latin alphabet: Y = ы, I ı = і, İ i = и/й (folded with і in indexed forms).
+LATIN = Scheme(
+    pairs=(("sh", "ш"), ("ch", "ч"), ("zh", "ж"), ("kh", "х"), ("ya", "я"), ("yu", "ю")),
+    singles={"a": "а", "ä": "ә", "ə": "ә", "b": "б", "c": "ц", "ç": "ч", "d": "д", "e": "е",
+             "f": "ф", "g": "г", "ğ": "ғ", "h": "һ", "ı": "і", "i": "і", "j": "ж", "k": "к",
+             "l": "л", "m": "м", "n": "н", "ñ": "ң", "o": "о", "ö": "ө", "p": "п", "q": "қ",
+             "r": "р", "s": "с", "ş": "ш", "t": "т", "u": "у", "ū": "ұ", "ü": "ү", "v": "в",
+             "w": "у", "x": "х", "y": "ы", "z": "з"},
+)
+
+LANGUAGE = Language(
+    code="kk", name="Kazakh", letters="аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя",
+    own_letters="әғқңөұүһі", latin_letters="äğıñöşūüə",
+    known=is_kazakh_word, stem=stem_kk, latin=LATIN, mixes_with=("ru",),
+)

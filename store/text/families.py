@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .analysis import _morph
+from .ru import morph as _morph
 
 # Consonants alternating at a stem's end before -ение (освобо[жд]ение ↔ освобо[д]ить).
 _ALTERNATIONS = {"жд": ("д",), "ж": ("г", "д", "з"), "ч": ("т", "к"), "щ": ("ст", "т"),

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from .analysis import normalise
+from .base import normalise
 
 _FOLD = str.maketrans({**{v: "а" for v in "аоэеияыіәөёй"}, **{v: "у" for v in "уюұү"},
                        "қ": "к", "ғ": "г", "ң": "н", "һ": "х", "ъ": None, "ь": None})
