@@ -142,8 +142,8 @@ class Tally:
 
 def corpus(path: Path) -> store.Store:
     s = store.Store(path)
-    v, _ = s.discover("example", "v1", "https://example.org/v1", channel="Ne deidi")
-    s.add_text_transcript(v, source="asr", model="m", segments=[
+    v, _ = s.videos.discover("example", "v1", "https://example.org/v1", channel="Ne deidi")
+    s.transcripts.add_text(v, source="asr", model="m", segments=[
         store.SegmentRecord(0, 3, "Мы никогда не призывали к насильственному захвату власти.", "ru"),
         store.SegmentRecord(3, 6, "Біз билікті бейбіт жолмен өзгертуге шақырамыз.", "kk"),
         store.SegmentRecord(6, 9, "Выборы прошли, кто-то писал на e-mail.", "ru")])

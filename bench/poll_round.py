@@ -89,11 +89,11 @@ def main() -> None:
             'data_dir = "data"\n[monitor]\nmin_request_interval = "0s"\n', encoding="utf-8")
         app = App(configmod.load(str(Path(tmp) / "config.toml")))
         for url in urls:
-            app.store.add_source(url, "feed", url, None, None)
+            app.store.sources.add(url, "feed", url, None, None)
 
         def round_() -> tuple[float, int]:
             start, found = time.perf_counter(), 0
-            for src in app.store.list_sources():
+            for src in app.store.sources.all():
                 found += len(app.check_source(src)[0])
             return time.perf_counter() - start, found
 

@@ -64,8 +64,8 @@ def run(db: Path, segments, cases: list[Case], lemma: bool = False) -> list[Case
     cases = [Case(c.query, c.lang, c.lemma_expected, c.family_expected, lemma) for c in cases]
     s = store.Store(db)
     for sid, lang, text in segments:
-        video, _ = s.discover("quality", sid, f"https://example.org/{sid}", channel="quality")
-        s.add_text_transcript(video, source="asr", model="quality",
+        video, _ = s.videos.discover("quality", sid, f"https://example.org/{sid}", channel="quality")
+        s.transcripts.add_text(video, source="asr", model="quality",
                               segments=[store.SegmentRecord(0.0, 5.0, text, lang)])
     for case in cases:
         res = store.search(s, store.parse(case.query), store.SearchOptions(limit=1000, lemma=lemma),

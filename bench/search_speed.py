@@ -88,18 +88,18 @@ def _first(by_video: dict) -> tuple[int, list]:
 
 
 def _index_video(s: store.Store, vno: int, lines: list[tuple[str, str]]) -> None:
-    video, _ = s.discover("bench", f"v{vno:05d}", f"https://example.org/v{vno}",
+    video, _ = s.videos.discover("bench", f"v{vno:05d}", f"https://example.org/v{vno}",
                           channel="NeDeidi" if vno % 2 else "Other",
                           published=f"2024-{1 + vno % 12:02d}-{1 + vno % 28:02d}")
-    tid = s.begin_transcript(video, source="asr", model="bench", settings={}, language=None,
+    tid = s.transcripts.begin(video, source="asr", model="bench", settings={}, language=None,
                              language_probability=None, audio_seconds=None)
     t, records = 0.0, []
     for lang, text in lines:
         dur = len(text.split()) * 0.4
         records.append(store.SegmentRecord(t, t + dur, text, lang))
         t += dur
-    s.add_segments(tid, video, 0, records)
-    s.finish_transcript(tid, video, 0.0)
+    s.transcripts.add_segments(tid, video, 0, records)
+    s.transcripts.finish(tid, video, 0.0)
 
 
 def build_plain(path: Path, n: int) -> float:

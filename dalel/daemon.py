@@ -131,27 +131,27 @@ class Daemon:
     def _recover(self, app: App) -> None:
         """Finish what a previous process left: requeue its jobs, queue what state implies;
         rebuild the search index if it was built by another analyser (after an upgrade)."""
-        built = app.store.index_analyser()
+        built = app.store.index.analyser()
         if built != store.ANALYSER_VERSION:
             log.info("rebuilding the search index: built by analyser %s, this is %s", built,
                      store.ANALYSER_VERSION)
-            log.info("search index rebuilt: %d segment(s)", app.store.reindex())
+            log.info("search index rebuilt: %d segment(s)", app.store.index.rebuild())
         host = socket.gethostname() + ":"
         released = app.queue.release(host, alive=owner_alive)
         if released:
             log.info("requeued %d job(s) of a stopped process", released)
-        keep = {f"{v.platform}-{v.video_id}" for v in app.store.videos("discovered")}
+        keep = {f"{v.platform}-{v.video_id}" for v in app.store.videos.all("discovered")}
         removed = monitor.clean_tmp(self.config.tmp_dir, keep=lambda p: p.name in keep)
         if removed:
             log.info("removed %d leftover temporary item(s)", removed)
-        for video in app.store.videos_missing_metadata():
+        for video in app.store.videos.missing_metadata():
             app.index_extras(video)
-        for video in app.store.videos("discovered"):
+        for video in app.store.videos.all("discovered"):
             if video.source_id is None:   # the sources' videos are queued by top_up, a few at a time
                 app.queue.enqueue("archive", video.id)
-        for src in app.store.list_sources():
+        for src in app.store.sources.all():
             app.queue.top_up("archive", src.id, self.config.monitor.max_queued_per_source)
-        for video in app.store.videos_to_transcribe():
+        for video in app.store.videos.to_transcribe():
             app.queue.enqueue("transcribe", video.id)
 
     # --- scheduled jobs (each runs in the scheduler's thread with its own connection) ---
@@ -160,7 +160,7 @@ class Daemon:
         """Check every source whose interval has passed (each with its own jitter)."""
         with App(self.config) as app:
             now = store.utcnow()
-            for src in app.store.list_sources():
+            for src in app.store.sources.all():
                 if self.stopping:
                     return
                 every = src.every_s or self.poll_every
@@ -192,7 +192,7 @@ class Daemon:
     def _recheck(self) -> None:
         """Re-check archived videos at their source, oldest check first (takedowns)."""
         with App(self.config) as app:
-            due = app.store.videos_due_recheck(store.utcnow(-self.recheck_every), RECHECK_BATCH)
+            due = app.store.videos.due_recheck(store.utcnow(-self.recheck_every), RECHECK_BATCH)
             for video in due:
                 if self.stopping:
                     return
@@ -259,7 +259,7 @@ class Daemon:
         return slot
 
     def _run_job(self, app: App, job: store.Job) -> None:
-        video = app.store.get_video(job.video)
+        video = app.store.videos.by_pk(job.video)
         slot = None
         if job.kind == "archive" and video.archived_at is None:
             slot = self._host_slot(video.url)
@@ -317,13 +317,12 @@ class Daemon:
             app.queue.fail(job, str(exc))
         except transcribe.TranscribeError as exc:  # bad audio, missing model: this job only
             log.warning("failed %s %s: %s", job.kind, video.video_id, exc)
-            app.store.mark_failed(video, f"{job.kind}: {exc}")
+            app.store.videos.mark_failed(video, f"{job.kind}: {exc}")
             app.queue.fail(job, str(exc))
 
 
 WORKER_PAUSE_S = 5.0
 HEARTBEAT_S = 5.0
-HEARTBEAT_STALE_S = 60.0   # older than this, the daemon is taken for dead
 DISK_RECHECK_S = 60.0
 
 

@@ -3,6 +3,8 @@ that anyone can check with sha256sum; and the checks (`dalel verify`) of package
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import hashlib
 import json
 import math
@@ -18,9 +20,11 @@ import store
 import transcribe
 
 from . import __version__, media, tsa
-from .app import App
 from .errors import DalelError
 from .formats import hms, transcript_srt, transcript_vtt
+
+if TYPE_CHECKING:
+    from .app import App
 
 FORMAT = "dalel-evidence/1"
 CHECKSUMS = "SHA256SUMS"
@@ -84,7 +88,7 @@ def tool_versions() -> dict[str, str]:
 
 def original(app: App, video: store.Video, check: bool = True) -> tuple[Path, store.FileRecord]:
     """The archived original of a video, re-hashed against its recorded SHA-256."""
-    rec = next((f for f in app.store.files(video) if f.role == "media"), None)
+    rec = next((f for f in app.store.videos.files(video) if f.role == "media"), None)
     if rec is None:
         raise DalelError(f"video {video.video_id} is not archived; run `dalel poll` first")
     path = app.config.archive_dir / rec.path
@@ -99,7 +103,7 @@ def original(app: App, video: store.Video, check: bool = True) -> tuple[Path, st
 def clip_cues(app: App, video: store.Video, start: float, end: float) -> tuple[dict, list[dict]]:
     """The transcript and its segments within [start, end], times rebased to the clip."""
     try:
-        t = app.store.transcript(video)
+        t = app.store.transcripts.get(video)
     except store.NotFound:
         return {"source": None, "model": None, "language": None}, []
     cues = []
@@ -125,7 +129,7 @@ def clip_range(req: ClipRequest, total: float) -> tuple[float, float]:
 
 def make_clip(app: App, req: ClipRequest, out: Path | None = None) -> Path:
     """Cut the clip and write the package; returns its path."""
-    video = app.store.find_video(req.video_id)
+    video = app.store.videos.find(req.video_id)
     src, rec = original(app, video)
     start, end = clip_range(req, transcribe.media_duration(src))
     if out is None:   # the default lies in exports/, whatever the id (ids are safe names)
@@ -278,7 +282,7 @@ def _verify_clip(z: zipfile.ZipFile, names: set[str], folder: str, app: App | No
 def _verify_original(app: App, manifest: dict, folder: str) -> tuple[Check, store.Video | None]:
     what = f"{folder}archived original {manifest['original']['archive_path']}"
     try:
-        video = app.store.find_video(f"{manifest['platform']}:{manifest['platform_id']}")
+        video = app.store.videos.find(f"{manifest['platform']}:{manifest['platform_id']}")
         path, rec = original(app, video, check=False)
     except (store.StoreError, DalelError):
         return Check(what, True, "not in this archive; not checked"), None
@@ -295,10 +299,10 @@ def verify_archive(app: App) -> tuple[int, list[Check]]:
     checked, failures); every disagreement is named."""
     failures, n = [], 0
     heads = store.custody.last_heads(app.store.heads_path)
-    for video in app.store.videos():
+    for video in app.store.videos.all():
         entries, problems = store.custody.chain(app.store, video)
         bad = list(problems) + store.custody.check_heads(app.store, video, entries, heads)
-        files = app.store.files(video)
+        files = app.store.videos.files(video)
         captured = next((e.details.get("files", {}) for e in reversed(entries) if e.event == "capture"), None)
         listed = _manifest_hashes(app, video, files)
         for f in files:

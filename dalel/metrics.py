@@ -1,13 +1,17 @@
 """Prometheus metrics of an archive, computed when scraped (`GET /metrics`)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 import store
 
-from .app import App
+if TYPE_CHECKING:
+    from .app import App
+
 
 
 class _Archive:
@@ -34,7 +38,7 @@ class _Archive:
             failures.add_metric([group["reason"]], group["count"])
         yield failures
         audio = CounterMetricFamily("dalel_audio_seconds_transcribed", "Seconds of audio transcribed")
-        audio.add_metric([], app.store.audio_seconds_transcribed())
+        audio.add_metric([], app.store.transcripts.audio_seconds())
         yield audio
         daemon = app.daemon_state()
         beat = GaugeMetricFamily("dalel_daemon_heartbeat_timestamp_seconds",

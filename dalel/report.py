@@ -1,20 +1,24 @@
 """Claim-check reports ("did the broadcast contain …?") and multi-clip exports."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import csv
 import io
 import tempfile
 from dataclasses import replace
-from markupsafe import Markup, escape
 from pathlib import Path
 
 import store
 import transcribe
 
 from . import __version__
-from .app import App
 from .evidence import ClipRequest, build_clip, clip_range, original, tool_versions, write_zip
 from .formats import coverage_line, hit_json, hms, link_at
+from .templating import render
+
+if TYPE_CHECKING:
+    from .app import App
 
 CAVEAT = ("Speech recognition can miss or mishear words, especially in poor audio, overlapping "
           "speech or Kazakh–Russian code-switching; an absence in the transcript is not proof of "
@@ -79,26 +83,13 @@ def _hit_row(h: store.Hit) -> dict:
 def _forms(app: App, asked: dict[str, list[str]]) -> dict[str, dict[str, list[str]]]:
     """For each query word: the indexed forms searched (its family's), and every spoken form
     in the archive that has one of them."""
-    return {word: {"searched": stems, "spoken": app.store.spoken_forms(stems)}
+    return {word: {"searched": stems, "spoken": app.store.index.spoken_forms(stems)}
             for word, stems in asked.items()}
 
 
 def report_html(report: dict) -> str:
     """A self-contained, printable HTML page (no external assets, no script)."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
-    env = Environment(loader=PackageLoader("dalel", "templates"), autoescape=select_autoescape(default=True))
-    env.filters["hms"] = hms
-    env.filters["marked"] = _marked
-    return env.get_template("report.html").render(r=report)
-
-
-def _marked(hit: dict) -> Markup:
-    text, out, last = hit["text"], [], 0
-    for a, b in hit["spans"]:
-        out += [escape(text[last:a]), Markup("<mark>"), escape(text[a:b]), Markup("</mark>")]
-        last = b
-    out.append(escape(text[last:]))
-    return Markup("").join(out)
+    return render("report.html", r=report)
 
 
 def export(app: App, query: str, opts: store.SearchOptions, out: Path, pad: float) -> tuple[Path, int]:
@@ -113,7 +104,7 @@ def export(app: App, query: str, opts: store.SearchOptions, out: Path, pad: floa
         for i, h in enumerate(results.hits, 1):
             key = f"{h.platform}:{h.video_id}"
             if key not in originals:
-                video = app.store.find_video(key)
+                video = app.store.videos.find(key)
                 src, rec = original(app, video)
                 originals[key] = (video, src, rec, transcribe.media_duration(src))
             video, src, rec, total = originals[key]
@@ -134,7 +125,7 @@ def export(app: App, query: str, opts: store.SearchOptions, out: Path, pad: floa
     path = out
     digest = write_zip(path, members)
     for vid in {row["video_id"] for row in index}:
-        store.custody.record(app.store, app.store.find_video(vid), "export",
+        store.custody.record(app.store, app.store.videos.find(vid), "export",
                              {"package": path.name, "sha256": digest, "query": query})
     return path, len(index)
 
@@ -148,11 +139,4 @@ def _csv(rows: list[dict]) -> str:
 
 
 def _index_html(query: str, rows: list[dict]) -> str:
-    body = "".join(f"<tr><td>{r['n']}</td><td><a href=\"{escape(r['folder'])}clip.mp4\">{escape(r['folder'])}</a>"
-                   f"</td><td>{escape(r['title'])}</td><td>{r['start']}–{r['end']}</td>"
-                   f"<td>{escape(r['text'])}</td></tr>" for r in rows)
-    return (f"<!doctype html><html><head><meta charset=utf-8><title>Export: {escape(query)}</title>"
-            f"</head><body><h1>Export: «{escape(query)}»</h1><p>{len(rows)} clip(s); each folder "
-            f"holds its own manifest.json, SHA256SUMS and README.txt (dalel {__version__}).</p>"
-            f"<table border=1><tr><th>#</th><th>Folder</th><th>Video</th><th>Range</th><th>Text</th>"
-            f"</tr>{body}</table></body></html>\n")
+    return render("export_index.html", query=query, rows=rows, version=__version__) + "\n"

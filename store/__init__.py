@@ -5,12 +5,14 @@ Imports none of its sibling stages.
 from .text import ANALYSER_VERSION, LANGUAGES, Token, analyse, family, guess_lang, index_text, normalise
 from . import custody
 from .clock import parse_stamp, stamp, utcnow
-from .db import FileRecord, SegmentRecord, Source, Store, Video, WordRecord
+from .db import Store
+from .records import FileRecord, SegmentRecord, Source, Video, WordRecord
 from .queue import Job, Queue
 from .errors import NotFound, QueryError, StoreError
-from .query import Query, check_date, parse
+from .filters import SearchOptions, check_date, check_scope, scope
+from .query import Query, parse
 from .state import TRANSITIONS, VideoState
-from .search import Hit, Results, SearchOptions, check_scope, scope, search
+from .search import Hit, Results, search
 from .watch import Watch, add_watch, alerts, list_watches, mark_delivered, record_alerts, remove_watch
 
 __all__ = [

@@ -20,21 +20,18 @@ a claim check must not turn a query it could not read into "no occurrence".
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Union
 
-from .text import BOUNDARY, LANGUAGES, words
+from .text import BOUNDARY, words
 from .errors import QueryError
+from .filters import FILTERS, check_filter, example
 
-FILTERS = ("channel", "lang", "video", "after", "before", "source")
-SOURCES = ("asr", "subtitles", "metadata", "import")
 NEAR_DISTANCE = 12  # words; "close together" means within one spoken sentence or so
 MAX_QUERY_CHARS = 2_000
 MAX_WORDS = 32       # words in one query: each costs an index look-up and a matcher pass
 MAX_DISTANCE = 100   # NEAR(…, n) and "…"~n
-_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 _FIELD = re.compile(r"^([A-Za-z_][A-Za-z_0-9]*):(.*)$", re.S)
 _FORBIDDEN = {"^": "a boost (^) is not supported: remove it",
               "[": "ranges ([a TO b]) are not supported: search the words themselves",
@@ -306,7 +303,7 @@ class _Parser:
                              + " (to search for the text, put it in quotes)")
         key = key.lower()
         if not value:
-            raise QueryError(f"filter {key}: needs a value, e.g. {key}:{_example(key)}")
+            raise QueryError(f"filter {key}: needs a value, e.g. {key}:{example(key)}")
         check_filter(key, value)
         if key in self.filters and self.filters[key] != value:
             raise QueryError(f"filter {key}: is given twice; give it once")
@@ -378,31 +375,3 @@ def parse(raw: str) -> Query:
     if sum(len(t.words) for t in query.terms(include_excluded=True)) > MAX_WORDS:
         raise QueryError(f"too many words in one query (at most {MAX_WORDS}); split it")
     return query
-
-
-def _example(key: str) -> str:
-    return {"lang": "ru", "after": "2024-01-31", "before": "2024-12-31", "source": "asr"}.get(key, "NAME")
-
-
-def check_date(value: str, what: str) -> str:
-    """A date (YYYY, YYYY-MM or YYYY-MM-DD) that exists; returns it as written."""
-    m = _DATE.match(value)
-    ok = bool(m)
-    if m:
-        y, mo, d = int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1)
-        try:
-            dt.date(y, mo, d)
-        except ValueError:
-            ok = False
-    if not ok:
-        raise QueryError(f"{what} {value!r} is not a date; write it as YYYY-MM-DD (e.g. 2024-03-31)")
-    return value
-
-
-def check_filter(key: str, value: str) -> None:
-    if key == "lang" and value not in LANGUAGES:
-        raise QueryError(f"lang:{value} is not a known language; use one of {', '.join(LANGUAGES)}")
-    if key == "source" and value not in SOURCES:
-        raise QueryError(f"source:{value} is not a transcript source; use one of {', '.join(SOURCES)}")
-    if key in ("after", "before"):
-        check_date(value, f"{key}:")

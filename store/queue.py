@@ -10,7 +10,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .db import Store, utcnow
+from .clock import utcnow
+from .db import Store
 
 
 @dataclass(frozen=True)

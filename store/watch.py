@@ -5,7 +5,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from .db import Store, utcnow
+from .clock import utcnow
+from .db import Store
 from .errors import NotFound, StoreError
 from .query import parse
 from .search import Hit

@@ -74,12 +74,12 @@ def test_archive_one_url_and_refuse_a_second_download(platform, dalel):
 
 def test_a_crash_after_the_rename_is_finished_without_a_second_download(platform, dalel, monkeypatch):
     """The folder landed but the database write did not: the next poll adopts the folder."""
-    import store
+    import store.videos
     dalel("channel", "add", platform.feed_url)
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt  # stands in for kill -9 between rename and commit
-    monkeypatch.setattr(store.Store, "mark_archived", crash)
+    monkeypatch.setattr(store.videos.Videos, "mark_archived", crash)
     dalel("poll", ok=False)
     monkeypatch.undo()
     served = platform.hits.get("/media/DaLeLdemo01.mp4", 0)

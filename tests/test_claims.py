@@ -18,9 +18,9 @@ def seg(start: float, text: str, lang: str = "ru") -> SegmentRecord:
 @pytest.fixture
 def archive(tmp_path):
     s = store.Store(tmp_path / "x.sqlite3")
-    v1, _ = s.discover("example", "v1", "https://example.org/v1", channel="Ne deidi",
+    v1, _ = s.videos.discover("example", "v1", "https://example.org/v1", channel="Ne deidi",
                        published="2024-03-01T18:00:00+00:00")
-    s.add_text_transcript(v1, source="asr", model="m", segments=[
+    s.transcripts.add_text(v1, source="asr", model="m", segments=[
         seg(0, "Мы никогда не призывали"),
         seg(2, "к насильственному захвату власти, мы призываем граждан."),
         seg(6, "Они хотят захватить власть. Потом власть."),
@@ -29,9 +29,9 @@ def archive(tmp_path):
         seg(18, "Выборы прошли спокойно, парламент молчит."),
         seg(21, "Выборы снова перенесли."),
     ])
-    v2, _ = s.discover("example", "v2", "https://example.org/v2", channel="Другой канал",
+    v2, _ = s.videos.discover("example", "v2", "https://example.org/v2", channel="Другой канал",
                        published="2024-05-01T18:00:00+00:00")
-    s.add_text_transcript(v2, source="asr", model="m", segments=[seg(0, "Власть захватила хунта.")])
+    s.transcripts.add_text(v2, source="asr", model="m", segments=[seg(0, "Власть захватила хунта.")])
     yield s
     s.close()
 
@@ -224,8 +224,8 @@ def test_near_spellings_keep_or_and_not(archive):
 
 
 def test_the_same_speech_in_two_transcripts_is_one_mention(archive):
-    v2 = archive.find_video("v2")
-    archive.add_text_transcript(v2, source="import", model="corrected.srt",
+    v2 = archive.videos.find("v2")
+    archive.transcripts.add_text(v2, source="import", model="corrected.srt",
                                 segments=[SegmentRecord(0.0, 1.5, "Власть захватила хунта.", "ru")])
     r = find(archive, "хунта")
     assert r.total == 1 and r.hits[0].source == "import" and r.hits[0].sources == ("import", "asr")
@@ -252,8 +252,8 @@ def test_kazakh_words_that_only_look_like_forms_stay_apart():
 
 def test_a_word_split_in_two_or_two_words_joined_are_possible_mentions(tmp_path):
     s = store.Store(tmp_path / "x.sqlite3")
-    v, _ = s.discover("example", "v9", "https://example.org/v9")
-    s.add_text_transcript(v, source="asr", model="m", segments=[
+    v, _ = s.videos.discover("example", "v9", "https://example.org/v9")
+    s.transcripts.add_text(v, source="asr", model="m", segments=[
         seg(0, "Они говорили о за хват власти вчера."),
         seg(5, "Потом снова захватвласти обсуждали."),
         seg(10, "Захват власти осудили все.")])

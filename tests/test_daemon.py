@@ -287,8 +287,8 @@ def test_an_index_built_by_another_analyser_is_rebuilt_at_start(tmp_path):
     d = Daemon(tmp_path)
     d.data.mkdir()
     s = store.Store(d.data / "dalel.sqlite3")
-    video, _ = s.discover("example", "v1", "https://example.org/v1")
-    s.add_text_transcript(video, source="import", model="human",
+    video, _ = s.videos.discover("example", "v1", "https://example.org/v1")
+    s.transcripts.add_text(video, source="import", model="human",
                           segments=[store.SegmentRecord(0.0, 4.0, "Биліктің бұл шешімі заңға қайшы", "kk")])
     with s.transaction() as conn:   # as an older Dalel left it: other forms indexed, older version
         conn.execute("UPDATE segments_fts SET terms = 'old forms'")

@@ -235,17 +235,17 @@ def test_one_huge_feed_does_not_starve_another_source(tmp_path):
     import store
     s = store.Store(tmp_path / "q.sqlite3")
     q = store.Queue(s)
-    big = s.add_source("https://big.example/feed", "feed", None, "big", None)
-    small = s.add_source("https://small.example/feed", "feed", None, "small", None)
-    s.discover_many([dict(platform="web", video_id=f"b{i}", url=f"https://big.example/{i}.mp4",
+    big = s.sources.add("https://big.example/feed", "feed", None, "big", None)
+    small = s.sources.add("https://small.example/feed", "feed", None, "small", None)
+    s.videos.discover_many([dict(platform="web", video_id=f"b{i}", url=f"https://big.example/{i}.mp4",
                           source_id=big.id, published=f"2024-01-{1 + i % 28:02d}") for i in range(3000)])
-    s.discover_many([dict(platform="web", video_id="s1", url="https://small.example/1.mp4",
+    s.videos.discover_many([dict(platform="web", video_id="s1", url="https://small.example/1.mp4",
                           source_id=small.id)])
     assert q.top_up("archive", big.id, 50) == 50            # 3,000 videos, 50 jobs at a time
     assert q.top_up("archive", big.id, 50) == 0
     assert q.top_up("archive", small.id, 50) == 1
     claimed = [q.claim(("archive",), "w", 60) for _ in range(2)]
-    sources = {s.get_video(j.video).source_id for j in claimed}
+    sources = {s.videos.by_pk(j.video).source_id for j in claimed}
     assert sources == {big.id, small.id}                     # round robin: the small source's turn comes at once
     s.close()
 

@@ -207,12 +207,12 @@ def test_video_states_move_only_as_allowed(tmp_path):
     import store
     from store.state import move
     s = store.Store(tmp_path / "x.sqlite3")
-    v, _ = s.discover("example", "v1", "https://example.org/v1")
+    v, _ = s.videos.discover("example", "v1", "https://example.org/v1")
     with pytest.raises(store.StoreError, match="cannot go from discovered to transcribed"):
         with s.transaction() as conn:
             move(conn, v.id, store.VideoState.TRANSCRIBED)
-    s.mark_failed(v, "HTTP Error 503")
-    assert s.reset_failed(s.get_video(v.id)) and s.get_video(v.id).state == "discovered"
-    assert not s.reset_failed(s.get_video(v.id))              # it has not failed: nothing moves
+    s.videos.mark_failed(v, "HTTP Error 503")
+    assert s.videos.reset_failed(s.videos.by_pk(v.id)) and s.videos.by_pk(v.id).state == "discovered"
+    assert not s.videos.reset_failed(s.videos.by_pk(v.id))              # it has not failed: nothing moves
     assert all(store.VideoState(x) for x in ("discovered", "skipped", "archived", "transcribed", "failed"))
     s.close()

@@ -269,8 +269,8 @@ def test_reindex_rebuilds_the_same_index(transcribed, tmp_path):
 def test_a_misheard_kazakh_form_is_found_by_its_stem(tmp_path):
     import store
     s = store.Store(tmp_path / "x.sqlite3")
-    video, _ = s.discover("example", "v1", "https://example.org/v1")
-    s.add_text_transcript(video, source="asr", model="m",
+    video, _ = s.videos.discover("example", "v1", "https://example.org/v1")
+    s.transcripts.add_text(video, source="asr", model="m",
                           segments=[store.SegmentRecord(0.0, 3.0, "Жиналысқа мыңнан астам адам келді", "kk")])
     # "жыналыс": one letter misheard, and no form like it was seen (only жиналысқа).
     result = store.search(s, store.parse("жыналыс"))

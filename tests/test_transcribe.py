@@ -62,8 +62,8 @@ def test_transcription_resumes_from_its_checkpoint(transcribed, tmp_path):
     (tmp_path / "c.toml").write_text('data_dir = "data"\n[transcribe]\nwindow = "1m"\n', encoding="utf-8")
     app = App(configmod.load(str(tmp_path / "c.toml")))
     app.transcriber().opts = transcribe.TranscribeOptions(window_s=10.0)  # 3 windows of ~10 s
-    video = app.store.find_video("DaLeLdemo01")
-    full = [s["text"] for s in app.store.transcript(video)["segments"]]
+    video = app.store.videos.find("DaLeLdemo01")
+    full = [s["text"] for s in app.store.transcripts.get(video)["segments"]]
     seen = []
 
     def stop_after_first_window() -> bool:
@@ -77,7 +77,7 @@ def test_transcription_resumes_from_its_checkpoint(transcribed, tmp_path):
                                   " = t.id) FROM transcripts t WHERE NOT complete").fetchone()
     assert 0 < checkpoint < 28 and kept > 0
     app.transcribe_video(video)
-    again = [s["text"] for s in app.store.transcript(video)["segments"]]
+    again = [s["text"] for s in app.store.transcripts.get(video)["segments"]]
     assert db.execute("SELECT count(*) FROM transcripts WHERE NOT complete").fetchone()[0] == 0
     assert len(again) >= len(full) - 1 and "захвату власти" in " ".join(again)
     seqs = [r[0] for r in db.execute("SELECT seq FROM segments s JOIN transcripts t ON t.id ="

@@ -1,4 +1,4 @@
-"""The evidence and watchlist commands of `dalel` (registered on the group in cli.py)."""
+"""Evidence: `clip`, `export`, `report`, `verify`, `custody`."""
 from __future__ import annotations
 
 import json
@@ -9,46 +9,9 @@ import click
 
 import store
 
-from .app import App
-from .cli import _app, _check_dates, _echo_json, cli
-from .errors import USER_ERRORS
-from .formats import hms, parse_time
-
-
-# --- evidence ----------------------------------------------------------------
-
-class TimeType(click.ParamType):
-    name = "TIME"
-
-    def convert(self, value, param, ctx):  # noqa: ANN001 (click's signature)
-        if isinstance(value, (int, float)):
-            value = str(value)
-        try:
-            return parse_time(value)
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-def _filters(f):
-    """The search filters, shared by search, report and export."""
-    for opt in reversed([
-        click.option("--channel", help="Only this channel (name or URL)."),
-        click.option("--video", "video", metavar="ID", help="Only this video."),
-        click.option("--lang", type=click.Choice(store.LANGUAGES), help="Only this language."),
-        click.option("--since", metavar="DATE", help="Published on or after YYYY-MM-DD."),
-        click.option("--until", metavar="DATE", help="Published on or before YYYY-MM-DD."),
-        click.option("--lemma", is_flag=True,
-                     help="Only each word's own forms, not its family (захват, not захватить)."),
-    ]):
-        f = opt(f)
-    return f
-
-
-def _options(app: App, channel, video, lang, since, until, lemma=False, limit=None,
-             offset=0) -> store.SearchOptions:
-    _check_dates(since, until)
-    return store.SearchOptions(channel=channel, video=video, lang=lang, since=since, until=until,
-                               limit=limit or app.config.search.limit, offset=offset, lemma=lemma)
+from ..app import App
+from ..errors import USER_ERRORS
+from .base import TimeType, app_of, cli, echo_json, filters, search_options
 
 
 @cli.command()
@@ -71,14 +34,14 @@ def clip(ctx: click.Context, video_id: str, start: float, end: float, pad: float
     Example:
         dalel clip dQw4w9WgXcQ 0:01:05 0:01:20 --pad 3 --out moment.zip
     """
-    from .evidence import ClipRequest, make_clip
-    path = make_clip(_app(ctx), ClipRequest(video_id, start, end, pad, copy), out)
+    from ..evidence import ClipRequest, make_clip
+    path = make_clip(app_of(ctx), ClipRequest(video_id, start, end, pad, copy), out)
     click.echo(f"wrote {path}")
 
 
 @cli.command()
 @click.argument("query")
-@_filters
+@filters
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Package path (.zip).")
 @click.option("--pad", type=click.FloatRange(0, 3600), help="Seconds around each hit (default: [evidence] pad).")
@@ -92,16 +55,16 @@ def export(ctx: click.Context, query: str, channel, video, lang, since, until, l
     Example:
         dalel export '"захват власти"' --channel "Ne deidi" --out hits.zip
     """
-    from .report import export as export_hits
-    app = _app(ctx)
-    opts = _options(app, channel, video, lang, since, until, lemma, limit)
+    from ..report import export as export_hits
+    app = app_of(ctx)
+    opts = search_options(app, channel, video, lang, since, until, lemma, limit)
     path, n = export_hits(app, query, opts, out, app.config.evidence.pad if pad is None else pad)
     click.echo(f"wrote {path}: {n} clip(s)")
 
 
 @cli.command()
 @click.argument("query")
-@_filters
+@filters
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a self-contained HTML report here.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -123,13 +86,13 @@ def report(ctx: click.Context, query: str, channel, video, lang, since, until, l
         dalel report '"захват власти"' --video dQw4w9WgXcQ --out report.html
         dalel report '"призывы к свержению"' --channel "Ne deidi" --since 2024-01-01 --json
     """
-    from .report import build_report, report_html
-    app = _app(ctx)
-    data = build_report(app, query, _options(app, channel, video, lang, since, until, lemma))
+    from ..report import build_report, report_html
+    app = app_of(ctx)
+    data = build_report(app, query, search_options(app, channel, video, lang, since, until, lemma))
     if out:
         out.write_text(report_html(data), encoding="utf-8")
     if as_json:
-        _echo_json({k: data[k] for k in ("query", "scope", "forms", "found_forms", "hits", "possible",
+        echo_json({k: data[k] for k in ("query", "scope", "forms", "found_forms", "hits", "possible",
                                          "statement")})
         return
     click.echo(data["statement"])
@@ -163,7 +126,7 @@ def verify(ctx: click.Context, package: Path | None, whole_archive: bool) -> Non
         dalel verify exports/moment.zip
         dalel verify --archive
     """
-    from .evidence import verify_archive, verify_package
+    from ..evidence import verify_archive, verify_package
     if not package and not whole_archive:
         raise click.UsageError("give a PACKAGE.zip or --archive")
     failed = 0
@@ -175,7 +138,7 @@ def verify(ctx: click.Context, package: Path | None, whole_archive: bool) -> Non
             failed += not c.ok
             click.echo(f"{'OK  ' if c.ok else 'FAIL'} {c.what}{': ' + c.detail if c.detail else ''}")
     if whole_archive:
-        n, bad = verify_archive(_app(ctx))
+        n, bad = verify_archive(app_of(ctx))
         for c in bad:
             click.echo(f"FAIL {c.what}: {c.detail}")
         failed += len(bad)
@@ -188,7 +151,7 @@ def verify(ctx: click.Context, package: Path | None, whole_archive: bool) -> Non
 def _try_app(ctx: click.Context) -> App | None:
     """The archive when one is configured and exists (verifying a package needs none)."""
     try:
-        app = _app(ctx)
+        app = app_of(ctx)
     except USER_ERRORS:
         return None
     return app
@@ -207,13 +170,13 @@ def custody(ctx: click.Context, video_id: str, as_json: bool) -> None:
     Example:
         dalel custody dQw4w9WgXcQ
     """
-    app = _app(ctx)
-    video = app.store.find_video(video_id)
+    app = app_of(ctx)
+    video = app.store.videos.find(video_id)
     entries, problems = store.custody.chain(app.store, video)
     problems += store.custody.check_heads(app.store, video, entries,
                                           store.custody.last_heads(app.store.heads_path))
     if as_json:
-        _echo_json({"video_id": video.video_id, "intact": not problems, "problems": problems,
+        echo_json({"video_id": video.video_id, "intact": not problems, "problems": problems,
                     "entries": [asdict(e) for e in entries]})
     else:
         for e in entries:
@@ -222,80 +185,3 @@ def custody(ctx: click.Context, video_id: str, as_json: bool) -> None:
         click.echo("chain intact" if not problems else "CHAIN BROKEN:\n  " + "\n  ".join(problems))
     if problems:
         ctx.exit(1)
-
-
-# --- watchlist ---------------------------------------------------------------
-
-@cli.group()
-def watch() -> None:
-    """Saved searches, checked against every newly indexed transcript."""
-
-
-@watch.command("add")
-@click.argument("query")
-@click.pass_context
-def watch_add(ctx: click.Context, query: str) -> None:
-    """Save a search; new transcripts that match it raise alerts.
-
-    \b
-    Example:
-        dalel watch add '"захват власти"'
-    """
-    w = store.add_watch(_app(ctx).store, query)
-    click.echo(f"watching {w.id}: {w.query}")
-
-
-@watch.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_context
-def watch_list(ctx: click.Context, as_json: bool) -> None:
-    """List saved searches.
-
-    \b
-    Example:
-        dalel watch list
-    """
-    watches = store.list_watches(_app(ctx).store)
-    if as_json:
-        _echo_json([asdict(w) for w in watches])
-        return
-    if not watches:
-        click.echo("no watches; add one with `dalel watch add QUERY`")
-    for w in watches:
-        click.echo(f"{w.id}\t{w.query}\t(since {w.created_at})")
-
-
-@watch.command("remove")
-@click.argument("watch_id")
-@click.pass_context
-def watch_remove(ctx: click.Context, watch_id: str) -> None:
-    """Delete a saved search and its alerts.
-
-    \b
-    Example:
-        dalel watch remove 2
-    """
-    w = store.remove_watch(_app(ctx).store, watch_id)
-    click.echo(f"removed watch {w.id}: {w.query}")
-
-
-@watch.command("alerts")
-@click.option("--limit", default=100, type=click.IntRange(1), show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_context
-def watch_alerts(ctx: click.Context, limit: int, as_json: bool) -> None:
-    """Matches of saved searches in newly indexed transcripts, newest first.
-
-    \b
-    Example:
-        dalel watch alerts --json
-    """
-    found = store.alerts(_app(ctx).store, limit)
-    if as_json:
-        _echo_json({"alerts": found})
-        return
-    if not found:
-        click.echo("no alerts")
-    for a in found:
-        click.echo(f"[{a['created_at']}] watch {a['watch']} {a['query']!r}: {a['video_id']} "
-                   f"{hms(a['start'])}  {a['text']}")

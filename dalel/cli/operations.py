@@ -1,0 +1,123 @@
+"""Running Dalel: `status`, `run` (the daemon), `serve` (the web app), `demo`."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ..formats import coverage_line
+from .base import app_of, cli, echo_json
+
+# --- status ------------------------------------------------------------------
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Sources with their last check and error; video counts.
+
+    \b
+    Example:
+        dalel status --json
+    """
+    app = app_of(ctx)
+    report = app.status()
+    if as_json:
+        echo_json(report)
+        return
+    click.echo(f"archive: {report['data_dir']}")
+    d = report["daemon"]
+    click.echo(f"daemon: running (pid {d['pid']} on {d['host']}, last heartbeat {d['heartbeat']})"
+               if d["alive"] else "daemon: not running" + (f" (last heartbeat {d['heartbeat']})"
+                                                          if d["heartbeat"] else " (`dalel run` starts it)"))
+    disk = report["disk"]
+    if disk["paused"]:
+        click.echo(f"DOWNLOADS PAUSED: {disk['free_bytes'] / 1e9:.1f} GB free, less than [monitor] "
+                   f"min_free_space ({disk['min_free_bytes'] / 1e9:.1f} GB); free space to resume")
+    click.echo("videos: " + ", ".join(f"{k} {v}" for k, v in report["videos"].items()))
+    if report["coverage"]["speech_s"]:
+        click.echo("transcripts: " + coverage_line(report["coverage"]))
+    click.echo("queue: " + (", ".join(f"{k} {v}" for k, v in report["queue"].items()) or "empty"))
+    for s in report["sources"]:
+        err = f"  error: {s['last_error']}" if s["last_error"] else ""
+        click.echo(f"  [{s['id']}] {s['name'] or s['url']}  last check {s['last_checked'] or 'never'},"
+                   f" next {s['next_check'] or 'now'}{err}")
+    for g in report["failures_by_reason"]:
+        click.echo(f"failed: {g['count']} × {g['reason']}  ({', '.join(g['videos'][:5])}"
+                   f"{', …' if g['count'] > 5 else ''}; `dalel retry` queues them again)")
+    for r in report["removed"]:
+        click.echo(f"  removed at source {r['video_id']} since {r['removed_at']}: {r['title'] or ''}")
+
+
+@cli.command()
+@click.pass_context
+def run(ctx: click.Context) -> None:
+    """Run the daemon: poll sources on schedule, archive, transcribe, re-check for takedowns.
+
+    Stops on SIGTERM or Ctrl-C within seconds; work in progress resumes on the next start.
+    Logs one line per event to stderr (use -v for found/archived/transcribed lines).
+
+    \b
+    Example:
+        dalel -v run
+    """
+    from ..daemon import Daemon
+    app = app_of(ctx)
+    cfg = app.config
+    app.close()
+    ctx.find_root().obj["app"] = None
+    if logging.getLogger().level > logging.INFO:
+        logging.getLogger().setLevel(logging.INFO)
+    daemon = Daemon(cfg)
+    daemon.run_until_stopped()
+    if daemon.busy_workers():
+        # A transcription still inside the speech engine's native threads would abort the
+        # interpreter's exit ("terminate called…", exit 134); its work is checkpointed and
+        # resumes on the next start, and every database write is a committed transaction.
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(0)
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on (default: [web] host, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default: [web] port, 8080).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Run the web app: search, videos with the transcript in sync, clips, status, JSON API.
+
+    Listens on 127.0.0.1 unless [web] token is set in the config (then every page and
+    API call needs it: "Authorization: Bearer TOKEN", or open a page once with ?token=TOKEN).
+
+    \b
+    Example:
+        dalel serve --port 8080     # then open http://127.0.0.1:8080/
+    """
+    from ..web import serve as run_web
+    cfg = app_of(ctx).config
+    if logging.getLogger().level > logging.INFO:
+        logging.getLogger().setLevel(logging.INFO)
+    run_web(cfg, host or cfg.web.host, port or cfg.web.port)
+
+
+@cli.command()
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default="demo-data",
+              show_default=True, help="Where the demo archive is kept (a previous demo there is replaced).")
+@click.option("--temp", is_flag=True, help="Use a fresh temporary folder instead.")
+def demo(folder: Path, temp: bool) -> None:
+    """Run the whole pipeline offline on a built-in demo channel, and keep the archive.
+
+    Serves a YouTube-format feed and bundled Russian and Kazakh speech on 127.0.0.1, then
+    adds it as a channel, polls, archives, transcribes, imports the Kazakh script, searches
+    and checks a claim — and prints the commands to try next on the archive it leaves.
+
+    \b
+    Example:
+        dalel demo
+        dalel demo --dir /tmp/dalel-demo
+    """
+    from ..demo import run_demo
+    run_demo(cli, None if temp else folder, echo=click.echo)

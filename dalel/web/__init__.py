@@ -1,0 +1,57 @@
+"""`dalel serve`: the analyst's web app — search, watch with the transcript in sync, cite.
+
+Server-rendered pages (`pages.py`; Jinja2, autoescaped: transcripts and titles are
+untrusted text) and a JSON API that mirrors the CLI (`api.py`). Listens on 127.0.0.1
+unless a token is configured (`security.py`).
+"""
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.templating import Jinja2Templates
+
+from .. import __version__
+from ..config import Config
+from ..errors import DalelError
+from ..templating import TEMPLATES, environment
+from . import api, pages
+from .security import LOOPBACK_NAMES, check_bind, harden, is_loopback, refused, session_value
+
+__all__ = ["check_bind", "create_app", "is_loopback", "serve", "session_value"]
+
+
+def create_app(config: Config) -> FastAPI:
+    web = FastAPI(title="Dalel", version=__version__, docs_url=None, redoc_url=None,
+                  description="Search, transcripts and evidence clips of the Dalel archive.")
+    web.state.config = config
+    web.state.templates = Jinja2Templates(env=environment())
+    web.state.template_dir = TEMPLATES
+    token = config.web.token
+    hosts = LOOPBACK_NAMES | {h.lower() for h in config.web.allowed_hosts} | {config.web.host.lower()}
+
+    @web.middleware("http")
+    async def guard(request: Request, call_next):
+        if (answer := refused(request, token, frozenset(hosts))) is not None:
+            return answer
+        response = await call_next(request)
+        harden(response, token)
+        return response
+
+    web.include_router(pages.router)
+    web.include_router(api.router)
+    return web
+
+
+def serve(config: Config, host: str, port: int) -> None:
+    import socket
+
+    import uvicorn
+    check_bind(host, config.web.token)
+    try:   # an operator's mistake is one line, not a server log that ends in exit 3
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise DalelError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another "
+                         "--port or stop what uses it") from exc
+    uvicorn.run(create_app(config), host=host, port=port, log_level="info", access_log=False)

@@ -1,0 +1,56 @@
+"""What the pages and the API share: the app per request, a video by id, the search."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from fastapi import HTTPException, Request
+from pydantic import BaseModel
+
+import monitor
+import store
+
+from ..app import App
+from ..errors import USER_ERRORS
+from ..searching import options
+
+PAGE = 20
+
+
+class ClipIn(BaseModel):
+    video_id: str
+    start: float
+    end: float
+    pad: float = 0.0
+
+
+def get_app(request: Request) -> Iterator[App]:
+    """One `App` (its own database connection) per request."""
+    with App(request.app.state.config) as app:
+        yield app
+
+
+def token_of(request: Request) -> str:
+    return request.app.state.config.web.token
+
+
+def find_video(app: App, video_id: str) -> store.Video:
+    try:
+        return app.store.videos.find(video_id)
+    except store.NotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+
+
+def run_search(app: App, q: str, lang: str, channel: str, since: str, until: str, limit: int,
+               offset: int, video: str | None = None, lemma: bool = False) -> store.Results:
+    opts = options(channel=channel, lang=lang, since=since, until=until, video=video, limit=limit,
+                   offset=offset, lemma=lemma, date_names=("since", "until"))
+    return store.search(app.store, store.parse(q), opts)
+
+
+def make_clip(app: App, body: ClipIn) -> dict:
+    from ..evidence import ClipRequest, make_clip as write_clip
+    try:
+        path = write_clip(app, ClipRequest(body.video_id, body.start, body.end, max(0.0, body.pad)))
+    except USER_ERRORS as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return {"package": path.name, "sha256": monitor.sha256_file(path), "url": f"/exports/{path.name}"}

@@ -1,0 +1,139 @@
+"""The HTML pages: search, a video with its transcript in sync, channels, files, clips."""
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse
+
+import store
+
+from ..app import App
+from ..formats import coverage_line, hms, link_at
+from ..searching import html_marked
+from .common import PAGE, ClipIn, find_video, get_app, make_clip, run_search, token_of
+from .security import CSRF_COOKIE, check_csrf, confined
+
+router = APIRouter(include_in_schema=False)
+
+
+def page(request: Request, name: str, **ctx) -> HTMLResponse:
+    csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+    resp = request.app.state.templates.TemplateResponse(request, name, {"csrf": csrf, **ctx})
+    resp.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict")
+    return resp
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> HTMLResponse:
+    return page(request, "search.html", q="", lang="", channel="", since="", until="",
+                results=None, groups=[], error=None)
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search_page(request: Request, q: str = "", lang: str = "", channel: str = "",
+                since: str = "", until: str = "", offset: int = 0, lemma: str = "",
+                app: App = Depends(get_app)) -> HTMLResponse:
+    ctx = dict(q=q, lang=lang, channel=channel, since=since, until=until, results=None,
+               groups=[], error=None, prev_url=None, next_url=None, lemma=bool(lemma))
+    if q.strip():
+        try:
+            results = run_search(app, q, lang, channel, since, until, PAGE, max(0, offset),
+                                 lemma=bool(lemma))
+        except (store.QueryError, store.NotFound) as exc:
+            return page(request, "search.html", **(ctx | {"error": str(exc)}))
+        ctx.update(results=results, groups=_groups(results))
+        base = dict(q=q, lang=lang, channel=channel, since=since, until=until,
+                    **({"lemma": "1"} if lemma else {}))
+        if offset > 0:
+            ctx["prev_url"] = "/search?" + urlencode(base | {"offset": max(0, offset - PAGE)})
+        if results.total > offset + PAGE:
+            ctx["next_url"] = "/search?" + urlencode(base | {"offset": offset + PAGE})
+    return page(request, "search.html", **ctx)
+
+
+def _marks(app: App, q: str, video: store.Video) -> dict[int, list[tuple[int, int]]]:
+    """Each segment's match spans for `q` in this video (none for a query it cannot read)."""
+    marks: dict[int, list[tuple[int, int]]] = {}
+    try:
+        for h in run_search(app, q, "", "", "", "", 1000, 0, video=video.video_id).hits:
+            for seg, a, b in h.marks:
+                marks.setdefault(seg, []).append((a, b))
+    except (store.QueryError, store.NotFound):
+        pass
+    return marks
+
+
+@router.get("/videos/{video_id}", response_class=HTMLResponse)
+def video_page(request: Request, video_id: str, q: str = "", t: float = 0.0,
+               app: App = Depends(get_app)) -> HTMLResponse:
+    video = find_video(app, video_id)
+    try:
+        transcript = app.store.transcripts.get(video)
+    except store.NotFound:
+        transcript = None
+    marks = _marks(app, q, video) if q.strip() and transcript else {}
+    segments = [{"start": s["start"], "end": s["end"], "hms": hms(s["start"]),
+                 "hit": s["id"] in marks, "html": html_marked(s["text"], marks.get(s["id"], ()))}
+                for s in (transcript or {}).get("segments", [])]
+    coverage = coverage_line((transcript.get("settings") or {}).get("coverage")) \
+        if transcript and transcript.get("source") == "asr" else None
+    return page(request, "video.html", video=video, transcript=transcript, segments=segments,
+                files=app.store.videos.files(video), start=t, coverage=coverage)
+
+
+@router.get("/channels", response_class=HTMLResponse)
+def channels_page(request: Request, app: App = Depends(get_app)) -> HTMLResponse:
+    return page(request, "channels.html", status=app.status())
+
+
+@router.get("/api", response_class=HTMLResponse)
+def api_page(request: Request) -> HTMLResponse:
+    return page(request, "api.html")
+
+
+@router.get("/static/video.js")
+def video_js(request: Request) -> FileResponse:
+    return FileResponse(request.app.state.template_dir / "video.js", media_type="text/javascript")
+
+
+@router.get("/media/{video_id}")
+def media(video_id: str, app: App = Depends(get_app)) -> FileResponse:
+    video = find_video(app, video_id)
+    rec = next((f for f in app.store.videos.files(video) if f.role == "media"), None)
+    if rec is None:
+        raise HTTPException(404, "not archived")
+    return FileResponse(confined(app.config.archive_dir, rec.path))
+
+
+@router.get("/archive/{path:path}")
+def archived_file(path: str, app: App = Depends(get_app)) -> FileResponse:
+    return FileResponse(confined(app.config.archive_dir, path))
+
+
+@router.get("/exports/{name}")
+def exported(name: str, app: App = Depends(get_app)) -> FileResponse:
+    path = confined(app.config.data_dir / "exports", name)
+    return FileResponse(path, media_type="application/zip", filename=path.name)
+
+
+@router.post("/clips", response_class=HTMLResponse)
+def clip_form(request: Request, csrf: str = Form(""), video_id: str = Form(...),
+              start: float = Form(...), end: float = Form(...), pad: float = Form(0.0),
+              app: App = Depends(get_app)) -> HTMLResponse:
+    check_csrf(request, csrf, token_of(request))
+    made = make_clip(app, ClipIn(video_id=video_id, start=start, end=end, pad=pad))
+    return page(request, "clip_ready.html", made=made, video_id=video_id)
+
+
+def _groups(results: store.Results) -> list[dict]:
+    groups: dict[str, dict] = {}
+    for h in results.hits:
+        g = groups.setdefault(h.video_id, {"video_id": h.video_id, "title": h.title,
+                                           "channel": h.channel, "removed": h.removed, "hits": []})
+        g["hits"].append({"video_id": h.video_id, "start": h.start, "hms": hms(h.start),
+                          "html": html_marked(h.text, h.spans), "source": h.source,
+                          "before": h.context_before, "after": h.context_after,
+                          "approximate": h.approximate, "link": link_at(h.url, h.start)})
+    return list(groups.values())

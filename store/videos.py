@@ -1,0 +1,191 @@
+"""Videos: what was seen at a source, what was archived (with its hashed files), what
+failed or was skipped, and what disappeared at the source since."""
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+from .clock import utcnow
+from .custody import append as custody_append
+from .errors import NotFound
+from .records import FileRecord, Video, from_row
+from .state import VideoState, move
+
+if TYPE_CHECKING:
+    from .db import Store
+
+
+def record_event(conn: sqlite3.Connection, video: Video, event: str, detail: str | None) -> None:
+    """One line of a video's history (found, archived, failed, removed at source, …)."""
+    conn.execute("INSERT INTO video_events (video, at, event, detail) VALUES (?, ?, ?, ?)",
+                 (video.id, utcnow(), event, detail))
+
+
+class Repository:
+    """One part of the archive's tables, reached through a `Store`'s connection."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+
+class Videos(Repository):
+    def discover(self, platform: str, video_id: str, url: str, *, source_id: int | None = None,
+                 title: str | None = None, channel: str | None = None,
+                 published: str | None = None) -> tuple[Video, bool]:
+        """Record a video seen at a source. Returns (video, whether it is new)."""
+        new = self.discover_many([dict(platform=platform, video_id=video_id, url=url,
+                                       source_id=source_id, title=title, channel=channel,
+                                       published=published)])
+        return self.get(platform, video_id), bool(new)
+
+    def mark_skipped(self, videos: list[Video], why: str) -> None:
+        """Videos outside the history chosen for their channel: visible, archivable later
+        (`dalel archive`), never queued by themselves."""
+        with self.store.transaction() as conn:
+            for video in videos:
+                if move(conn, video.id, VideoState.SKIPPED, only_from={VideoState.DISCOVERED}):
+                    record_event(conn, video, "skipped", why)
+
+    def discover_many(self, entries: list[dict[str, Any]]) -> list[Video]:
+        """Record videos seen at a source, in one transaction; returns those seen for the first time.
+
+        Each entry has platform, video_id, url and optionally source_id, title, channel,
+        published, description.
+        """
+        now, new_ids = utcnow(), []
+        with self.store.transaction() as conn:
+            for e in entries:
+                row = conn.execute(
+                    "INSERT INTO videos (platform, video_id, source_id, url, title, channel,"
+                    " published, description, discovered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (platform, video_id) DO NOTHING RETURNING id",
+                    (e["platform"], e["video_id"], e.get("source_id"), e["url"], e.get("title"),
+                     e.get("channel"), e.get("published"), e.get("description"), now)).fetchone()
+                if row:
+                    new_ids.append(row[0])
+                    conn.execute("INSERT INTO video_events (video, at, event, detail)"
+                                 " VALUES (?, ?, 'found', ?)", (row[0], now, e["url"]))
+        return [self.by_pk(pk) for pk in new_ids]
+
+    def get(self, platform: str, video_id: str) -> Video:
+        rows = self.store.rows("SELECT * FROM videos WHERE platform = ? AND video_id = ?",
+                          (platform, video_id))
+        if not rows:
+            raise NotFound(f"no video {video_id!r} on {platform}")
+        return from_row(Video, rows[0])
+
+    def find(self, video_id: str) -> Video:
+        """A video by its platform id (or `platform:id` where ids collide)."""
+        platform, _, vid = video_id.rpartition(":")
+        sql = "SELECT * FROM videos WHERE video_id = ?" + (" AND platform = ?" if platform else "")
+        rows = self.store.rows(sql + " ORDER BY id", (vid, platform) if platform else (vid,))
+        if not rows:
+            raise NotFound(f"unknown video id {video_id!r}; see `dalel status` or `dalel search`")
+        return from_row(Video, rows[0])
+
+    def all(self, state: str | None = None) -> list[Video]:
+        sql = "SELECT * FROM videos" + (" WHERE state = ?" if state else "") + " ORDER BY id"
+        return [from_row(Video, r) for r in self.store.rows(sql, (state,) if state else ())]
+
+    def mark_archived(self, video: Video, folder: str, files: list[FileRecord],
+                      meta: dict[str, Any]) -> Video:
+        """Record an archived video and its hashed files, in one transaction."""
+        now = utcnow()
+        with self.store.transaction() as conn:
+            conn.execute("DELETE FROM files WHERE video = ?", (video.id,))
+            conn.executemany(
+                "INSERT INTO files (video, role, path, size, sha256, archived_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(video.id, f.role, f.path, f.size, f.sha256, now) for f in files])
+            move(conn, video.id, VideoState.ARCHIVED)
+            conn.execute(
+                "UPDATE videos SET error = NULL, folder = ?, archived_at = ?,"
+                " title = COALESCE(?, title), channel = COALESCE(?, channel),"
+                " description = COALESCE(?, description), published = COALESCE(?, published),"
+                " duration = COALESCE(?, duration) WHERE id = ?",
+                (folder, now, meta.get("title"), meta.get("channel"), meta.get("description"),
+                 meta.get("published"), meta.get("duration"), video.id))
+            record_event(conn, video, "archived", folder)
+            custody_append(conn, video, "capture", actor=self.store.actor, details={
+                "folder": folder, "source_url": meta.get("source_url"), "url": meta.get("url"),
+                "files": {f.path.rsplit("/", 1)[-1]: f.sha256 for f in files}})
+        return self.get(video.platform, video.video_id)
+
+    def reset_failed(self, video: Video) -> bool:
+        """A failed video back to be archived (or transcribed) again; False if it had not failed."""
+        with self.store.transaction() as conn:
+            to = VideoState.ARCHIVED if video.archived_at else VideoState.DISCOVERED
+            moved = move(conn, video.id, to, only_from={VideoState.FAILED})
+            if moved:
+                conn.execute("UPDATE videos SET error = NULL WHERE id = ?", (video.id,))
+                record_event(conn, video, "retry", video.error)
+            return moved
+
+    def mark_failed(self, video: Video, error: str) -> None:
+        with self.store.transaction() as conn:
+            move(conn, video.id, VideoState.FAILED)
+            conn.execute("UPDATE videos SET error = ? WHERE id = ?", (error, video.id))
+            record_event(conn, video, "failed", error)
+
+    def set_live_status(self, video: Video, live_status: str | None) -> None:
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE videos SET live_status = ? WHERE id = ?", (live_status, video.id))
+
+    def due_recheck(self, checked_before: str, limit: int) -> list[Video]:
+        return [from_row(Video, r) for r in self.store.rows(
+            "SELECT * FROM videos WHERE archived_at IS NOT NULL AND"
+            " (last_rechecked IS NULL OR last_rechecked < ?) ORDER BY last_rechecked, id LIMIT ?",
+            (checked_before, limit))]
+
+    def mark_removed(self, video: Video, message: str) -> bool:
+        """Record that a video is no longer available at its source. True when newly removed."""
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE videos SET last_rechecked = ? WHERE id = ?", (utcnow(), video.id))
+            if video.removed_at is not None:
+                return False
+            conn.execute("UPDATE videos SET removed_at = ? WHERE id = ?", (utcnow(), video.id))
+            record_event(conn, video, "removed_at_source", message)
+        return True
+
+    def mark_available(self, video: Video) -> bool:
+        """Record that a video is available at its source. True when it came back."""
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE videos SET last_rechecked = ?, removed_at = NULL WHERE id = ?",
+                         (utcnow(), video.id))
+            if video.removed_at is None:
+                return False
+            record_event(conn, video, "back_online", None)
+        return True
+
+    def removed(self) -> list[Video]:
+        return [from_row(Video, r) for r in
+                self.store.rows("SELECT * FROM videos WHERE removed_at IS NOT NULL ORDER BY removed_at")]
+
+    def by_pk(self, pk: int) -> Video:
+        rows = self.store.rows("SELECT * FROM videos WHERE id = ?", (pk,))
+        if not rows:
+            raise NotFound(f"no video with row id {pk}")
+        return from_row(Video, rows[0])
+
+    def files(self, video: Video) -> list[FileRecord]:
+        return [from_row(FileRecord, r) for r in
+                self.store.rows("SELECT * FROM files WHERE video = ? ORDER BY id", (video.id,))]
+
+    def events(self, video: Video) -> list[dict[str, Any]]:
+        return self.store.rows("SELECT at, event, detail FROM video_events WHERE video = ? ORDER BY id",
+                          (video.id,))
+
+    # --- transcripts -------------------------------------------------------
+
+    def missing_metadata(self) -> list[Video]:
+        """Archived videos whose title and description are not indexed (a crash came between)."""
+        return [from_row(Video, r) for r in self.store.rows(
+            "SELECT * FROM videos WHERE archived_at IS NOT NULL AND NOT EXISTS"
+            " (SELECT 1 FROM transcripts t WHERE t.video = videos.id AND t.source = 'metadata'"
+            " AND t.complete) ORDER BY id")]
+
+    def to_transcribe(self) -> list[Video]:
+        return [from_row(Video, r) for r in self.store.rows(
+            "SELECT * FROM videos WHERE state = 'archived' AND NOT EXISTS"
+            " (SELECT 1 FROM transcripts t WHERE t.video = videos.id AND t.source = 'asr'"
+            " AND t.complete) ORDER BY id")]
