@@ -75,7 +75,9 @@ def measure(gold: list[tuple[str, str]], analyse, types: bool) -> tuple[float, f
         cell[(lemma, ours)] += 1
         by_gold[lemma] += 1
         by_ours[ours] += 1
-    pairs = lambda counts: sum(comb(n, 2) for n in counts.values())
+    def pairs(counts) -> int:
+        return sum(comb(n, 2) for n in counts.values())
+
     both = pairs(cell)
     return both / max(1, pairs(by_gold)), both / max(1, pairs(by_ours))
 

@@ -135,7 +135,7 @@ def main() -> None:
     from click.testing import CliRunner
 
     from dalel.cli import cli
-    from dalel.demo import DemoVideo, Platform
+    from dalel.loopback import DemoVideo, Platform
 
     truth = [m | {"video": "ClaimRu01"} for m in json.loads(TRUTH.read_text(encoding="utf-8"))]
     truth += [{"claim": c, "start": a, "end": b, "text": t, "video": "ClaimRu02"} for c, a, b, t in MISHEARD]
@@ -167,7 +167,8 @@ def main() -> None:
         db = sqlite3.connect(tmp / "data" / "dalel.sqlite3")
         segs = db.execute("SELECT v.video_id, s.start, s.end, s.text FROM segments s JOIN videos v"
                           " ON v.id = s.video JOIN transcripts t ON t.id = s.transcript"
-                          " WHERE t.source != 'metadata' AND (v.video_id != 'ClaimRu01' OR t.source = 'asr')").fetchall()
+                          " WHERE t.source != 'metadata'"
+                          " AND (v.video_id != 'ClaimRu01' OR t.source = 'asr')").fetchall()
         plain = sqlite3.connect(":memory:")
         plain.execute("CREATE VIRTUAL TABLE f USING fts5(text, video UNINDEXED, start UNINDEXED, end UNINDEXED)")
         plain.executemany("INSERT INTO f (video, start, end, text) VALUES (?, ?, ?, ?)", segs)

@@ -58,7 +58,8 @@ def gen_feed(rng: random.Random) -> bytes:
              "9999-99-99", "", "Fri, 31 Dec 9999 23:59:59 GMT", "0000-00-00T00:00:00"]
     kind = rng.random()
     if kind < 0.1:
-        return b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "' + b"a" * 1000 + b'"><!ENTITY b "&a;&a;&a;">]><rss>&b;</rss>'
+        return (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "' + b"a" * 1000
+                + b'"><!ENTITY b "&a;&a;&a;">]><rss>&b;</rss>')
     if kind < 0.15:
         return bytes(rng.randrange(256) for _ in range(rng.randint(0, 2000)))
     if kind < 0.2:

@@ -6,7 +6,7 @@ one run it builds dalel's index (store.add_segments: analysed words, boundary br
 vocabulary) and a plain FTS5 `unicode61` table of the same text, then times p50/p95 of
 rare-word, common-word (top 50 ranked), phrase, prefix and filtered queries on each.
 
-    .venv/bin/python bench/search_speed.py [--segments 1000000] [--keep DIR]
+    .venv/bin/python bench/search_speed.py [--segments 1000000] [--keep DIR] [--demo-corpus]
 """
 from __future__ import annotations
 
@@ -30,8 +30,9 @@ FIXTURES = ROOT.parent / "shared" / "fixtures"
 PER_VIDEO = 1000
 
 
-def sentences() -> list[tuple[str, list[str]]]:
-    """(lang, words) of real sentences; a small built-in set when the fixtures are absent."""
+def sentences(demo_ok: bool = False) -> list[tuple[str, list[str]]]:
+    """(lang, words) of real sentences from ../shared/fixtures; the demo text only when asked
+    (--demo-corpus): its few sentences give figures that compare with nothing."""
     out: list[tuple[str, list[str]]] = []
     ru = FIXTURES / "ud-russian-gsd-dev.conllu"
     if ru.exists():
@@ -44,16 +45,22 @@ def sentences() -> list[tuple[str, list[str]]]:
         for line in kk.read_text(encoding="utf-8").splitlines():
             if "\t" in line:
                 out.append(("kk", line.split("\t")[0].split()))
+    if not out and not demo_ok:
+        raise SystemExit(f"the corpus sentences are missing ({FIXTURES}); run beside ../shared, "
+                         "or pass --demo-corpus for figures that compare with nothing")
     if not out:
         text = (ROOT / "dalel" / "demodata" / "ru_broadcast.txt").read_text(encoding="utf-8")
         out = [("ru", s.split()) for s in text.split(".") if s.split()]
     return out
 
 
+DEMO_CORPUS = "--demo-corpus" in sys.argv
+
+
 def corpus(n: int, seed: int = 7):
     """Yield (video number, lang, text) for n segments."""
     rng = random.Random(seed)
-    pool = sentences()
+    pool = sentences(DEMO_CORPUS)
     for i in range(n):
         lang, words = rng.choice(pool)
         k = rng.randint(6, 20)
@@ -162,6 +169,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--segments", type=int, default=1_000_000)
     ap.add_argument("--keep", help="build into this folder and keep it")
+    ap.add_argument("--demo-corpus", action="store_true", help="without ../shared: the demo text only")
     args = ap.parse_args()
     folder = Path(args.keep or tempfile.mkdtemp(prefix="dalel-bench-"))
     folder.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dalel.demo import DEMO_DIR, DemoVideo, Platform  # noqa: E402
+from dalel.loopback import DEMO_DIR, DemoVideo, Platform  # noqa: E402
 
 CONFIG = """data_dir = "data"
 [monitor]
@@ -130,7 +130,8 @@ def run_chaos(args, daemon: Daemon, videos: list[DemoVideo], rng: random.Random)
 def duplicates(db: sqlite3.Connection) -> dict[str, int]:
     return {
         "videos": db.execute("SELECT count(*) - count(DISTINCT video_id) FROM videos").fetchone()[0],
-        "media files": db.execute("SELECT count(*) - count(DISTINCT video) FROM files WHERE role = 'media'").fetchone()[0],
+        "media files": db.execute("SELECT count(*) - count(DISTINCT video) FROM files"
+                                  " WHERE role = 'media'").fetchone()[0],
         "asr transcripts": db.execute("SELECT count(*) - count(DISTINCT video) FROM transcripts"
                                       " WHERE source = 'asr' AND complete").fetchone()[0],
         "segments": db.execute("SELECT count(*) FROM (SELECT transcript, seq FROM segments GROUP BY"
@@ -152,7 +153,8 @@ def report(args, daemon: Daemon, videos, gapped_ids, truth, alive: bool, took: f
     offsets = []
     for vid in sorted(gapped_ids & complete):
         words = json.loads(daemon.cli("transcript", vid, "--format", "json").stdout)
-        times = [w["start"] for s in words["segments"] for w in s["words"] if w["word"].strip().lower().startswith("захвату")]
+        times = [w["start"] for s in words["segments"] for w in s["words"]
+                 if w["word"].strip().lower().startswith("захвату")]
         offsets += [min(abs(t - x) for t in times) for x in truth] if times else [float("inf")]
     print(f"{args.videos} videos over {took / 60:.1f} min, {len(kill_times)} kill -9 at {kill_times} s; "
           f"faults: 10% 503, 5% stalls past the timeout, 2% truncated bodies")
@@ -160,7 +162,8 @@ def report(args, daemon: Daemon, videos, gapped_ids, truth, alive: bool, took: f
     print(f"duplicated: {sum(dup.values())} {dup}")
     print(f"failed although transient: {len(transient)} {transient[:5]} (failed in all: {len(failed)})")
     print(f"daemon alive at the end: {alive}")
-    print(f"verify --archive: exit {verify.returncode}: {verify.stdout.strip().splitlines()[-1] if verify.stdout.strip() else verify.stderr.strip()}")
+    said = verify.stdout.strip().splitlines()[-1] if verify.stdout.strip() else verify.stderr.strip()
+    print(f"verify --archive: exit {verify.returncode}: {said}")
     worst = max(offsets, default=float("nan"))
     print(f"gapped recordings: «захвату» at most {worst:.2f} s from the player's time "
           f"({len(offsets)} mentions in {len(gapped_ids & complete)} recordings)")

@@ -72,7 +72,7 @@ def recordings(tmp: Path, only: set[str]) -> dict[str, tuple[Path, float, list[s
     from faster_whisper import decode_audio
 
     import claim_check
-    from dalel.demo import DEMO_DIR
+    from dalel.loopback import DEMO_DIR
     out = {}
     if "demo" in only:
         parts = [(decode_audio(str(DEMO_DIR / f"{n}.mp4")), (DEMO_DIR / f"{n}.txt").read_text("utf-8"))
@@ -177,7 +177,7 @@ def peak_rss(cmd: list[str], cwd: Path | None = None) -> tuple[str, float, float
 
 
 def run_dalel(tmp: Path, name: str, wav: Path) -> tuple[str, float, float]:
-    from dalel.demo import DemoVideo, Platform
+    from dalel.loopback import DemoVideo, Platform
     home = tmp / f"dalel-{name}"
     if home.exists():
         import shutil

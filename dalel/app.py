@@ -14,7 +14,7 @@ import store
 import transcribe
 
 from . import __version__, polling, status
-from .config import Config, parse_duration, parse_size
+from .config import Config, parse_duration
 from .errors import DalelError
 from .formats import parse_subtitles
 
@@ -65,14 +65,14 @@ class App:
         m = self.config.monitor
         return monitor.YtdlpOptions(format=m.format or None, subtitle_langs=m.subtitle_langs,
                                     cookies_file=m.cookies_file or None, proxy=m.proxy or None,
-                                    socket_timeout=parse_duration(m.request_timeout),
-                                    sleep_s=parse_duration(m.download_sleep),
+                                    socket_timeout=m.request_timeout,
+                                    sleep_s=m.download_sleep,
                                     js_runtime=m.js_runtime)
 
     def http_options(self) -> monitor.HttpOptions:
         m = self.config.monitor
-        return monitor.HttpOptions(timeout=parse_duration(m.request_timeout), proxy=m.proxy or None,
-                                   min_interval=parse_duration(m.min_request_interval))
+        return monitor.HttpOptions(timeout=m.request_timeout, proxy=m.proxy or None,
+                                   min_interval=m.min_request_interval)
 
     def archive_options(self) -> monitor.ArchiveOptions:
         return monitor.ArchiveOptions(self.config.archive_dir, self.config.tmp_dir,
@@ -80,7 +80,7 @@ class App:
 
     # --- channels ----------------------------------------------------------
 
-    def add_channel(self, url: str, name: str | None = None, every: str | None = None,
+    def add_channel(self, url: str, name: str | None = None, every: str | float | None = None,
                     since: str | None = None, last_n: int | None = None) -> store.Source:
         every_s = int(parse_duration(every, "--every")) if every else None
         spec = monitor.identify(url, self.ytdlp_options(), self.http_options())
@@ -114,7 +114,7 @@ class App:
 
     def disk_free(self) -> tuple[int, int]:
         """(free bytes on the data disk, the configured minimum)."""
-        return shutil.disk_usage(self.config.data_dir).free, parse_size(self.config.monitor.min_free_space)
+        return shutil.disk_usage(self.config.data_dir).free, self.config.monitor.min_free_space
 
     def disk_low(self) -> str | None:
         """Why downloads are paused for disk space, or None."""
@@ -159,6 +159,8 @@ class App:
                 self.store.videos.mark_failed(video, str(exc))
             log.warning("failed %s: %s%s", video.video_id, exc, "" if final or permanent else " (will retry)")
             raise
+        if got is None:   # (only a `known` check skips a download; none is passed here)
+            raise DalelError(f"{video.video_id}: nothing was downloaded")
         return self._record(video, got)
 
     def archive_url(self, url: str) -> tuple[store.Video, bool]:
@@ -258,7 +260,7 @@ class App:
         import httpx
         try:
             resp = httpx.post(self.config.watch.webhook, json={"alerts": alerts},
-                              timeout=parse_duration(self.config.watch.webhook_timeout))
+                              timeout=self.config.watch.webhook_timeout)
             resp.raise_for_status()
         except httpx.HTTPError as exc:
             log.warning("webhook %s failed: %s; alerts stay in `dalel watch alerts`",
@@ -286,7 +288,7 @@ class App:
             self._transcriber = transcribe.Transcriber(transcribe.TranscribeOptions(
                 model=self._model_override or t.model, device=t.device, compute_type=t.compute_type,
                 languages=t.languages, batch_size=t.batch_size, beam_size=t.beam_size,
-                cpu_threads=t.cpu_threads, window_s=parse_duration(t.window, "transcribe.window"),
+                cpu_threads=t.cpu_threads, window_s=t.window,
                 models=tuple(sorted(t.models.items()))))
         return self._transcriber
 

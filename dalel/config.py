@@ -1,26 +1,31 @@
 """config.toml, read once into frozen dataclasses and checked on load.
 
-An error names the key, the bad value and the fix. Durations are written "90s", "15m", "24h".
+Every key is defined once, in `keys.py` (type, default, range, help); here each value is
+checked strictly (a bool is not an integer) and converted once: durations to seconds,
+sizes to bytes. An error names the key, the bad value and the fix.
 """
 from __future__ import annotations
 
 import os
 import re
 import tomllib
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from store.text import LANGUAGES
 
 from .errors import ConfigError
+from .keys import SECTIONS, Key, by_section
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def parse_duration(value: str, key: str = "duration") -> float:
-    """"90s" → 90.0; "15m" → 900.0; "24h" → 86400.0."""
+def parse_duration(value: str | float, key: str = "duration") -> float:
+    """"90s" → 90.0; "15m" → 900.0; "24h" → 86400.0 (a number is seconds already)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= MAX_DURATION_S:
+        return float(value)
     m = _DURATION.match(str(value)) if len(str(value)) <= 32 else None
     if not m:
         raise ConfigError(f"{key} = {str(value)[:40]!r} is not a duration; write it like \"90s\", \"15m\" or \"24h\"")
@@ -41,90 +46,149 @@ def parse_size(value: str, key: str = "size") -> int:
     if not m:
         raise ConfigError(f"{key} = {str(value)[:40]!r} is not a size; write it like \"500MB\" or \"2GB\"")
     return int(float(m.group(1)) * _BYTES[(m.group(2) or "b").lower()])
-# The range of each number key (others: 0 … 1,000,000): a typo must not start a billion threads.
-RANGES = {"monitor.max_attempts": (1, 1000), "monitor.download_workers": (1, 64),
-          "monitor.per_host": (1, 64), "monitor.max_queued_per_source": (1, 100_000), "transcribe.batch_size": (1, 256),
-          "transcribe.beam_size": (1, 20), "transcribe.cpu_threads": (0, 1024),
-          "transcribe.workers": (1, 64), "search.limit": (1, 10_000), "web.port": (1, 65535),
-          "evidence.pad": (0, 3600)}
+def _parse(key: Key, value: Any) -> Any:
+    """A value of `key` as read from TOML, checked strictly and converted once."""
+    where = key.dotted
+    if key.kind in ("duration", "size", "str", "url", "date") and (not isinstance(value, str) or "\x00" in value):
+        raise ConfigError(f"{where} = {value!r} must be a string")
+    if key.kind == "duration":
+        if value == "" and key.default == "":
+            return None
+        seconds = parse_duration(value, where)
+        lo, hi = key.range or (0, MAX_DURATION_S)
+        if not lo <= seconds <= hi:
+            raise ConfigError(f"{where} = {value!r}: use at least {lo:g} s and at most {hi:g} s")
+        return seconds
+    if key.kind == "size":
+        return parse_size(value, where)
+    if key.kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} = {value!r} must be true or false")
+        return value
+    if key.kind in ("int", "float"):
+        return _number(key, value)
+    if key.kind == "strs":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where} = {value!r} must be a list of strings")
+        if key.choices is not None and (not value or any(v not in key.choices for v in value)):
+            raise ConfigError(f"{where} = {value!r}: use some of {_quoted(key.choices)}")
+        return tuple(value)
+    if key.kind == "models":
+        if not isinstance(value, dict) or any(k not in LANGUAGES or not isinstance(v, str) or not v
+                                              for k, v in value.items()):
+            raise ConfigError(f"[{where}] = {value!r}: map some of {_quoted(LANGUAGES)} to a model "
+                              "name or a CTranslate2 folder, e.g. kk = \"/srv/models/kazakh\"")
+        return dict(value)
+    if key.kind == "url" and value and not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{where} = {value!r}: give an http(s) URL or \"\"")
+    if key.kind == "date" and value and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ConfigError(f"{where} = {value!r}: write it as YYYY-MM-DD")
+    if key.choices is not None and value not in key.choices:
+        raise ConfigError(f"{where} = {value!r}: use {_quoted(key.choices)}")
+    return value
+
+
+def _number(key: Key, value: Any) -> int | float:
+    integer = key.kind == "int"
+    ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok or value != value:
+        raise ConfigError(f"{key.dotted} = {value!r} must be {'an integer' if integer else 'a number'}")
+    lo, hi = key.range or (0, 1_000_000)
+    if not lo <= value <= hi:
+        raise ConfigError(f"{key.dotted} = {value!r} is out of range: use {lo:g} to {hi:g}")
+    return value if integer else float(value)
+
+
+def _quoted(values) -> str:
+    return ", ".join(f'"{v}"' for v in values)
+
+
+def _default(section: str, name: str) -> Any:
+    return _parse(by_section(section)[name], by_section(section)[name].default)
+
+
+def _d(section: str, name: str) -> Any:
+    """A dataclass field whose default is the table's (parsed)."""
+    value = _default(section, name)
+    return field(default_factory=lambda: dict(value)) if isinstance(value, dict) else field(default=value)
 
 
 @dataclass(frozen=True)
 class MonitorConfig:
-    poll_every: str = "15m"
-    recheck_every: str = "24h"
-    reconcile_every: str = "24h"          # full yt-dlp listing of YouTube channels
-    request_timeout: str = "30s"
-    min_request_interval: str = "1s"      # per host, between feed requests
-    download_sleep: str = "0s"            # random sleep of this..2x before each download
-    retry_base: str = "1m"                # first retry delay of a failed download (doubles)
-    max_attempts: int = 8                 # then the video is marked failed
-    download_workers: int = 2             # downloads at once (the daemon), across hosts
-    per_host: int = 1                     # downloads at once from one host
-    max_queued_per_source: int = 50       # archive jobs queued at once per source (a huge feed waits its turn)
-    min_free_space: str = "2GB"           # downloads pause while the data disk has less free; "0": never
-    lease: str = "10m"                    # a job's lease, extended as it progresses; a dead worker's job is taken over after it
-    format: str = ""                      # yt-dlp format; empty: best (merged when ffmpeg exists)
-    subtitle_langs: tuple[str, ...] = LANGUAGES
-    cookies_file: str = ""
-    proxy: str = ""
-    js_runtime: str = "deno"              # for YouTube: "deno" (bundled), "node", "bun", "quickjs", ""
+    poll_every: float = _d("monitor", "poll_every")
+    recheck_every: float = _d("monitor", "recheck_every")
+    reconcile_every: float = _d("monitor", "reconcile_every")
+    request_timeout: float = _d("monitor", "request_timeout")
+    min_request_interval: float = _d("monitor", "min_request_interval")
+    download_sleep: float = _d("monitor", "download_sleep")
+    retry_base: float = _d("monitor", "retry_base")
+    max_attempts: int = _d("monitor", "max_attempts")
+    download_workers: int = _d("monitor", "download_workers")
+    per_host: int = _d("monitor", "per_host")
+    max_queued_per_source: int = _d("monitor", "max_queued_per_source")
+    min_free_space: int = _d("monitor", "min_free_space")
+    lease: float = _d("monitor", "lease")
+    format: str = _d("monitor", "format")
+    subtitle_langs: tuple[str, ...] = _d("monitor", "subtitle_langs")
+    cookies_file: str = _d("monitor", "cookies_file")
+    proxy: str = _d("monitor", "proxy")
+    js_runtime: str = _d("monitor", "js_runtime")
 
 
 @dataclass(frozen=True)
 class TranscribeConfig:
-    model: str = "base"
-    device: str = "auto"
-    compute_type: str = "auto"
-    languages: tuple[str, ...] = LANGUAGES
-    batch_size: int = 8
-    beam_size: int = 5
-    cpu_threads: int = 0
-    window: str = "10m"                   # audio decoded, transcribed and checkpointed per window
-    workers: int = 1                      # videos transcribed at once by the daemon (each loads the model)
-    models: dict = field(default_factory=dict)   # language → model, e.g. {kk = "/srv/kk-ct2"}
+    model: str = _d("transcribe", "model")
+    device: str = _d("transcribe", "device")
+    compute_type: str = _d("transcribe", "compute_type")
+    languages: tuple[str, ...] = _d("transcribe", "languages")
+    batch_size: int = _d("transcribe", "batch_size")
+    beam_size: int = _d("transcribe", "beam_size")
+    cpu_threads: int = _d("transcribe", "cpu_threads")
+    workers: int = _d("transcribe", "workers")
+    window: float = _d("transcribe", "window")
+    models: dict[str, str] = _d("transcribe", "models")
 
 
 @dataclass(frozen=True)
 class SearchConfig:
-    limit: int = 20
+    limit: int = _d("search", "limit")
 
 
 @dataclass(frozen=True)
 class WatchConfig:
-    webhook: str = ""                     # POST new alerts here as JSON
-    webhook_timeout: str = "10s"
+    webhook: str = _d("watch", "webhook")
+    webhook_timeout: float = _d("watch", "webhook_timeout")
 
 
 @dataclass(frozen=True)
 class LogConfig:
-    format: str = "text"                  # "text" for people and journald, "json" for Loki and the like
+    format: str = _d("log", "format")
 
 
 @dataclass(frozen=True)
 class WebConfig:
-    host: str = "127.0.0.1"
-    port: int = 8080
-    token: str = ""                       # required to listen beyond 127.0.0.1
-    allowed_hosts: tuple[str, ...] = ()   # Host names the app answers besides loopback ones
+    host: str = _d("web", "host")
+    port: int = _d("web", "port")
+    token: str = _d("web", "token")
+    allowed_hosts: tuple[str, ...] = _d("web", "allowed_hosts")
 
 
 @dataclass(frozen=True)
 class EvidenceConfig:
-    pad: float = 5.0                      # seconds added before and after each exported hit
-    fixity_every: str = "7d"              # the daemon re-hashes the whole archive this often
-    actor: str = ""                       # who the custody log names; "" = user@host
-    tsa_urls: tuple[str, ...] = ()        # RFC 3161 timestamp authorities (several: redundancy)
-    tsa_ca_file: str = ""                 # their CA certificate, to check tokens in `dalel verify`
+    pad: float = _d("evidence", "pad")
+    fixity_every: float = _d("evidence", "fixity_every")
+    actor: str = _d("evidence", "actor")
+    tsa_urls: tuple[str, ...] = _d("evidence", "tsa_urls")
+    tsa_ca_file: str = _d("evidence", "tsa_ca_file")
 
 
 @dataclass(frozen=True)
 class ChannelConfig:
     url: str
-    name: str = ""
-    every: str = ""
-    since: str = ""                       # history: archive videos published on or after this date
-    last: int = 0                         # history: archive the N newest at the first check (0: all)
+    name: str = _d("channels", "name")
+    every: float | None = _d("channels", "every")
+    since: str = _d("channels", "since")
+    last: int = _d("channels", "last")
 
 
 @dataclass(frozen=True)
@@ -153,83 +217,21 @@ class Config:
         return self.data_dir / "tmp"
 
 
+SECTION_CLASSES = {"monitor": MonitorConfig, "transcribe": TranscribeConfig, "search": SearchConfig,
+                   "watch": WatchConfig, "evidence": EvidenceConfig, "web": WebConfig, "log": LogConfig,
+                   "channels": ChannelConfig}
+
+
 def _section(cls, raw: Any, name: str):
     if not isinstance(raw, dict):
         raise ConfigError(f"[{name}] must be a table of keys")
-    known = {f.name: f for f in fields(cls)}
+    known = by_section(name)
     values = {}
     for key, value in raw.items():
         if key not in known:
             raise ConfigError(f"unknown key {name}.{key}; known keys: {', '.join(known)}")
-        default = known[key].default
-        if default is MISSING:
-            pass
-        elif isinstance(default, tuple):
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"{name}.{key} = {value!r} must be a list of strings")
-            value = tuple(value)
-        elif isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise ConfigError(f"{name}.{key} = {value!r} must be true or false")
-        elif isinstance(default, (int, float)):
-            if isinstance(value, bool) or not isinstance(value, type(default)) or value != value:
-                raise ConfigError(f"{name}.{key} = {value!r} must be a{'n integer' if isinstance(default, int) else ' number'}")
-            lo, hi = RANGES.get(f"{name}.{key}", (0, 1_000_000))
-            if not lo <= value <= hi:
-                raise ConfigError(f"{name}.{key} = {value!r} is out of range: use {lo} to {hi}")
-        elif isinstance(default, str):
-            if not isinstance(value, str) or "\x00" in value:
-                raise ConfigError(f"{name}.{key} = {value!r} must be a string")
-        elif not isinstance(value, type(default)):
-            raise ConfigError(f"{name}.{key} = {value!r} must be a {type(default).__name__}")
-        values[key] = value
+        values[key] = _parse(known[key], value)
     return cls(**values)
-
-
-def _validate(cfg: Config) -> None:
-    m, t = cfg.monitor, cfg.transcribe
-    if m.download_workers < 1 or m.per_host < 1:
-        raise ConfigError(f"monitor.download_workers = {m.download_workers}, monitor.per_host = "
-                          f"{m.per_host}: both must be 1 or more")
-    if m.js_runtime not in ("deno", "node", "bun", "quickjs", ""):
-        raise ConfigError(f"monitor.js_runtime = {m.js_runtime!r}: use \"deno\", \"node\", \"bun\", "
-                          "\"quickjs\" or \"\"")
-    for key in ("poll_every", "recheck_every", "reconcile_every", "request_timeout",
-                "min_request_interval", "download_sleep", "retry_base", "lease"):
-        parse_duration(getattr(m, key), f"monitor.{key}")
-    parse_size(m.min_free_space, "monitor.min_free_space")
-    parse_duration(cfg.watch.webhook_timeout, "watch.webhook_timeout")
-    parse_duration(cfg.evidence.fixity_every, "evidence.fixity_every")
-    if cfg.evidence.pad < 0:
-        raise ConfigError(f"evidence.pad = {cfg.evidence.pad}: must be 0 or more seconds")
-    if cfg.watch.webhook and not cfg.watch.webhook.startswith(("http://", "https://")):
-        raise ConfigError(f"watch.webhook = {cfg.watch.webhook!r}: give an http(s) URL or \"\"")
-    for ch in cfg.channels:
-        if ch.every:
-            parse_duration(ch.every, f"channels.every ({ch.url})")
-        if ch.since and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", ch.since):
-            raise ConfigError(f"channels.since = {ch.since!r} ({ch.url}): write it as YYYY-MM-DD")
-    bad = [lang for lang in t.languages if lang not in LANGUAGES]
-    if bad or not t.languages:
-        raise ConfigError(f"transcribe.languages = {list(t.languages)!r}: use some of {_codes()}")
-    if cfg.log.format not in ("text", "json"):
-        raise ConfigError(f"log.format = {cfg.log.format!r}: use \"text\" or \"json\"")
-    if t.device not in ("auto", "cpu", "cuda"):
-        raise ConfigError(f"transcribe.device = {t.device!r}: use \"auto\", \"cpu\" or \"cuda\"")
-    if parse_duration(t.window, "transcribe.window") < 60:
-        raise ConfigError(f"transcribe.window = {t.window!r}: use at least \"1m\"")
-    if not isinstance(t.models, dict) or any(
-            k not in LANGUAGES or not isinstance(v, str) or not v for k, v in t.models.items()):
-        raise ConfigError(f"[transcribe.models] = {t.models!r}: map some of {_codes()} to a model "
-                          "name or a CTranslate2 folder, e.g. kk = \"/srv/models/kazakh\"")
-    if t.workers < 1:
-        raise ConfigError(f"transcribe.workers = {t.workers}: must be 1 or more")
-    if t.batch_size < 1:
-        raise ConfigError(f"transcribe.batch_size = {t.batch_size}: must be 1 or more")
-
-
-def _codes() -> str:
-    return ", ".join(f'"{code}"' for code in LANGUAGES)
 
 
 def find_config(explicit: str | None) -> Path | None:
@@ -256,8 +258,7 @@ def load(explicit: str | None = None, data_dir: str | None = None) -> Config:
             raise ConfigError(f"{path} nests tables or arrays too deeply to be a Dalel config") from exc
         except OSError as exc:
             raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    unknown = set(raw) - {"data_dir", "monitor", "transcribe", "search", "watch", "evidence",
-                          "web", "log", "channels"}
+    unknown = set(raw) - {"data_dir", "channels", *SECTIONS}
     if unknown:
         raise ConfigError(f"unknown key {sorted(unknown)[0]!r} in {path}; known: data_dir, [monitor], "
                           "[transcribe], [search], [watch], [evidence], [web], [log], [[channels]]")
@@ -285,22 +286,13 @@ def load(explicit: str | None = None, data_dir: str | None = None) -> Config:
         transcribe=_section(TranscribeConfig, raw.get("transcribe", {}), "transcribe"),
         search=_section(SearchConfig, raw.get("search", {}), "search"),
         watch=_section(WatchConfig, raw.get("watch", {}), "watch"),
-        evidence=_section(EvidenceConfig, _floats(raw.get("evidence", {}), "pad"), "evidence"),
+        evidence=_section(EvidenceConfig, raw.get("evidence", {}), "evidence"),
         web=_section(WebConfig, raw.get("web", {}), "web"),
         log=_section(LogConfig, raw.get("log", {}), "log"),
         channels=tuple(_channel(c) for c in channels),
         path=path,
     )
-    _validate(cfg)
     return cfg
-
-
-def _floats(raw: Any, *keys: str) -> Any:
-    """TOML writes 5 and 5.0 differently; a float key accepts both."""
-    if isinstance(raw, dict):
-        return {k: float(v) if k in keys and isinstance(v, int) and not isinstance(v, bool) else v
-                for k, v in raw.items()}
-    return raw
 
 
 def _channel(raw: Any) -> ChannelConfig:

@@ -26,7 +26,7 @@ import store
 import transcribe
 
 from .app import App
-from .config import Config, parse_duration
+from .config import Config
 
 log = logging.getLogger("dalel.daemon")
 STOP_GRACE_S = 5.0
@@ -62,12 +62,12 @@ class Daemon:
         self._hosts_lock = threading.Lock()
         self._scheduler: BackgroundScheduler | None = None
         m = config.monitor
-        self.poll_every = parse_duration(m.poll_every)
-        self.recheck_every = parse_duration(m.recheck_every)
-        self.reconcile_every = parse_duration(m.reconcile_every)
-        self.retry_base = parse_duration(m.retry_base)
-        self.lease_s = parse_duration(m.lease)
-        self.fixity_every = parse_duration(config.evidence.fixity_every)
+        self.poll_every = m.poll_every
+        self.recheck_every = m.recheck_every
+        self.reconcile_every = m.reconcile_every
+        self.retry_base = m.retry_base
+        self.lease_s = m.lease
+        self.fixity_every = config.evidence.fixity_every
 
     def _set_state(self, state: str) -> None:
         self.state = state

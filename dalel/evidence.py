@@ -313,7 +313,7 @@ def verify_archive(app: App) -> tuple[int, list[Check]]:
                 bad.append(f"{f.path} missing")
                 continue
             actual = monitor.sha256_file(path)
-            records = {"the database": f.sha256}
+            records: dict[str, str | None] = {"the database": f.sha256}
             if captured is not None:
                 records["the capture record"] = captured.get(name)
             if listed is not None and f.role != "manifest":

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Callable, Iterable
 import monitor
 import store
 
-from .config import parse_duration
 
 if TYPE_CHECKING:
     from .app import App
@@ -123,7 +122,7 @@ def poll(app: App, channel: str | None = None, progress: Callable[[str], None] =
             if getattr(exc, "permanent", True):
                 report.failed += 1
             else:   # transient is never final: queued, tried again by the daemon or the next poll
-                retry_s = parse_duration(app.config.monitor.retry_base)
+                retry_s = app.config.monitor.retry_base
                 app.queue.enqueue("archive", video.id, delay_s=max(retry_s, getattr(exc, "retry_after", None) or 0.0))
                 report.retrying += 1
     report.errors = tuple(errors)

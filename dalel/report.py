@@ -1,7 +1,7 @@
 """Claim-check reports ("did the broadcast contain …?") and multi-clip exports."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import csv
 import io
@@ -63,7 +63,8 @@ def build_report(app: App, query: str, opts: store.SearchOptions) -> dict:
         statement = f"No occurrence of «{query}» was found in {searched}."
         if cov["uncovered_s"]:
             statement += (f" {cov['uncovered_s']:g} s of detected speech have no words in the transcript "
-                          "and were not searched: " + ", ".join(f"{v} {hms(a)}–{hms(b)}" for v, a, b in cov["uncovered"][:20])
+                          "and were not searched: "
+                          + ", ".join(f"{v} {hms(a)}–{hms(b)}" for v, a, b in cov["uncovered"][:20])
                           + ".")
     if possible:
         statement += (f" {len(possible)} possible mention(s) spelled differently in the transcript "
@@ -98,7 +99,7 @@ def export(app: App, query: str, opts: store.SearchOptions, out: Path, pad: floa
     results = store.search(app.store, store.parse(query), replace(speech, offset=0),
                            approximate=False, exhaustive=True)
     members: dict[str, bytes] = {}
-    index = []
+    index: list[dict[str, Any]] = []
     originals: dict[str, tuple] = {}  # each original is re-hashed and probed once, not per hit
     with tempfile.TemporaryDirectory(dir=app.config.tmp_dir if app.config.tmp_dir.exists() else None) as tmp:
         for i, h in enumerate(results.hits, 1):

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 import store
 
-from .config import parse_duration
 from .formats import shown_url
 
 if TYPE_CHECKING:
@@ -45,7 +44,7 @@ def daemon_state(app: App) -> dict:
 
 def report(app: App) -> dict:
     """What `dalel status` shows: counts, sources with last/next check, queue, failures."""
-    poll_every = parse_duration(app.config.monitor.poll_every)
+    poll_every = app.config.monitor.poll_every
     sources = []
     for src in app.store.sources.all():
         row = asdict(src) | {"url": shown_url(src.url), "feed_url": shown_url(src.feed_url)}

@@ -15,6 +15,7 @@ import httpcore
 import httpx
 
 from .errors import FeedError
+from .failures import transient_status
 
 USER_AGENT = "dalel/0.1 (media-monitoring archive)"
 
@@ -174,7 +175,7 @@ class Fetcher:
                 if resp.status_code == 304:
                     return Fetched(304, b"", etag, last_modified)
                 if resp.status_code >= 400:
-                    transient = resp.status_code in (408, 425, 429) or resp.status_code >= 500
+                    transient = transient_status(resp.status_code)
                     raise FeedError(f"{url} answered HTTP {resp.status_code}"
                                     + ("; will retry" if transient else "; check the URL"),
                                     retry_after=retry_after(resp.headers.get("Retry-After")),

@@ -9,20 +9,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .errors import Cancelled, Deferred, DownloadError, MonitorError
+from .failures import permanent_message
 from .feeds import web_url
 from .fetch import retry_after
 
 # yt-dlp is imported when first used (it costs ~0.2 s): searching and transcribing never need it.
 
 log = logging.getLogger("dalel.monitor")
-
-# Messages after which retrying cannot help.
-_PERMANENT = re.compile(
-    r"private video|video unavailable|has been removed|members[- ]only|join this channel|"
-    r"not available in your country|geo.?restrict|unsupported url|copyright|account .* terminated|"
-    r"http error 404|http error 410|http error 403|this video is not available|no video formats",
-    re.I)
-
 
 @dataclass(frozen=True)
 class YtdlpOptions:
@@ -145,7 +138,7 @@ def download(url: str, workdir: Path, opts: YtdlpOptions, *, force_id: str | Non
         if isinstance(exc.exc_info[1] if exc.exc_info else None, _Stop):
             raise Cancelled("download stopped for shutdown; it resumes on the next start") from exc
         msg = _clean(exc)
-        raise DownloadError(msg, permanent=bool(_PERMANENT.search(msg)), retry_after=_asked_wait(exc)) from exc
+        raise DownloadError(msg, permanent=permanent_message(msg), retry_after=_asked_wait(exc)) from exc
     except MonitorError:
         raise
     except Exception as exc:
@@ -168,7 +161,8 @@ def _unexpected(exc: Exception, url: str) -> DownloadError:
 
 def _asked_wait(exc: Exception) -> float | None:
     """The Retry-After of the HTTP response behind a yt-dlp error (429, 503), if any."""
-    cause = exc.exc_info[1] if getattr(exc, "exc_info", None) else None
+    info = getattr(exc, "exc_info", None)
+    cause = info[1] if info else None
     response = getattr(cause, "response", None)
     headers = getattr(response, "headers", None)
     return retry_after(headers.get("Retry-After")) if headers is not None else None
@@ -197,7 +191,7 @@ def check_available(url: str, opts: YtdlpOptions) -> str | None:
         return None
     except _yt().utils.DownloadError as exc:
         msg = _clean(exc)
-        if _PERMANENT.search(msg):
+        if permanent_message(msg):
             return msg
         raise DownloadError(msg) from exc
     except Exception as exc:
@@ -220,7 +214,7 @@ def iter_entries(url: str, opts: YtdlpOptions) -> Iterator[dict[str, Any]]:
                     yield entry
     except _yt().utils.DownloadError as exc:
         msg = _clean(exc)
-        raise DownloadError(msg, permanent=bool(_PERMANENT.search(msg))) from exc
+        raise DownloadError(msg, permanent=permanent_message(msg)) from exc
     except MonitorError:
         raise
     except Exception as exc:
@@ -238,7 +232,7 @@ def list_entries(url: str, opts: YtdlpOptions, limit: int | None = None) -> list
             info = ydl.extract_info(url, download=False)
     except _yt().utils.DownloadError as exc:
         msg = _clean(exc)
-        raise DownloadError(msg, permanent=bool(_PERMANENT.search(msg))) from exc
+        raise DownloadError(msg, permanent=permanent_message(msg)) from exc
     except Exception as exc:
         raise _unexpected(exc, url) from exc
     if info.get("_type") not in ("playlist", "multi_video"):

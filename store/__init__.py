@@ -16,8 +16,10 @@ from .search import Hit, Results, search
 from .watch import Watch, add_watch, alerts, list_watches, mark_delivered, record_alerts, remove_watch
 
 __all__ = [
-    "ANALYSER_VERSION", "LANGUAGES", "TRANSITIONS", "VideoState", "custody", "FileRecord", "Hit", "Job", "Queue", "NotFound", "Query", "QueryError", "Results", "SearchOptions",
-    "SegmentRecord", "Source", "Store", "StoreError", "Token", "Video", "Watch", "WordRecord",
-    "add_watch", "alerts", "check_date", "check_scope", "family", "scope", "list_watches", "mark_delivered", "record_alerts", "remove_watch",
-    "analyse", "guess_lang", "index_text", "normalise", "parse", "parse_stamp", "search", "stamp", "utcnow",
+    "add_watch", "alerts", "analyse", "ANALYSER_VERSION", "check_date", "check_scope",
+    "custody", "family", "FileRecord", "guess_lang", "Hit", "index_text", "Job", "LANGUAGES",
+    "list_watches", "mark_delivered", "normalise", "NotFound", "parse", "parse_stamp", "Query",
+    "QueryError", "Queue", "record_alerts", "remove_watch", "Results", "scope", "search",
+    "SearchOptions", "SegmentRecord", "Source", "stamp", "Store", "StoreError", "Token",
+    "TRANSITIONS", "utcnow", "Video", "VideoState", "Watch", "WordRecord",
 ]

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from .clock import utcnow
 
 if TYPE_CHECKING:  # db.py appends entries through this module
-    from .db import Store, Video
+    from .db import Store
+    from .records import Video
 
 GENESIS = "0" * 64
 HEADS = "custody-heads.log"   # beside the database: each entry's video, seq and hash, appended

@@ -101,7 +101,8 @@ def _day(value: str, last: bool) -> str:
 
 
 def sql_where(o: SearchOptions) -> tuple[str, list]:
-    sql, params = "", []
+    sql = ""
+    params: list[str | int] = []
     if o.channel:
         sql += " AND (v.channel = ? COLLATE NOCASE OR src.name = ? COLLATE NOCASE OR src.url = ?)"
         params += [o.channel, o.channel, o.channel]

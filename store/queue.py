@@ -8,6 +8,7 @@ is claimed again. Unique open jobs per (kind, video) make enqueueing idempotent.
 from __future__ import annotations
 
 import random
+from typing import Callable
 from dataclasses import dataclass
 
 from .clock import utcnow
@@ -121,7 +122,7 @@ class Queue:
             conn.execute("UPDATE jobs SET state = 'failed', lease_owner = NULL, lease_until = NULL,"
                          " last_error = ?, updated_at = ? WHERE id = ?", (error, utcnow(), job.id))
 
-    def release(self, owner_prefix: str, alive: callable = lambda owner: False) -> int:
+    def release(self, owner_prefix: str, alive: Callable[[str], bool] = lambda owner: False) -> int:
         """Requeue running jobs of owners (on this host) that are gone; returns how many."""
         with self.store.transaction() as conn:
             rows = conn.execute("SELECT id, lease_owner FROM jobs WHERE state = 'running'"

@@ -148,7 +148,7 @@ def _mentions(store: Store, plan: Plan, opts: SearchOptions, *, approximate: boo
     except sqlite3.OperationalError as exc:
         raise QueryError(f"cannot search for {plan.query.raw!r}: {exc}; simplify the query") from exc
     score: dict[int, float] = {}
-    for tid, seq, sid, s in seeds:
+    for _tid, _seq, sid, s in seeds:
         if sid is not None:
             score[sid] = min(score.get(sid, 0.0), s)
     runs = load_runs(conn, [(tid, seq) for tid, seq, _, _ in seeds])

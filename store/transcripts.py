@@ -59,7 +59,7 @@ class Transcripts(Repository):
             " language_probability, audio_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (video.id, source, model, json.dumps(settings, sort_keys=True), language,
              language_probability, audio_seconds, utcnow()))
-        return int(cur.lastrowid)
+        return int(cur.lastrowid or 0)
 
     def resumable(self, video: Video, source: str, model: str) -> tuple[int, float, int] | None:
         """An unfinished transcript of the same model: (id, checkpoint seconds, next seq).
@@ -147,7 +147,7 @@ class Transcripts(Repository):
                 " lang_probability) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (transcript_id, video.id, first_seq + n - 1, seg.start, seg.end, text,
                  seg.lang, seg.probability, seg.lang_probability))
-            seg_id = cur.lastrowid
+            seg_id = int(cur.lastrowid or 0)
             conn.executemany(
                 "INSERT INTO words (segment, position, start, end, word, probability)"
                 " VALUES (?, ?, ?, ?, ?, ?)",

@@ -27,7 +27,7 @@ def add_watch(store: Store, query: str) -> Watch:
                                (query, utcnow()))
     except sqlite3.IntegrityError as exc:
         raise StoreError(f"already watching {query!r}; see `dalel watch list`") from exc
-    return Watch(int(cur.lastrowid), query, utcnow())
+    return Watch(int(cur.lastrowid or 0), query, utcnow())
 
 
 def list_watches(store: Store) -> list[Watch]:

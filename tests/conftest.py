@@ -1,4 +1,9 @@
-"""Shared fixtures: a stand-in platform on 127.0.0.1 and the real CLI against it."""
+"""Shared fixtures: a stand-in platform on 127.0.0.1 and the real CLI against it.
+
+Two tiers: a test that uses a real server, daemon process, Whisper model or browser (one
+of `END_TO_END` fixtures, or marked by hand) is marked `slow`; `pytest -m "not slow"` runs
+the rest — the unit tier on data built by hand — in seconds. `make test` runs both.
+"""
 from __future__ import annotations
 
 import json
@@ -8,9 +13,22 @@ import pytest
 from click.testing import CliRunner
 
 from dalel.cli import cli
-from dalel.demo import DEMO_DIR, Platform
+from dalel.loopback import DEMO_DIR, Platform
 
 HERE = Path(__file__).parent
+# Fixtures that start the real components: the loopback platform (and yt-dlp behind it), a
+# transcribed archive (Whisper), a daemon process, Chromium, a timestamp authority.
+END_TO_END = {"platform", "transcribed", "daemon", "browser", "transcriber", "local_tsa"}
+# Modules whose every test drives a daemon process, Whisper or the web app end to end.
+SLOW_MODULES = {"test_daemon", "test_operations", "test_hostile", "test_transcribe", "test_archive",
+                "test_web", "test_evidence"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        if END_TO_END & set(getattr(item, "fixturenames", ())) or module in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
 
 
 class Dalel:

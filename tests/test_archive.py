@@ -2,7 +2,7 @@ import hashlib
 import json
 import sqlite3
 
-from dalel.demo import demo_videos
+from dalel.loopback import demo_videos
 
 
 def sha256(path) -> str:
@@ -134,7 +134,7 @@ def test_channel_list_and_remove(platform, dalel):
 
 
 def test_a_corrupt_media_file_fails_alone(platform, dalel, tmp_path):
-    from dalel.demo import DemoVideo
+    from dalel.loopback import DemoVideo
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
     good = demo_videos()[1]
@@ -153,7 +153,7 @@ def test_a_corrupt_media_file_fails_alone(platform, dalel, tmp_path):
 
 def test_a_live_stream_is_deferred_until_it_has_ended(platform, dalel, tmp_path):
     import subprocess
-    from dalel.demo import DemoVideo
+    from dalel.loopback import DemoVideo
     from dalel.media import ffmpeg_exe
     hls = tmp_path / "hls"
     hls.mkdir()

@@ -83,3 +83,73 @@ def test_a_data_dir_that_is_a_file_or_unwritable_is_one_line(tmp_path):
     result = CliRunner().invoke(cli, ["--data-dir", "/proc/dalel-cannot-be-here", "status"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+# --- every key defined once (dalel/keys.py) ------------------------------------------
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def test_the_shipped_config_toml_is_generated_from_the_table():
+    from dalel.keys import toml_defaults
+    assert (ROOT / "config.toml").read_text(encoding="utf-8") == toml_defaults(), \
+        "config.toml is stale: run `dalel config --defaults > config.toml`"
+
+
+def test_the_readme_table_is_generated_from_the_table():
+    from dalel.keys import markdown
+    assert markdown() in (ROOT / "README.md").read_text(encoding="utf-8"), \
+        "the README's table is stale: paste `dalel config --markdown` into it"
+
+
+def test_every_config_field_is_a_key_of_the_table_and_back():
+    import dataclasses
+
+    from dalel.keys import SECTIONS, by_section
+    for section in (*SECTIONS, "channels"):
+        cls = configmod.SECTION_CLASSES[section]
+        assert [f.name for f in dataclasses.fields(cls)] == list(by_section(section)), section
+
+
+def test_config_help_lists_every_key_with_its_default():
+    from click.testing import CliRunner
+
+    from dalel.cli import cli
+    from dalel.keys import KEYS
+    out = CliRunner().invoke(cli, ["config", "--help"]).output
+    for key in KEYS:
+        assert key.name in out
+    assert '[monitor] poll_every = "15m"' in out
+
+
+def test_durations_and_sizes_are_parsed_once_at_load(tmp_path):
+    cfg = configmod.load(write(tmp_path, 'data_dir = "d"\n[monitor]\npoll_every = "2m"\nmin_free_space = "1GB"\n'
+                                         '[[channels]]\nurl = "https://example.org/feed"\nevery = "30m"\n'))
+    assert cfg.monitor.poll_every == 120.0 and cfg.monitor.min_free_space == 1_000_000_000
+    assert cfg.channels[0].every == 1800.0 and configmod.ChannelConfig("u").every is None
+
+
+@pytest.mark.parametrize("kind, value, message", [
+    ("bool", 1, "must be true or false"), ("bool", "false", "must be true or false"),
+    ("int", True, "must be an integer"), ("int", 1.5, "must be an integer"),
+    ("float", False, "must be a number"), ("duration", 90, "must be a string"),
+])
+def test_values_are_checked_strictly(kind, value, message):
+    from dalel.keys import Key
+    with pytest.raises(ConfigError, match=message):
+        configmod._parse(Key("x", "key", kind, None, "a key for the test"), value)
+
+
+def test_a_bool_key_accepts_false():
+    from dalel.keys import Key
+    assert configmod._parse(Key("x", "enabled", "bool", True, "a key for the test"), False) is False
+
+
+def test_the_effective_config_prints_as_toml_that_loads_again(tmp_path):
+    from click.testing import CliRunner
+
+    from dalel.cli import cli
+    path = write(tmp_path, 'data_dir = "d"\n[monitor]\npoll_every = "2m"\n[web]\nallowed_hosts = ["a.example"]\n')
+    shown = CliRunner().invoke(cli, ["--config", path, "config"]).output
+    again = configmod.load(write(tmp_path, shown.split("\n", 1)[1]))
+    assert again == configmod.load(path).__class__(**{**configmod.load(path).__dict__, "path": again.path})

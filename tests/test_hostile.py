@@ -286,7 +286,8 @@ def test_a_custody_chain_cut_short_or_recomputed_is_detected(platform, dalel):
     db.execute("DELETE FROM custody WHERE video = ? AND seq = (SELECT max(seq) FROM custody WHERE video = ?)",
                (vid1, vid1))
     # 2: the other video's whole chain recomputed after editing its capture entry
-    vid2, key = db.execute("SELECT id, platform || ':' || video_id FROM videos WHERE video_id = 'DaLeLdemo02'").fetchone()
+    vid2, key = db.execute("SELECT id, platform || ':' || video_id FROM videos"
+                           " WHERE video_id = 'DaLeLdemo02'").fetchone()
     prev = "0" * 64
     for seq, at, actor, event, details in db.execute(
             "SELECT seq, at, actor, event, details FROM custody WHERE video = ? ORDER BY seq", (vid2,)).fetchall():

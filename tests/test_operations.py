@@ -173,7 +173,7 @@ def test_a_job_outliving_its_first_lease_runs_once(platform, tmp_path):
 
 def _dated(platform, n: int):
     """The platform lists n videos, one a month from January 2022, newest first."""
-    from dalel.demo import DemoVideo
+    from dalel.loopback import DemoVideo
     media = platform.videos[0].media
     platform.videos = [DemoVideo(f"Hist{i:02d}", f"Broadcast {i}", media, f"2022-{1 + i:02d}-15T18:00:00+00:00")
                        for i in reversed(range(n))]

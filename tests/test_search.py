@@ -147,7 +147,7 @@ def test_transcript_formats(transcribed, spoken):
     import json
     data = json.loads(dalel("transcript", "DaLeLdemo01", "--format", "json").output)
     assert data["language"] == "ru" and data["model"].startswith("whisper-base")
-    assert all(s["lang"] == "ru" and s["lang_probability"] > 0.9 for s in data["segments"])
+    assert data["segments"] and all(s["lang"] == "ru" and s["lang_probability"] > 0.9 for s in data["segments"])
     words = [w for s in data["segments"] for w in s["words"]]
     [w] = [w for w in words if w["word"].startswith("захвату")]
     assert abs(w["start"] - spoken["spoken_at"]) < 2.0
@@ -174,7 +174,8 @@ def test_transcribe_again_finds_nothing_to_do(transcribed):
 
 def test_phrase_across_a_segment_boundary_is_found_once_with_word_times(transcribed, spoken):
     dalel, _ = transcribed
-    # Whisper ends a segment after "призывали" and starts the next with "к насильственному".
+    # The same answer whether or not Whisper ends a segment inside the phrase (this model ends
+    # one after "призывали"); tests/test_claims.py fixes the boundary on hand-built segments.
     result = dalel.json("search", '"не призывали к насильственному захвату"')
     assert result["total"] == 1
     [hit] = result["hits"]

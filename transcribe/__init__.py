@@ -9,6 +9,7 @@ from .errors import AudioError, ModelError, TranscribeError
 from .model import ensure_base_model
 
 __all__ = [
-    "AudioError", "Checkpoint", "Coverage", "Dropped", "ModelError", "Segment", "TranscribeError", "TranscribeOptions", "Transcriber",
-    "TranscriptInfo", "Word", "ensure_base_model", "looping", "media_duration",
+    "AudioError", "Checkpoint", "Coverage", "Dropped", "ensure_base_model", "looping",
+    "media_duration", "ModelError", "Segment", "TranscribeError", "TranscribeOptions",
+    "Transcriber", "TranscriptInfo", "Word",
 ]

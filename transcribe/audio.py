@@ -5,6 +5,7 @@ between two windows.
 """
 from __future__ import annotations
 
+import os
 from typing import Iterator
 
 import numpy as np
@@ -16,14 +17,14 @@ _QUIET_SEARCH_S = 20.0   # look this far back from a window's end for a pause
 _FRAME = SAMPLE_RATE // 10
 
 
-def duration(path: str) -> float:
+def duration(path: str | os.PathLike) -> float:
     """Seconds of a media file: the container's duration, else its longest stream's."""
     import av
     try:
         with av.open(str(path)) as c:
             if c.duration:
                 return c.duration / 1_000_000
-            return max((float(s.duration * s.time_base) for s in c.streams if s.duration),
+            return max((float(s.duration * s.time_base) for s in c.streams if s.duration and s.time_base),
                        default=0.0)
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         raise AudioError(f"cannot read {path}: {exc}") from exc
@@ -52,9 +53,11 @@ def _frames(path: str, start_s: float) -> Iterator[np.ndarray]:
         produced = 0   # samples yielded so far, from start_s
         try:
             for frame in container.decode(stream):
+                if not isinstance(frame, av.AudioFrame):   # (an audio stream decodes to audio frames)
+                    continue
                 outs = [o.to_ndarray().reshape(-1) for o in resampler.resample(frame)]
                 data = (np.concatenate(outs) if outs else np.zeros(0, np.int16)).astype(np.float32) / 32768.0
-                if frame.pts is not None:
+                if frame.pts is not None and frame.time_base is not None:
                     at = int(round((float(frame.pts * frame.time_base) - start_s) * SAMPLE_RATE))
                     if at > produced + _ALIGN_TOLERANCE:      # a gap: silence until the frame
                         yield np.zeros(at - produced, np.float32)

@@ -191,7 +191,8 @@ class Transcriber:
                 gaps[-1] = (gaps[-1][0], b)
             else:
                 gaps.append((a, b))
-        redecoded, empty = [], []
+        redecoded: list[tuple[float, float]] = []
+        empty: list[tuple[float, float]] = []
         for a, b in gaps:
             if b - a < GAP_S:
                 continue
@@ -203,8 +204,8 @@ class Transcriber:
             if found:
                 log.info("re-decoded %.1f s of speech without words at %.1fs: %d segment(s)",
                          b - a, offset + a, len(found))
-        for e in sorted([*segments, *(e for e in events if isinstance(e, Dropped))], key=lambda e: e.start):
-            yield e
+        merged: list[Segment | Dropped] = [*segments, *(e for e in events if isinstance(e, Dropped))]
+        yield from sorted(merged, key=lambda e: e.start)
         # The figures count each stretch's core: VAD pads speech with 0.4 s of what is around it.
         core = [(a + VAD_PAD_S, b - VAD_PAD_S) for a, b in speech if b - a > 2 * VAD_PAD_S]
         still = _uncovered(core, _covered(segments, offset))

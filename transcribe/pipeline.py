@@ -29,7 +29,7 @@ class RestrictedLanguagePipeline(BatchedInferencePipeline):
         scores = {tok[2:-2]: p for tok, p in ranked if tok[2:-2] in self.languages}
         if not scores:
             return self.languages[0], 0.0
-        best = max(scores, key=scores.get)
+        best = max(scores, key=lambda code: scores[code])
         return best, round(scores[best] / (sum(scores.values()) or 1.0), 4)
 
     def generate_segment_batched(self, features: np.ndarray, tokenizer, options):

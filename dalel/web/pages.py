@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -35,7 +36,7 @@ def home(request: Request) -> HTMLResponse:
 def search_page(request: Request, q: str = "", lang: str = "", channel: str = "",
                 since: str = "", until: str = "", offset: int = 0, lemma: str = "",
                 app: App = Depends(get_app)) -> HTMLResponse:
-    ctx = dict(q=q, lang=lang, channel=channel, since=since, until=until, results=None,
+    ctx: dict[str, Any] = dict(q=q, lang=lang, channel=channel, since=since, until=until, results=None,
                groups=[], error=None, prev_url=None, next_url=None, lemma=bool(lemma))
     if q.strip():
         try:

@@ -64,7 +64,8 @@ PRONOUNS = {f.translate(_FOLD): lemma.translate(_FOLD) for lemma, forms in {
 # Words that are their own stem though they look like a stem plus an ending: adjectives
 # in -лы/-ды/-ты (маңыз·ды read as "the importance", белсен·ді as "became active"),
 # names (Қара·ған·ды), and жаза "punishment" (also the converb "writing": in the
-# archive of a human-rights group the punishment matters more). Their inflected forms meet them through the lexicon (белсенділер).
+# archive of a human-rights group the punishment matters more). Their inflected forms meet them
+# through the lexicon (белсенділер).
 WORDS = frozenset(w.translate(_FOLD) for w in """
     маңызды қажетті тиісті қатысты байланысты басты атты тұрақты белгілі әйгілі түрлі әртүрлі
     көрнекті пайдалы белсенді қарағанды жаза
@@ -94,7 +95,7 @@ SHORT_STEMS = {
         жу ұт оз қу үр ағ ег өш ки ұқ""".split()),
 }
 _PASSIVE = frozenset(("л", "ыл", "іл", "ын", "ін"))
-_CONVERB = frozenset(("а", "е", "й"))   # the converb of the present: жаз·а, көр·е, сөйле·й   # жаса·л, айт·ыл, біл·ін, бөл·ін
+_CONVERB = frozenset(("а", "е", "й"))   # the converb of the present: жаз·а, көр·е, сөйле·й
 _DATA = Path(__file__).with_name("data") / "kk_lexicon.tsv.gz"
 
 
@@ -106,7 +107,9 @@ class Lexicon:
 
     @classmethod
     def load(cls, path: Path = _DATA) -> Lexicon:
-        nouns, verbs, family = set(), set(), Counter()
+        nouns: set[str] = set()
+        verbs: set[str] = set()
+        family: Counter[tuple[str, str]] = Counter()
         with gzip.open(path, "rt", encoding="utf-8") as f:
             for line in f:
                 stem, kinds, nouns_family, verbs_family = line.rstrip("\n").split("\t")
@@ -217,9 +220,9 @@ def stem_kk(word: str) -> str:
     # On a full tie a stem as spelled beats a restored one (кеше·гі, not кешег·і → кешек).
     best = max(splits, key=lambda s: (fam[s.lemma, s.kind] * (0.5 if len(s.stem) == 2 else 1),
                                       s.kind == "v", s.lemma == s.stem.translate(_FOLD), len(s.stem)))
-    whole = splits[0]
-    if whole.ending == "" and fam[whole.lemma, whole.kind] >= 0.8 * fam[best.lemma, best.kind]:
-        best = whole   # a near-tie goes to the listed word itself: желі "network", not жел·і
+    listed = splits[0]
+    if listed.ending == "" and fam[listed.lemma, listed.kind] >= 0.8 * fam[best.lemma, best.kind]:
+        best = listed  # a near-tie goes to the listed word itself: желі "network", not жел·і
     if best.lemma in lexicon().verbs:
         # A passive the lexicon lists as a verb of its own (айыптал·ды) is a form of its verb.
         for s in splits:
