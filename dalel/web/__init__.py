@@ -13,8 +13,8 @@ from .. import __version__
 from ..config import Config
 from ..errors import DalelError
 from ..templating import TEMPLATES, environment
-from . import api, pages
-from .security import LOOPBACK_NAMES, check_bind, harden, is_loopback, refused, session_value
+from . import api, pages, security
+from .security import check_bind, is_loopback, session_value
 
 __all__ = ["check_bind", "create_app", "is_loopback", "serve", "session_value"]
 
@@ -26,14 +26,14 @@ def create_app(config: Config) -> FastAPI:
     web.state.templates = Jinja2Templates(env=environment())
     web.state.template_dir = TEMPLATES
     token = config.web.token
-    hosts = LOOPBACK_NAMES | {h.lower() for h in config.web.allowed_hosts} | {config.web.host.lower()}
+    hosts = security.LOOPBACK_NAMES | {h.lower() for h in config.web.allowed_hosts} | {config.web.host.lower()}
 
     @web.middleware("http")
     async def guard(request: Request, call_next):
-        if (answer := refused(request, token, frozenset(hosts))) is not None:
+        if (answer := security.refused(request, token, frozenset(hosts))) is not None:
             return answer
         response = await call_next(request)
-        harden(response, token)
+        security.harden(response, token)
         return response
 
     web.include_router(pages.router)
