@@ -1,0 +1,128 @@
+"""The search language on transcripts built by hand through `Store` (the demo's scripts as
+spoken, with times set here): forms, phrases, filters, metadata, refusals and counts — the
+behaviours tests/test_search.py checks end to end, without depending on what Whisper writes."""
+from __future__ import annotations
+
+import pytest
+
+import store
+from dalel.formats import results_json
+from store import SegmentRecord, WordRecord
+
+BROADCAST = ["Добрый вечер, уважаемые зрители.", "Сегодня мы говорим о выборах в нашей стране.",
+             "Мы никогда не призывали", "к насильственному захвату власти.",
+             "Мы призываем граждан к мирным переменам и честным выборам.",
+             "Журналисты должны свободно работать, а суды должны быть независимыми."]
+NEWS = ["Здравствуйте. В эфире новости недели.", "Власти объявили о новых выборах в парламент.",
+        "Оппозиция требует свободы собраний и освобождения политических заключённых."]
+
+
+def segments(lines: list[str], lang: str = "ru") -> list[SegmentRecord]:
+    out, t = [], 0.0
+    for line in lines:
+        words, start = [], t
+        for w in line.split():
+            words.append(WordRecord(t, t + 0.3, w, 0.9))
+            t += 0.4
+        out.append(SegmentRecord(start, t, line, lang, 0.9, tuple(words), 0.99))
+        t += 0.5
+    return out
+
+
+@pytest.fixture(scope="module")
+def s(tmp_path_factory):
+    st = store.Store(tmp_path_factory.mktemp("hand") / "dalel.sqlite3")
+    src = st.sources.add("https://example.org/feed.xml", "feed", "https://example.org/feed.xml", "Ne deidi", None)
+    for vid, title, desc, published, lines in (
+            ("Demo01", "Эфир: о выборах и мирных переменах", "Еженедельный эфир канала.", "2024-03-01", BROADCAST),
+            ("Demo02", "Новости недели", "Обзор новостей.", "2024-03-08", NEWS)):
+        video, _ = st.videos.discover("example", vid, f"https://example.org/{vid}", source_id=src.id,
+                                      title=title, channel="Ne deidi", published=f"{published}T18:00:00+00:00")
+        st.videos.mark_archived(video, f"example/{vid}", [], {"title": title, "description": desc})
+        st.transcripts.add_text(video, source="metadata", model="title", bridges=False,
+                                segments=[SegmentRecord(0, 0, title, None), SegmentRecord(0, 0, desc, None)])
+        st.transcripts.add_text(video, source="asr", model="by hand", segments=segments(lines))
+    yield st
+    st.close()
+
+
+def total(s, query: str, **options) -> int:
+    return store.search(s, store.parse(query), store.SearchOptions(limit=100, **options), approximate=False).total
+
+
+def test_another_form_is_found_at_the_second_it_was_said(s):
+    r = store.search(s, store.parse("захват власти"), store.SearchOptions())
+    [hit] = r.hits
+    assert hit.video_id == "Demo01" and hit.matches == ("захвату", "власти")
+    said = [w for seg in segments(BROADCAST) for w in seg.words if w.word == "захвату"][0]
+    assert hit.start == pytest.approx(said.start)
+
+
+def test_plural_and_case_forms(s):
+    assert total(s, "выборы source:asr") == 3
+    assert total(s, "журналист") == 1
+
+
+def test_all_words_must_appear(s):
+    assert total(s, "захват парламент") == 0
+    assert total(s, "мирные перемены source:asr") == 1
+
+
+def test_phrase_or_exclusion_prefix_near(s):
+    assert total(s, '"захвату власти"') == 1
+    assert total(s, '"власти захвату"') == 0
+    assert total(s, "парламент OR журналисты") == 2
+    assert total(s, "выборы -парламент source:asr") == 2
+    assert total(s, "насильствен*") == 1
+    assert total(s, "NEAR(власть захват, 2)") == 1
+    assert total(s, "NEAR(граждане захват, 1)") == 0
+    assert total(s, "NEAR(граждане захват, 5)") == 1
+
+
+def test_filters(s):
+    assert total(s, "выборы source:asr", since="2024-03-05") == 1
+    assert total(s, "выборы source:asr", until="2024-03-05") == 2
+    assert total(s, "выборы", lang="kk") == 0
+    assert total(s, "выборы source:asr", channel="Ne deidi") == 3
+    assert total(s, "выборы source:asr video:Demo02") == 1
+
+
+def test_a_scope_that_matches_nothing_is_an_error_not_an_absence(s):
+    with pytest.raises(store.NotFound, match="no channel 'nobody'"):
+        total(s, "выборы", channel="nobody")
+    with pytest.raises(store.NotFound, match="unknown video id"):
+        total(s, "выборы video:nosuch")
+    with pytest.raises(store.QueryError, match="not a date"):
+        total(s, "выборы", since="2024-02-30")
+
+
+def test_titles_and_descriptions_are_searched_and_tagged(s):
+    r = store.search(s, store.parse("еженедельный эфир"), store.SearchOptions())
+    assert [(h.video_id, h.source) for h in r.hits] == [("Demo01", "metadata")]
+    r = store.search(s, store.parse("выборы"), store.SearchOptions(limit=50))
+    assert {h.source for h in r.hits} == {"asr", "metadata"}
+
+
+def test_no_hit_says_so_in_the_json(s):
+    r = results_json(store.search(s, store.parse("референдум"), store.SearchOptions()))
+    assert (r["query"], r["total"], r["hits"]) == ("референдум", 0, [])
+
+
+def test_single_words_are_counted_once(s):
+    r = store.search(s, store.parse("журналист"), store.SearchOptions())
+    assert r.total == len(r.hits) == 1 and r.videos == {"Demo01": 1}
+
+
+def test_a_phrase_across_a_segment_boundary_is_found_once(s):
+    r = store.search(s, store.parse('"не призывали к насильственному захвату"'), store.SearchOptions())
+    assert r.total == 1
+    assert r.hits[0].matches == ("не", "призывали", "к", "насильственному", "захвату")
+    near = store.search(s, store.parse("призывать насильственный"), store.SearchOptions())
+    assert near.total == 1 and near.hits[0].matches[:2] == ("призывали", "насильственному")
+
+
+def test_a_misheard_word_is_found_approximately_and_marked(s):
+    r = store.search(s, store.parse("насильствиному захвату"), store.SearchOptions())
+    assert r.total == 1 and r.hits[0].approximate and "насильственному" in r.hits[0].matches
+    assert store.search(s, store.parse("захвату"), store.SearchOptions()).hits[0].approximate is False
+    assert store.search(s, store.parse("референдум"), store.SearchOptions()).total == 0
