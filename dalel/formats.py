@@ -7,6 +7,8 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import pysubs2
+
 
 def hms(seconds: float) -> str:
     """123.4 → "0:02:03"."""
@@ -116,49 +118,33 @@ def results_json(results) -> dict[str, Any]:
 FORMATTERS = {"txt": transcript_text, "srt": transcript_srt, "vtt": transcript_vtt}
 
 
-# A cue's timing line, anchored and bounded: every part has a fixed maximum length, so a
-# hostile file (100 KB of digits on one line) is parsed in linear time.
-_CUE = re.compile(r"(?:(\d{1,4}):)?(\d{1,2}):(\d{2})[.,](\d{1,3})[ \t]{0,8}-->[ \t]{0,8}"
-                  r"(?:(\d{1,4}):)?(\d{1,2}):(\d{2})[.,](\d{1,3})(?:[ \t].{0,200})?")
 _TAG = re.compile(r"<[^<>]{0,200}>")
-MAX_CUE_LINE = 300
-
-
-def _secs(h: str | None, m: str, s: str, ms: str) -> float:
-    return int(h or 0) * 3600 + int(m) * 60 + int(s) + int(ms.ljust(3, "0")) / 1000
-
-
-def _cue(line: str) -> re.Match | None:
-    line = line.strip()
-    return _CUE.fullmatch(line) if len(line) <= MAX_CUE_LINE else None
 
 
 def parse_subtitles(text: str) -> list[tuple[float, float, str]]:
-    """SRT or WebVTT cues → (start, end, text); plain text → one untimed segment per line.
+    """SRT, WebVTT (or another format pysubs2 reads: ASS, MicroDVD …) cues → (start, end,
+    text); text in no subtitle format → one untimed segment per line.
 
     Auto-captions repeat the previous line in each cue (roll-up); repeats are dropped. A cue
     that ends before it starts, or at a negative time, is refused (ValueError).
     """
     text = text.lstrip("\ufeff").replace("\r\n", "\n")
-    lines = text.split("\n")
-    if not any(_cue(line) for line in lines):
-        return [(0.0, 0.0, line.strip()) for line in lines if line.strip()]
+    try:
+        subs = pysubs2.SSAFile.from_string(text)
+    except (pysubs2.exceptions.FormatAutodetectionError, pysubs2.exceptions.UnknownFPSError):
+        return [(0.0, 0.0, line.strip()) for line in text.split("\n") if line.strip()]
+    except (ValueError, KeyError, IndexError) as exc:
+        raise ValueError(f"not a subtitle file pysubs2 can read: {exc}") from exc
     cues, seen_last = [], ""
-    i = 0
-    while i < len(lines):
-        m = _cue(lines[i])
-        i += 1
-        if not m:
+    for event in subs:
+        if event.is_comment:
             continue
-        start, end = _secs(*m.groups()[:4]), _secs(*m.groups()[4:])
-        if end < start:
-            raise ValueError(f"the cue at {lines[i - 1].strip()[:60]!r} ends before it starts")
-        body = []
-        while i < len(lines) and lines[i].strip() and not _cue(lines[i]):
-            body.append(_TAG.sub("", lines[i]).strip())
-            i += 1
-        body = [b for b in body if b and b != seen_last]
+        if event.end < event.start or event.start < 0:
+            raise ValueError(f"the cue at {pysubs2.time.ms_to_str(event.start, fractions=True)} "
+                             f"({event.plaintext.strip()[:40]!r}) ends before it starts")
+        body = [b for b in (_TAG.sub("", line).strip() for line in event.plaintext.split("\n"))
+                if b and b != seen_last]
         if body:
-            cues.append((start, end, " ".join(body)))
+            cues.append((event.start / 1000, event.end / 1000, " ".join(body)))
             seen_last = body[-1]
     return cues

@@ -88,3 +88,13 @@ def test_youtube_javascript_runtime_is_found_and_configured():
         info = ydl._js_runtimes["deno"].info
     assert info is not None and info.supported and info.path == path
     assert _params(YtdlpOptions(js_runtime=""))["js_runtimes"] == {}
+
+
+def test_entities_declared_anywhere_are_refused_not_only_in_the_first_kilobytes():
+    from monitor import FeedError, parse_feed
+    padding = b"<!-- " + b"x" * 10_000 + b" -->"
+    late = b'<?xml version="1.0"?>' + padding + b'<!DOCTYPE rss [<!ENTITY a "aaaa">]><rss><channel/></rss>'
+    with pytest.raises(FeedError, match="entities"):
+        parse_feed(late)
+    external = b'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "file:///etc/passwd"><rss><channel/></rss>'
+    assert parse_feed(external).entries == ()          # the external DTD is never fetched
