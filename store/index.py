@@ -7,6 +7,7 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from .text import ANALYSER_VERSION, BOUNDARY, BRIDGE, analyse, fold, normalise
+from .text.fuzzy import max_edits, within
 
 if TYPE_CHECKING:
     from .db import Store
@@ -27,6 +28,36 @@ def index_segment(conn: sqlite3.Connection, seg_id: int, text: str, lang: str | 
                      (prev[0], " ".join(before + [BOUNDARY] + own[:BRIDGE]), len(before)))
     return seg_id, own
 
+
+
+def similar(conn: sqlite3.Connection, word: str, stems: frozenset[str]) -> dict[str, str]:
+    """Spoken forms (normalised) that may be `word` misheard, with their stems: same folded
+    key, or the key with another ending (up to two more letters; keys of 4 or more), or one
+    edit from it (5 or more, same first letter of the key), or a stem one edit from one of
+    `stems` (a misheard ending). Forms whose stem is in `stems` are exact
+    matches, not possible ones, and are left out."""
+    key = fold(word)
+    if len(key) < 3:
+        return {}
+    found = dict(conn.execute("SELECT word, stem FROM vocabulary WHERE fold = ?", (key,)).fetchall())
+    if len(key) >= 4:   # another ending: эфир~ finds «афере»
+        rows = conn.execute("SELECT word, stem, fold FROM vocabulary WHERE fold > ? AND fold < ?"
+                            " AND length(fold) <= ?", (key, key + "\U0010ffff", len(key) + 2)).fetchall()
+        found |= {w: s for w, s, _ in rows}
+    if limit := max_edits(key):
+        rows = conn.execute(
+            "SELECT word, stem, fold FROM vocabulary WHERE fold >= ? AND fold < ?"
+            " AND length(fold) BETWEEN ? AND ?",
+            (key[0], key[0] + "\U0010ffff", len(key) - limit, len(key) + limit)).fetchall()
+        found |= {w: s for w, s, f in rows if within(key, f, limit)}
+    for stem in stems:
+        if len(stem) >= 5:
+            rows = conn.execute(
+                "SELECT word, stem FROM vocabulary WHERE stem >= ? AND stem < ?"
+                " AND length(stem) BETWEEN ? AND ?",
+                (stem[0], stem[0] + "\U0010ffff", len(stem) - 1, len(stem) + 1)).fetchall()
+            found |= {w: s for w, s in rows if within(stem, s, 1)}
+    return {w: s for w, s in found.items() if s not in stems}
 
 class Repository:
     """One part of the archive's tables, reached through a `Store`'s connection."""

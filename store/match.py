@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from .text import LANGUAGES, WORD_RE, analyse, family, normalise, words
-from .text.fuzzy import fold, similar
+from .index import similar
+from .text.fuzzy import fold
 from .query import Near, Node, Or, Query, Term
 
 _STOPS = set(".!?…")

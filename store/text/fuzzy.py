@@ -11,13 +11,13 @@ is allowed. A misheard ending is caught by comparing stems as well (жыналы
 («захватвласти»), a short word inserted inside a phrase («захвате в власти») — are handled
 where words are matched in order (`match.py`).
 
-Candidates are looked up in the `vocabulary` table (every spoken form the index has seen,
-with its stem and its key); hits found this way are always labelled possible, never
-counted with the exact ones.
+Candidates are looked up in the index's vocabulary (`store/index.py`: every spoken form the
+index has seen, with its stem and its key); hits found this way are always labelled
+possible, never counted with the exact ones.
 """
 from __future__ import annotations
 
-import sqlite3
+from rapidfuzz.distance import Levenshtein
 
 from .base import normalise
 
@@ -45,47 +45,5 @@ def max_edits(key: str) -> int:
 
 
 def within(a: str, b: str, limit: int) -> bool:
-    """Levenshtein distance of a and b is at most `limit` (banded, exits early)."""
-    if abs(len(a) - len(b)) > limit:
-        return False
-    if limit == 0:
-        return a == b
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
-        if min(cur) > limit:
-            return False
-        prev = cur
-    return prev[-1] <= limit
-
-
-def similar(conn: sqlite3.Connection, word: str, stems: frozenset[str]) -> dict[str, str]:
-    """Spoken forms (normalised) that may be `word` misheard, with their stems: same folded
-    key, or the key with another ending (up to two more letters; keys of 4 or more), or one
-    edit from it (5 or more, same first letter of the key), or a stem one edit from one of
-    `stems` (a misheard ending). Forms whose stem is in `stems` are exact
-    matches, not possible ones, and are left out."""
-    key = fold(word)
-    if len(key) < 3:
-        return {}
-    found = dict(conn.execute("SELECT word, stem FROM vocabulary WHERE fold = ?", (key,)).fetchall())
-    if len(key) >= 4:   # another ending: эфир~ finds «афере»
-        rows = conn.execute("SELECT word, stem, fold FROM vocabulary WHERE fold > ? AND fold < ?"
-                            " AND length(fold) <= ?", (key, key + "\U0010ffff", len(key) + 2)).fetchall()
-        found |= {w: s for w, s, _ in rows}
-    if limit := max_edits(key):
-        rows = conn.execute(
-            "SELECT word, stem, fold FROM vocabulary WHERE fold >= ? AND fold < ?"
-            " AND length(fold) BETWEEN ? AND ?",
-            (key[0], key[0] + "\U0010ffff", len(key) - limit, len(key) + limit)).fetchall()
-        found |= {w: s for w, s, f in rows if within(key, f, limit)}
-    for stem in stems:
-        if len(stem) >= 5:
-            rows = conn.execute(
-                "SELECT word, stem FROM vocabulary WHERE stem >= ? AND stem < ?"
-                " AND length(stem) BETWEEN ? AND ?",
-                (stem[0], stem[0] + "\U0010ffff", len(stem) - 1, len(stem) + 1)).fetchall()
-            found |= {w: s for w, s in rows if within(stem, s, 1)}
-    return {w: s for w, s in found.items() if s not in stems}
+    """Levenshtein distance of a and b is at most `limit` (rapidfuzz: C, stops at the cutoff)."""
+    return Levenshtein.distance(a, b, score_cutoff=limit) <= limit
