@@ -72,6 +72,7 @@ class App:
     def http_options(self) -> monitor.HttpOptions:
         m = self.config.monitor
         return monitor.HttpOptions(timeout=m.request_timeout, proxy=m.proxy or None,
+                                   allow_private_redirects=m.allow_private_redirects,
                                    min_interval=m.min_request_interval)
 
     def archive_options(self) -> monitor.ArchiveOptions:

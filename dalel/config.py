@@ -132,6 +132,7 @@ class MonitorConfig:
     subtitle_langs: tuple[str, ...] = _d("monitor", "subtitle_langs")
     cookies_file: str = _d("monitor", "cookies_file")
     proxy: str = _d("monitor", "proxy")
+    allow_private_redirects: bool = _d("monitor", "allow_private_redirects")
     js_runtime: str = _d("monitor", "js_runtime")
 
 

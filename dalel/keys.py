@@ -57,6 +57,8 @@ KEYS: tuple[Key, ...] = (
       choices=_LANGS),
     K("monitor", "cookies_file", "str", "", "Netscape cookies file for platforms that ask to sign in"),
     K("monitor", "proxy", "str", "", "proxy URL for feeds and yt-dlp, e.g. \"socks5://127.0.0.1:9050\""),
+    K("monitor", "allow_private_redirects", "bool", False,
+      "follow a public source's redirects into private, loopback or link-local addresses (refused by default)"),
     K("monitor", "js_runtime", "str", "deno",
       "JavaScript runtime yt-dlp needs for YouTube: \"deno\" (installed with Dalel), \"node\", \"bun\", "
       "\"quickjs\", \"\" = none", choices=("deno", "node", "bun", "quickjs", "")),

@@ -4,10 +4,13 @@ Errors are translated to FeedError at this boundary, with the server's Retry-Aft
 """
 from __future__ import annotations
 
+import ipaddress
 import math
+import socket
 import threading
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
@@ -34,6 +37,7 @@ class HttpOptions:
     proxy: str | None = None
     min_interval: float = 0.0      # seconds between two requests to the same host
     max_bytes: int = 20_000_000    # a feed larger than this is refused, not read whole
+    allow_private_redirects: bool = False   # may a public source redirect into this network?
 
     @property
     def deadline(self) -> float:
@@ -138,6 +142,39 @@ def retry_after(value: str | None) -> float | None:
     return min(MAX_RETRY_AFTER, max(0.0, seconds))
 
 
+@lru_cache(maxsize=1024)
+def _addresses(host: str) -> tuple[str, ...]:
+    try:
+        return tuple({str(info[4][0]) for info in socket.getaddrinfo(host, None)})
+    except (OSError, UnicodeError):
+        return ()
+
+
+def is_public(host: str) -> bool:
+    """Whether a host name or address is on the public internet (every address it resolves
+    to is global); a name that does not resolve counts as public (connecting will fail)."""
+    host = host.strip("[]")
+    try:
+        return ipaddress.ip_address(host).is_global
+    except ValueError:
+        pass
+    found = _addresses(host)
+    return all(ipaddress.ip_address(a.split("%")[0]).is_global for a in found) if found else True
+
+
+def redirect_refusal(source: str, target: str, allow_private: bool = False) -> str | None:
+    """Why a redirect from `source` to `target` is not followed, or None: never to anything
+    but http(s), and from a public host never into a private, loopback or link-local network
+    (a feed must not make Dalel reach the machines beside it) unless the operator allows it."""
+    parts = urlsplit(target)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"it redirects to {target[:200]!r}, which is not an http(s) URL"
+    if not allow_private and is_public(urlsplit(source).hostname or "") and not is_public(parts.hostname):
+        return (f"it redirects to {target[:200]!r}, an address inside a private network; set "
+                "[monitor] allow_private_redirects = true if that is intended")
+    return None
+
+
 class Fetcher:
     """A reusable HTTP client for feeds (keeps connections open across a polling round)."""
 
@@ -150,7 +187,17 @@ class Fetcher:
         # (httpcore's documented NetworkBackend interface), so every socket read is bounded.
         transport._pool._network_backend = _Backend(self._deadlines)
         self.client = httpx.Client(timeout=options.timeout, transport=transport,
-                                   follow_redirects=True, headers={"User-Agent": USER_AGENT})
+                                   follow_redirects=True, headers={"User-Agent": USER_AGENT},
+                                   event_hooks={"response": [self._check_redirect]})
+
+    def _check_redirect(self, response: httpx.Response) -> None:
+        if not response.has_redirect_location:
+            return
+        source = str(response.request.url)
+        target = str(response.request.url.join(response.headers["Location"]))
+        why = redirect_refusal(source, target, self.options.allow_private_redirects)
+        if why:
+            raise FeedError(f"{source} not followed: {why}", transient=False, answered=True)
 
     def close(self) -> None:
         self.client.close()

@@ -110,3 +110,45 @@ def test_reconcile_skips_hostile_entries(monkeypatch):
     got = sources.reconcile("list", "https://example.org/list", monitor.YtdlpOptions(), known=lambda p, v: False)
     assert [e.video_id for e in got][0] == "ok1"
     assert len(got) == 2 and "/" not in got[1].video_id and got[1].video_id != "../../etc"
+
+
+@pytest.mark.parametrize("source, target, refused", [
+    ("http://93.184.216.34/feed.xml", "http://127.0.0.1/admin", "private network"),
+    ("http://93.184.216.34/feed.xml", "http://10.0.0.5/x", "private network"),
+    ("http://93.184.216.34/feed.xml", "http://169.254.169.254/latest/meta-data", "private network"),
+    ("http://93.184.216.34/feed.xml", "http://[::1]/x", "private network"),
+    ("http://93.184.216.34/feed.xml", "file:///etc/passwd", "not an http(s) URL"),
+    ("http://93.184.216.34/feed.xml", "gopher://93.184.216.35/", "not an http(s) URL"),
+    ("http://93.184.216.34/feed.xml", "https://93.184.216.35/feed.xml", None),
+    ("http://127.0.0.1:8000/feed.xml", "http://127.0.0.1:8001/feed.xml", None),   # a source inside: its own choice
+])
+def test_redirects_from_a_public_source_never_lead_inside(source, target, refused):
+    from monitor.fetch import redirect_refusal
+    why = redirect_refusal(source, target)
+    assert (why is None) if refused is None else (refused in why)
+
+
+def test_the_operator_may_allow_redirects_inside():
+    from monitor.fetch import redirect_refusal
+    assert redirect_refusal("http://93.184.216.34/f", "http://10.0.0.5/x", allow_private=True) is None
+    assert redirect_refusal("http://93.184.216.34/f", "file:///etc/passwd", allow_private=True)
+
+
+def test_a_feed_redirect_into_the_network_is_not_followed(monkeypatch):
+    """A real server on loopback stands for a public host (the classifier is told so for its
+    port's URL only); its redirect to another loopback port is refused, never fetched."""
+    from dalel.loopback import Platform
+    from monitor import fetch as fetchmod
+    with Platform([]) as public, Platform([]) as inside:
+        public.redirects["/feeds/videos.xml"] = inside.feed_url
+        real = fetchmod.redirect_refusal
+        # what the real rule answers for a public source redirecting to 127.0.0.1
+        as_public = real("http://93.184.216.34/feed.xml", inside.feed_url)
+        monkeypatch.setattr(fetchmod, "redirect_refusal", lambda source, target, allow=False: (
+            real("http://93.184.216.34/feed.xml", target, allow) if source.startswith(public.base) else None))
+        assert as_public and "private network" in as_public
+        with pytest.raises(monitor.FeedError, match="private network"):
+            fetchmod.fetch(public.feed_url)
+        assert inside.hits == {}
+        got = fetchmod.fetch(public.feed_url, options=fetchmod.HttpOptions(allow_private_redirects=True))
+        assert got.status == 200 and inside.hits
