@@ -13,7 +13,7 @@ import monitor
 import store
 import transcribe
 
-from . import __version__, polling, status
+from . import __version__, polling, stamping, status
 from .config import Config, parse_duration
 from .errors import DalelError
 from .formats import parse_subtitles
@@ -197,7 +197,23 @@ class App:
         log.info("archived %s: %s (%s bytes, sha256 %s)", video.video_id, got.folder,
                  media.size if media else "?", media.sha256[:16] if media else "?")
         self.index_extras(done)
+        if self.config.evidence.tsa_urls:
+            self.timestamp_capture(done)
         return done
+
+    def timestamp_capture(self, video: store.Video, queue: bool = True) -> bool:
+        """RFC 3161 timestamps on the capture's manifest (stamping.py); when no authority
+        answers, a `timestamp` job is queued (`queue`) and the daemon retries it."""
+        try:
+            if stamping.stamp_capture(self, video):
+                return True
+        except (OSError, store.StoreError) as exc:
+            log.warning("timestamp of %s failed: %s", video.video_id, exc)
+            return False
+        log.warning("timestamp of %s: no authority answered; queued to try again", video.video_id)
+        if queue:
+            self.queue.enqueue("timestamp", video.id, delay_s=self.config.monitor.retry_base)
+        return False
 
     # --- text beside the speech: title, description, platform subtitles, imports ----
 

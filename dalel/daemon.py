@@ -103,7 +103,7 @@ class Daemon:
             self._scheduler.add_job(self._heartbeat, "interval", seconds=HEARTBEAT_S, id="heartbeat",
                                     max_instances=1, coalesce=True, next_run_time=_now())
             self._scheduler.start()
-            workers = [(f"archiver-{i + 1}", ("archive",))
+            workers = [(f"archiver-{i + 1}", ("archive", "timestamp"))
                        for i in range(self.config.monitor.download_workers)] + [
                 (f"transcriber-{i + 1}", ("transcribe",)) for i in range(self.config.transcribe.workers)]
             for name, kinds in workers:
@@ -297,6 +297,13 @@ class Daemon:
             elif job.kind == "transcribe":
                 if video.state != "transcribed":
                     app.transcribe_video(video, should_stop=keep)
+            elif job.kind == "timestamp" and not app.timestamp_capture(video, queue=False):
+                why = "no timestamp authority answered"
+                if job.attempts >= self.config.monitor.max_attempts:
+                    app.queue.fail(job, why)
+                else:
+                    app.queue.retry(job, why, self.retry_base)
+                return
             app.queue.done(job)
         except monitor.Cancelled:
             app.queue.requeue(job)

@@ -304,6 +304,8 @@ def verify_archive(app: App) -> tuple[int, list[Check]]:
         bad = list(problems) + store.custody.check_heads(app.store, video, entries, heads)
         files = app.store.videos.files(video)
         captured = next((e.details.get("files", {}) for e in reversed(entries) if e.event == "capture"), None)
+        stamped = {name: t.get("sha256") for e in entries if e.event == "timestamp"
+                   for name, t in e.details.get("tokens", {}).items()}
         listed = _manifest_hashes(app, video, files)
         for f in files:
             n += 1
@@ -314,10 +316,14 @@ def verify_archive(app: App) -> tuple[int, list[Check]]:
                 continue
             actual = monitor.sha256_file(path)
             records: dict[str, str | None] = {"the database": f.sha256}
-            if captured is not None:
-                records["the capture record"] = captured.get(name)
-            if listed is not None and f.role != "manifest":
-                records["manifest.json"] = listed.get(name)
+            if f.role == "timestamp":     # added after the capture: its own custody entry
+                records["the timestamp record"] = stamped.get(name)
+                bad += _token_problems(app, path, files)
+            else:
+                if captured is not None:
+                    records["the capture record"] = captured.get(name)
+                if listed is not None and f.role != "manifest":
+                    records["manifest.json"] = listed.get(name)
             wrong = {k: v for k, v in records.items() if v != actual}
             if wrong:
                 said = ", ".join(f"{k} says {(v or 'nothing')[:12]}…" for k, v in wrong.items())
@@ -329,6 +335,16 @@ def verify_archive(app: App) -> tuple[int, list[Check]]:
         if video.archived_at:
             store.custody.record(app.store, video, "fixity", {"ok": not bad, "problems": bad})
     return n, failures
+
+
+def _token_problems(app: App, token: Path, files: list[store.FileRecord]) -> list[str]:
+    """A capture's timestamp token checked against its manifest (with [evidence] tsa_ca_file)."""
+    ca = app.config.evidence.tsa_ca_file
+    manifest = next((f for f in files if f.role == "manifest"), None)
+    if not ca or manifest is None:
+        return []
+    ok, why = tsa.verify(token.read_bytes(), (app.config.archive_dir / manifest.path).read_bytes(), ca)
+    return [] if ok else [f"{token.name} does not verify against manifest.json: {why}"]
 
 
 def _manifest_hashes(app: App, video: store.Video, files: list[store.FileRecord]) -> dict[str, str] | None:

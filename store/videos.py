@@ -111,6 +111,16 @@ class Videos(Repository):
                 "files": {f.path.rsplit("/", 1)[-1]: f.sha256 for f in files}})
         return self.get(video.platform, video.video_id)
 
+    def add_files(self, video: Video, files: list[FileRecord], event: str, details: dict[str, Any]) -> None:
+        """Files added to a capture after it was archived (timestamp tokens), with their custody
+        entry, in one transaction."""
+        now = utcnow()
+        with self.store.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO files (video, role, path, size, sha256, archived_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [(video.id, f.role, f.path, f.size, f.sha256, now) for f in files])
+            custody_append(conn, video, event, details, actor=self.store.actor)
+
     def reset_failed(self, video: Video) -> bool:
         """A failed video back to be archived (or transcribed) again; False if it had not failed."""
         with self.store.transaction() as conn:

@@ -274,3 +274,45 @@ def test_rfc3161_timestamps_from_a_local_tsa(archive, tmp_path, local_tsa):
             z.writestr(n, data)
     bad = CliRunner().invoke(cli, ["--config", str(config), "verify", str(tmp_path / "edited.zip")])
     assert bad.exit_code == 1 and "FAIL manifest.json.1.tsr (RFC 3161 timestamp)" in bad.output
+
+
+def test_each_capture_is_timestamped_and_a_tsa_down_is_retried(platform, tmp_path, local_tsa):
+    import subprocess
+
+    from click.testing import CliRunner
+
+    from dalel import config as configmod
+    from dalel.app import App
+    from dalel.cli import cli
+    url, ca = local_tsa
+    config = tmp_path / "stamp.toml"
+    config.write_text(f'data_dir = "data"\n[monitor]\nmin_request_interval = "0s"\n[evidence]\n'
+                      f'tsa_urls = ["{url}"]\ntsa_ca_file = "{ca}"\n', encoding="utf-8")
+    run = CliRunner()
+    first, second = platform.videos
+    platform.videos = [first]
+    assert run.invoke(cli, ["--config", str(config), "channel", "add", platform.feed_url]).exit_code == 0
+    assert run.invoke(cli, ["--config", str(config), "poll"]).exit_code == 0
+    folder = next((tmp_path / "data" / "archive").rglob(f"*{first.video_id}*/manifest.json")).parent
+    assert (folder / "manifest.json.1.tsr").is_file()
+    check = subprocess.run(["openssl", "ts", "-verify", "-in", "manifest.json.1.tsr", "-data", "manifest.json",
+                            "-CAfile", str(ca)], cwd=folder, capture_output=True, text=True)
+    assert "Verification: OK" in check.stdout
+    custody = json.loads(run.invoke(cli, ["--config", str(config), "custody", first.video_id, "--json"]).output)
+    stamped = [e for e in custody["entries"] if e["event"] == "timestamp"]
+    assert len(stamped) == 1 and stamped[0]["details"]["tokens"]["manifest.json.1.tsr"]["tsa"] == url
+    verify = run.invoke(cli, ["--config", str(config), "verify", "--archive"])
+    assert verify.exit_code == 0, verify.output
+    # the authority is down at the next capture: the video is archived, the timestamp queued
+    config.write_text(config.read_text(encoding="utf-8").replace(url, "http://127.0.0.1:9/down"), encoding="utf-8")
+    platform.videos = [second, first]
+    assert run.invoke(cli, ["--config", str(config), "poll"]).exit_code == 0
+    status = json.loads(run.invoke(cli, ["--config", str(config), "status", "--json"]).output)
+    assert status["queue"].get("timestamp_queued") == 1
+    config.write_text(config.read_text(encoding="utf-8").replace("http://127.0.0.1:9/down", url), encoding="utf-8")
+    with App(configmod.load(str(config))) as app:          # what the daemon's timestamp job does
+        assert app.timestamp_capture(app.store.videos.find(second.video_id), queue=False)
+    # a token replaced afterwards is named by verify --archive
+    (folder / "manifest.json.1.tsr").write_bytes(b"\x30\x03\x02\x01\x00")
+    bad = run.invoke(cli, ["--config", str(config), "verify", "--archive"])
+    assert bad.exit_code == 1 and "manifest.json.1.tsr changed" in bad.output
