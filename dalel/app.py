@@ -13,10 +13,9 @@ import monitor
 import store
 import transcribe
 
-from . import __version__, polling, stamping, status
+from . import __version__, extras, polling, stamping, status
 from .config import Config, parse_duration
 from .errors import DalelError
-from .formats import parse_subtitles
 
 log = logging.getLogger("dalel")
 SEGMENT_BATCH = 8   # segments per database transaction while transcribing
@@ -215,47 +214,13 @@ class App:
             self.queue.enqueue("timestamp", video.id, delay_s=self.config.monitor.retry_base)
         return False
 
-    # --- text beside the speech: title, description, platform subtitles, imports ----
+    # --- text beside the speech (extras.py) ----------------------------------------
 
     def index_extras(self, video: store.Video) -> None:
-        """Make the title, description and platform subtitles searchable, each tagged by source."""
-        meta = [video.title or ""] + [p for p in (video.description or "").split("\n") if p.strip()]
-        self._store_text(video, "metadata", [(0.0, 0.0, t) for t in meta if t.strip()], None,
-                         model="title and description")
-        for f in self.store.videos.files(video):
-            if f.role != "subtitles":
-                continue
-            path = self.config.archive_dir / f.path
-            lang = _lang_from_name(path.name)
-            try:
-                cues = parse_subtitles(path.read_text(encoding="utf-8", errors="replace"))
-            except (OSError, ValueError) as exc:
-                log.warning("subtitles %s not indexed: %s", f.path, exc)
-                continue
-            self._store_text(video, "subtitles", cues, lang, model=path.name)
+        extras.index_extras(self, video)
 
     def import_transcript(self, video_id: str, path: Path, lang: str | None) -> int:
-        """Import an SRT, WebVTT or plain-text transcript as another transcript of a video."""
-        video = self.store.videos.find(video_id)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DalelError(f"cannot read {path}: {exc}; give a UTF-8 SRT, WebVTT or text file") from exc
-        try:
-            cues = parse_subtitles(text)
-        except ValueError as exc:
-            raise DalelError(f"{path}: {exc}; fix the file and import it again") from exc
-        if not cues:
-            raise DalelError(f"{path} holds no transcript text")
-        return self._store_text(video, "import", cues, lang, model=path.name)
-
-    def _store_text(self, video: store.Video, source: str, cues: list[tuple[float, float, str]],
-                    lang: str | None, model: str) -> int:
-        records = [store.SegmentRecord(a, b, t, lang or store.guess_lang(t)) for a, b, t in cues]
-        tid = self.store.transcripts.add_text(video, source=source, model=model, segments=records,
-                                             bridges=source != "metadata")
-        self.check_watches(tid)
-        return len(records)
+        return extras.import_transcript(self, video_id, path, lang)
 
     # --- watchlist ---------------------------------------------------------
 
@@ -399,10 +364,3 @@ class App:
 
     def status(self) -> dict:
         return status.report(self)
-
-
-def _lang_from_name(name: str) -> str | None:
-    """"ID.ru.vtt" → "ru"; "ID.kk-orig.vtt" → "kk"."""
-    parts = name.split(".")
-    code = parts[-2].split("-")[0] if len(parts) >= 3 else ""
-    return code if code in store.LANGUAGES else None
