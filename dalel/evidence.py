@@ -3,16 +3,20 @@ that anyone can check with sha256sum; and the checks (`dalel verify`) of package
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import hashlib
 import json
 import math
 import os
+import shutil
 import tempfile
+import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import bagit
 
 import monitor
 from monitor.archive import inside
@@ -127,17 +131,18 @@ def clip_range(req: ClipRequest, total: float) -> tuple[float, float]:
     return start, end
 
 
-def make_clip(app: App, req: ClipRequest, out: Path | None = None) -> Path:
-    """Cut the clip and write the package; returns its path."""
+def make_clip(app: App, req: ClipRequest, out: Path | None = None, fmt: str = "zip") -> Path:
+    """Cut the clip and write the package (a ZIP, or a BagIt bag); returns its path."""
     video = app.store.videos.find(req.video_id)
     src, rec = original(app, video)
     start, end = clip_range(req, transcribe.media_duration(src))
     if out is None:   # the default lies in exports/, whatever the id (ids are safe names)
         exports = app.config.data_dir / "exports"
-        out = inside(exports, f"{video.video_id}_{int(start)}-{int(end)}.zip")
+        out = inside(exports, f"{video.video_id}_{int(start)}-{int(end)}" + (".zip" if fmt == "zip" else ""))
     with tempfile.TemporaryDirectory(dir=_tmp(app)) as tmp:
         members = build_clip(app, video, src, rec, start, end, req, Path(tmp))
-        digest = write_zip(out, members)
+        digest = write_package(out, members, fmt, f"clip of {video.platform}:{video.video_id}, "
+                                                  f"{hms(start)}–{hms(end)}")
     store.custody.record(app.store, video, "export", {
         "package": out.name, "sha256": digest, "start": start, "end": end,
         "clip_sha256": json.loads(members["manifest.json"])["clip"]["sha256"]})
@@ -196,6 +201,35 @@ def _manifest(app: App, video: store.Video, rec: store.FileRecord, req: ClipRequ
     }
 
 
+FORMATS = ("zip", "bagit")
+_BAGGING = threading.Lock()    # bagit.make_bag changes the working directory while it runs
+
+
+def write_package(out: Path, members: dict[str, bytes], fmt: str, description: str) -> str:
+    """Write a package as a ZIP or as a BagIt bag (RFC 8493, a folder); returns the SHA-256
+    the custody log records: the ZIP's, or the bag's tag manifest's (which covers its payload
+    manifests and bag-info.txt)."""
+    if fmt == "zip":
+        return write_zip(out, members)
+    if out.exists():
+        raise DalelError(f"{out} exists; a bag is written to a new folder: choose another --out")
+    partial = out.with_name(out.name + ".partial")
+    try:
+        shutil.rmtree(partial, ignore_errors=True)
+        for name, data in members.items():
+            (partial / name).parent.mkdir(parents=True, exist_ok=True)
+            (partial / name).write_bytes(data)
+        with _BAGGING:
+            bagit.make_bag(str(partial.resolve()), checksums=["sha256", "sha512"], bag_info={
+                "Source-Organization": "Dalel evidence archive", "External-Description": description,
+                "Bag-Software-Agent": f"dalel {__version__} with bagit.py"})
+        os.replace(partial, out)
+    except OSError as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise DalelError(f"cannot write {out}: {exc.strerror or exc}; choose another --out") from exc
+    return monitor.sha256_file(out / "tagmanifest-sha256.txt")
+
+
 def write_zip(out: Path, members: dict[str, bytes], prefix: str = "") -> str:
     """Write a ZIP under a temporary name, then rename; returns its SHA-256."""
     partial = out.with_name(out.name + ".partial")
@@ -222,25 +256,52 @@ class Check:
     detail: str = ""
 
 
+class _Bag:
+    """A BagIt bag read like a ZIP: the payload's files by their names under data/."""
+
+    def __init__(self, path: Path):
+        self.data = path / "data"
+
+    def namelist(self) -> list[str]:
+        return [p.relative_to(self.data).as_posix() for p in self.data.rglob("*") if p.is_file()]
+
+    def read(self, name: str) -> bytes:
+        try:
+            return (self.data / name).read_bytes()
+        except OSError as exc:
+            raise KeyError(name) from exc
+
+
 def verify_package(path: Path, app: App | None) -> list[Check]:
-    """Check a package: every file against SHA256SUMS and the manifest, and (when the
-    archive is at hand) the archived original against the manifest."""
-    try:
-        z = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise DalelError(f"{path} is not a readable ZIP package: {exc}") from exc
-    with z:
-        names = set(z.namelist())
-        checks: list[Check] = []
-        for folder in sorted({n.rsplit("/", 1)[0] + "/" if "/" in n else "" for n in names
-                              if n.endswith(CHECKSUMS)}):
-            checks += _verify_clip(z, names, folder, app)
-    if not checks:
+    """Check a package (a ZIP or a BagIt bag): every file against SHA256SUMS and the
+    manifest, the bag's own manifests, and (when the archive is at hand) the archived
+    original against the manifest."""
+    checks: list[Check] = []
+    if path.is_dir() and (path / "bagit.txt").is_file():
+        with _BAGGING:
+            try:
+                bagit.Bag(str(path.resolve())).validate()
+                checks.append(Check("BagIt bag (RFC 8493): manifests and payload", True))
+            except bagit.BagError as exc:
+                checks.append(Check("BagIt bag (RFC 8493): manifests and payload", False, str(exc)[:300]))
+        z: Any = _Bag(path)
+    else:
+        try:
+            z = zipfile.ZipFile(path)
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise DalelError(f"{path} is not a readable ZIP package or BagIt bag: {exc}") from exc
+    names = set(z.namelist())
+    for folder in sorted({n.rsplit("/", 1)[0] + "/" if "/" in n else "" for n in names
+                          if n.endswith(CHECKSUMS)}):
+        checks += _verify_clip(z, names, folder, app)
+    if isinstance(z, zipfile.ZipFile):
+        z.close()
+    if not [c for c in checks if not c.what.startswith("BagIt")]:
         raise DalelError(f"{path} holds no {CHECKSUMS}; it is not a Dalel evidence package")
     return checks
 
 
-def _verify_clip(z: zipfile.ZipFile, names: set[str], folder: str, app: App | None) -> list[Check]:
+def _verify_clip(z: Any, names: set[str], folder: str, app: App | None) -> list[Check]:
     checks = []
     listed = {}
     for line in z.read(folder + CHECKSUMS).decode("utf-8", "replace").splitlines():

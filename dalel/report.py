@@ -13,7 +13,7 @@ import store
 import transcribe
 
 from . import __version__
-from .evidence import ClipRequest, build_clip, clip_range, original, tool_versions, write_zip
+from .evidence import ClipRequest, build_clip, clip_range, original, tool_versions, write_package
 from .formats import coverage_line, hit_json, hms, link_at
 from .templating import render
 
@@ -93,7 +93,8 @@ def report_html(report: dict) -> str:
     return render("report.html", r=report)
 
 
-def export(app: App, query: str, opts: store.SearchOptions, out: Path, pad: float) -> tuple[Path, int]:
+def export(app: App, query: str, opts: store.SearchOptions, out: Path, pad: float,
+           fmt: str = "zip") -> tuple[Path, int]:
     """One package with a clip per hit, an index (HTML and CSV); returns (path, clips)."""
     speech = replace(opts, source=opts.source or "speech")  # a title is not a moment to cut
     results = store.search(app.store, store.parse(query), replace(speech, offset=0),
@@ -124,7 +125,7 @@ def export(app: App, query: str, opts: store.SearchOptions, out: Path, pad: floa
     members["index.csv"] = _csv(index).encode()
     members["index.html"] = _index_html(query, index).encode()
     path = out
-    digest = write_zip(path, members)
+    digest = write_package(path, members, fmt, f"{len(index)} clip(s) of «{query}»")
     for vid in {row["video_id"] for row in index}:
         store.custody.record(app.store, app.store.videos.find(vid), "export",
                              {"package": path.name, "sha256": digest, "query": query})

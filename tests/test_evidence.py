@@ -1,5 +1,6 @@
 """Evidence packages, claim-check reports, fixity and custody, on the real archive."""
 import csv
+import hashlib
 import io
 import json
 import sqlite3
@@ -316,3 +317,33 @@ def test_each_capture_is_timestamped_and_a_tsa_down_is_retried(platform, tmp_pat
     (folder / "manifest.json.1.tsr").write_bytes(b"\x30\x03\x02\x01\x00")
     bad = run.invoke(cli, ["--config", str(config), "verify", "--archive"])
     assert bad.exit_code == 1 and "manifest.json.1.tsr changed" in bad.output
+
+
+def test_clip_and_export_as_bagit_bags_that_archivists_tools_validate(archive, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+    bagit_py = str(Path(sys.executable).with_name("bagit.py"))
+    bag = tmp_path / "moment-bag"
+    assert "wrote" in archive("clip", "DaLeLdemo01", "10", "13", "--format", "bagit", "--out", str(bag)).output
+    assert (bag / "bagit.txt").is_file() and (bag / "data" / "clip.mp4").is_file()
+    assert (bag / "manifest-sha256.txt").is_file() and (bag / "manifest-sha512.txt").is_file()
+    done = subprocess.run([sys.executable, bagit_py, "--validate", str(bag)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    checked = archive("verify", str(bag))
+    assert "OK   BagIt bag (RFC 8493)" in checked.output and "all checks passed" in checked.output
+    custody = archive.json("custody", "DaLeLdemo01")
+    [entry] = [e for e in custody["entries"] if e["event"] == "export" and e["details"]["package"] == bag.name]
+    assert entry["details"]["sha256"] == hashlib.sha256((bag / "tagmanifest-sha256.txt").read_bytes()).hexdigest()
+    # one payload byte changed: both bagit.py and dalel verify say so
+    clip = bag / "data" / "clip.mp4"
+    clip.write_bytes(clip.read_bytes()[:-1] + bytes([clip.read_bytes()[-1] ^ 1]))
+    assert subprocess.run([sys.executable, bagit_py, "--validate", str(bag)], capture_output=True).returncode != 0
+    bad = archive("verify", str(bag), ok=False)
+    assert bad.exit_code == 1 and "FAIL BagIt bag" in bad.output
+    hits = tmp_path / "hits-bag"
+    assert "1 clip(s)" in archive("export", '"захвату власти"', "--format", "bagit", "--out", str(hits)).output
+    assert subprocess.run([sys.executable, bagit_py, "--validate", str(hits)], capture_output=True).returncode == 0
+    assert (hits / "data" / "index.html").is_file()
+    again = archive("clip", "DaLeLdemo01", "10", "13", "--format", "bagit", "--out", str(hits), ok=False)
+    assert again.exit_code == 1 and "exists" in again.output

@@ -20,35 +20,41 @@ from .base import TimeType, app_of, cli, echo_json, filters, search_options
 @click.argument("end", type=TimeType())
 @click.option("--pad", type=click.FloatRange(0, 3600), default=0.0, show_default=True,
               help="Seconds added before START and after END.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", type=click.Path(path_type=Path),
               help="Package path (default: DATA_DIR/exports/ID_START-END.zip).")
 @click.option("--copy", is_flag=True, help="Stream copy instead of re-encoding (cuts at keyframes).")
+@click.option("--format", "fmt", type=click.Choice(["zip", "bagit"]), default="zip", show_default=True,
+              help="A ZIP, or a BagIt bag (RFC 8493): a folder archivists' tools validate.")
 @click.pass_context
 def clip(ctx: click.Context, video_id: str, start: float, end: float, pad: float,
-         out: Path | None, copy: bool) -> None:
-    """Write an evidence package (ZIP): the clip, its subtitles, manifest and how to verify.
+         out: Path | None, copy: bool, fmt: str) -> None:
+    """Write an evidence package: the clip, its subtitles, manifest and how to verify.
 
-    START and END are seconds or h:mm:ss.
+    START and END are seconds or h:mm:ss. The package is a ZIP, or with --format bagit a
+    BagIt bag (a folder with SHA-256 and SHA-512 manifests; `bagit.py --validate` checks it).
 
     \b
     Example:
         dalel clip dQw4w9WgXcQ 0:01:05 0:01:20 --pad 3 --out moment.zip
+        dalel clip dQw4w9WgXcQ 0:01:05 0:01:20 --format bagit --out moment-bag
     """
     from ..evidence import ClipRequest, make_clip
-    path = make_clip(app_of(ctx), ClipRequest(video_id, start, end, pad, copy), out)
+    path = make_clip(app_of(ctx), ClipRequest(video_id, start, end, pad, copy), out, fmt)
     click.echo(f"wrote {path}")
 
 
 @cli.command()
 @click.argument("query")
 @filters
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Package path (.zip).")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Package path (.zip, or a new folder for --format bagit).")
 @click.option("--pad", type=click.FloatRange(0, 3600), help="Seconds around each hit (default: [evidence] pad).")
 @click.option("--limit", default=100, type=click.IntRange(1), show_default=True, help="Most clips.")
+@click.option("--format", "fmt", type=click.Choice(["zip", "bagit"]), default="zip", show_default=True,
+              help="A ZIP, or a BagIt bag (RFC 8493, a folder).")
 @click.pass_context
 def export(ctx: click.Context, query: str, channel, video, lang, since, until, lemma, out: Path,
-           pad: float | None, limit: int) -> None:
+           pad: float | None, limit: int, fmt: str) -> None:
     """One package with a clip per search hit, and an index of them (HTML and CSV).
 
     \b
@@ -58,7 +64,7 @@ def export(ctx: click.Context, query: str, channel, video, lang, since, until, l
     from ..report import export as export_hits
     app = app_of(ctx)
     opts = search_options(app, channel, video, lang, since, until, lemma, limit)
-    path, n = export_hits(app, query, opts, out, app.config.evidence.pad if pad is None else pad)
+    path, n = export_hits(app, query, opts, out, app.config.evidence.pad if pad is None else pad, fmt)
     click.echo(f"wrote {path}: {n} clip(s)")
 
 
@@ -114,7 +120,7 @@ def report(ctx: click.Context, query: str, channel, video, lang, since, until, l
 
 
 @cli.command()
-@click.argument("package", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("package", required=False, type=click.Path(path_type=Path))
 @click.option("--archive", "whole_archive", is_flag=True,
               help="Re-hash every archived file against its recorded SHA-256.")
 @click.pass_context
@@ -128,10 +134,10 @@ def verify(ctx: click.Context, package: Path | None, whole_archive: bool) -> Non
     """
     from ..evidence import verify_archive, verify_package
     if not package and not whole_archive:
-        raise click.UsageError("give a PACKAGE.zip or --archive")
+        raise click.UsageError("give a PACKAGE (a ZIP or a BagIt folder) or --archive")
     failed = 0
     if package:
-        if not package.is_file():
+        if not package.exists():
             raise click.ClickException(f"{package} not found")
         app = _try_app(ctx)
         for c in verify_package(package, app):
