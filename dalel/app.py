@@ -5,6 +5,7 @@ import logging
 import shutil
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable
 from urllib.parse import urlsplit
@@ -13,7 +14,7 @@ import monitor
 import store
 import transcribe
 
-from . import __version__, extras, polling, stamping, status
+from . import __version__, extras, media, polling, stamping, status
 from .config import Config, parse_duration
 from .errors import DalelError
 
@@ -135,20 +136,31 @@ class App:
         return done
 
     def archive_video(self, video: store.Video, should_stop: Callable[[], bool] = lambda: False,
-                      final: bool = True) -> store.Video:
+                      final: bool = True, record_live: bool = False) -> store.Video:
         """Archive one discovered video. A failure is logged and raised; when `final`
-        (no retry will follow) or permanent, the video is marked failed."""
+        (no retry will follow) or permanent, the video is marked failed. With `record_live`,
+        a stream that is live now is recorded until it ends (the daemon's archive jobs, with
+        [monitor] live = "record"); else it is deferred until it has ended."""
         if (low := self.disk_low()) is not None:
             raise monitor.Deferred(low)
         log.info("downloading %s from %s", video.video_id, urlsplit(video.url).hostname)
+        opts = self.archive_options()
+        if record_live:
+            opts = replace(opts, ytdlp=replace(opts.ytdlp, live=True,
+                                               ffmpeg_location=opts.ytdlp.ffmpeg_location or media.ffmpeg_exe()))
+
+        def recording() -> None:
+            self.store.videos.set_live_status(video, "recording")
+            log.info("recording %s while it is live", video.video_id)
         try:
-            got = monitor.archive(video.url, self.archive_options(), platform=video.platform,
+            got = monitor.archive(video.url, opts, platform=video.platform,
                                   video_id=video.video_id, source_url=self.source_url(video),
                                   hint={"title": video.title, "channel": video.channel,
                                         "published": video.published,
-                                        "description": video.description}, should_stop=should_stop)
+                                        "description": video.description}, should_stop=should_stop,
+                                  on_live=recording)
         except monitor.Deferred as exc:
-            self.store.videos.set_live_status(video, "is_live")
+            self.store.videos.set_live_status(video, "is_live" if exc.live else "upcoming")
             log.info("deferred %s: %s", video.video_id, exc)
             raise
         except monitor.Cancelled:

@@ -128,6 +128,7 @@ class MonitorConfig:
     max_queued_per_source: int = _d("monitor", "max_queued_per_source")
     min_free_space: int = _d("monitor", "min_free_space")
     lease: float = _d("monitor", "lease")
+    live: str = _d("monitor", "live")
     format: str = _d("monitor", "format")
     subtitle_langs: tuple[str, ...] = _d("monitor", "subtitle_langs")
     cookies_file: str = _d("monitor", "cookies_file")

@@ -16,7 +16,9 @@ import signal
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import urlsplit
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -200,7 +202,7 @@ class Daemon:
 
     def _fixity(self) -> None:
         """Re-hash every archived file against its recorded SHA-256 (logged, and in custody)."""
-        from .evidence import verify_archive
+        from .verification import verify_archive
         with App(self.config) as app:
             n, bad = verify_archive(app)
         for c in bad:
@@ -267,10 +269,35 @@ class Daemon:
                 app.queue.requeue(job)
                 return
         try:
-            self._do_job(app, job, video)
+            with self._leased(job):
+                self._do_job(app, job, video)
         finally:
             if slot is not None:
                 slot.release()
+
+    @contextmanager
+    def _leased(self, job: store.Job) -> Iterator[None]:
+        """Keep extending the job's lease while it runs, whether or not its work reports
+        progress: a live recording by ffmpeg or a long decode says nothing for hours, and must
+        never be claimed a second time. (Its own connection: the worker's is in use.)"""
+        done = threading.Event()
+
+        def keep() -> None:
+            with store.Store(self.config.db_path) as own:
+                queue = store.Queue(own)
+                while not done.wait(self.lease_s / 3):
+                    try:
+                        queue.extend(job, self.owner, self.lease_s)
+                    except store.StoreError as exc:
+                        log.warning("cannot extend the lease of job %d: %s", job.id, exc)
+
+        keeper = threading.Thread(target=keep, name=f"lease-{job.id}", daemon=True)
+        keeper.start()
+        try:
+            yield
+        finally:
+            done.set()
+            keeper.join(timeout=30)
 
     def _keeping(self, app: App, job: store.Job):
         """The should_stop callback a job's work calls as it progresses: it also extends the
@@ -291,7 +318,8 @@ class Daemon:
             if job.kind == "archive":
                 if video.archived_at is None:
                     final = job.attempts >= self.config.monitor.max_attempts
-                    app.archive_video(video, should_stop=keep, final=final)
+                    app.archive_video(video, should_stop=keep, final=final,
+                                      record_live=self.config.monitor.live == "record")
                 app.queue.enqueue("transcribe", video.id)
                 self._wake.set()
             elif job.kind == "transcribe":

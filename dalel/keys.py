@@ -52,6 +52,9 @@ KEYS: tuple[Key, ...] = (
       "downloads pause (and say so in `dalel status`) while the data disk has less free; \"0\" never pauses"),
     K("monitor", "lease", "duration", "10m",
       "a job's lease, extended as its work progresses; a killed worker's job is taken over after it"),
+    K("monitor", "live", "str", "record",
+      "a stream found live: \"record\" it while live (the daemon; from its start where the platform keeps "
+      "it), or \"after\" it has ended", choices=("record", "after")),
     K("monitor", "format", "str", "", "yt-dlp format; \"\" = best single file, or best video+audio when ffmpeg exists"),
     K("monitor", "subtitle_langs", "strs", list(_LANGS), "platform subtitles and auto-captions kept beside the video",
       choices=_LANGS),

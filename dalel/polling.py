@@ -118,6 +118,8 @@ def poll(app: App, channel: str | None = None, progress: Callable[[str], None] =
                 errors.append(str(exc))
                 break
             report.deferred += 1
+            if exc.live and app.config.monitor.live == "record":   # the daemon records it, under a lease
+                app.queue.enqueue("archive", video.id)
         except monitor.MonitorError as exc:
             if getattr(exc, "permanent", True):
                 report.failed += 1

@@ -89,8 +89,10 @@ def archive(url: str, opts: ArchiveOptions, *, platform: str | None = None,
             video_id: str | None = None, source_url: str | None = None,
             known: Callable[[str, str], bool] | None = None,
             hint: dict[str, Any] | None = None,
-            should_stop: Callable[[], bool] = lambda: False) -> Archived | None:
-    """Archive the video at `url`. Returns None when `known(platform, id)` says it is archived."""
+            should_stop: Callable[[], bool] = lambda: False,
+            on_live: Callable[[], None] | None = None) -> Archived | None:
+    """Archive the video at `url`. Returns None when `known(platform, id)` says it is archived.
+    A stream live now is recorded when `opts.ytdlp.live` (`on_live` is told as it starts)."""
     if platform and video_id:
         done = inside(opts.archive_root, folder_for(platform, video_id)) / MANIFEST
         if done.exists():  # archived before a crash cut the database write short
@@ -100,6 +102,8 @@ def archive(url: str, opts: ArchiveOptions, *, platform: str | None = None,
     work.mkdir(parents=True, exist_ok=True)
 
     def wanted(info: dict[str, Any]) -> bool:
+        if on_live is not None and info.get("live_status") == "is_live":
+            on_live()
         return known is None or not known(platform or platform_of(info), video_id or safe_id(str(info["id"])))
 
     try:
@@ -122,7 +126,23 @@ def archive(url: str, opts: ArchiveOptions, *, platform: str | None = None,
     video_id = video_id or safe_id(str(info["id"]))
     media = _media_path(info, work)
     meta = _meta(info, hint or {}, url, source_url)
+    if info.get("live_status") == "is_live":      # recorded while live: how did it end?
+        meta["live"] = _live_end(url, opts.ytdlp)
     return _commit(work, opts, platform, video_id, media, meta)
+
+
+def _live_end(url: str, opts: ytdlp.YtdlpOptions) -> dict[str, Any]:
+    """A live recording's end: the stream ended (the recording is complete as far as the
+    platform tells), or it disappeared mid-way (what was recorded until then is kept,
+    marked incomplete with the time it stopped)."""
+    stopped = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        gone = ytdlp.check_available(url, opts)
+    except DownloadError as exc:
+        return {"recorded": "while live", "stopped_at": stopped, "complete": None,
+                "after": f"unknown: {str(exc)[:200]}"}
+    return {"recorded": "while live", "stopped_at": stopped, "complete": gone is None,
+            "after": "the stream ended" if gone is None else f"the stream disappeared: {gone[:200]}"}
 
 
 def _media_path(info: dict[str, Any], work: Path) -> Path:
@@ -214,7 +234,7 @@ def adopt(archive_root: Path, folder: str, verify: bool = True) -> Archived:
     files.append(ArchivedFile("manifest", f"{folder}/{MANIFEST}", mpath.stat().st_size,
                               sha256_file(mpath)))
     meta = {k: manifest.get(k) for k in ("title", "channel", "description", "published",
-                                          "duration", "webpage_url", "url")}
+                                          "duration", "webpage_url", "url", "live")}
     return Archived(manifest["platform"], manifest["video_id"], folder, tuple(files), meta)
 
 

@@ -37,4 +37,9 @@ class Cancelled(MonitorError):
 
 
 class Deferred(MonitorError):
-    """A live or upcoming stream: archive it once it has ended."""
+    """A live or upcoming stream: archive it once it has ended (or record it: `live` says the
+    stream is live now, so a recorder may take it)."""
+
+    def __init__(self, message: str, *, live: bool = False):
+        super().__init__(message)
+        self.live = live

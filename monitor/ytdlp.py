@@ -24,6 +24,7 @@ class YtdlpOptions:
     cookies_file: str | None = None
     proxy: str | None = None
     ffmpeg_location: str | None = None
+    live: bool = False                 # record a stream that is live now (else: Deferred until it ends)
     socket_timeout: float = 30.0
     sleep_s: float = 0.0               # random sleep of sleep_s..2*sleep_s before each download
     # YouTube needs a JavaScript runtime for full format support (yt-dlp ≥ 2025.11.12);
@@ -108,7 +109,8 @@ def download(url: str, workdir: Path, opts: YtdlpOptions, *, force_id: str | Non
     video is archived already) nothing is downloaded and None is returned.
     """
     _check(url)
-    if force_id and not re.match(r"https?://(www\.|m\.)?(youtube\.com|youtu\.be)/", url):
+    youtube = bool(re.match(r"https?://(www\.|m\.)?(youtube\.com|youtu\.be)/", url))
+    if force_id and not youtube:
         url = _yt().utils.smuggle_url(url, {"force_videoid": force_id})
     params = _params(opts) | {
         "paths": {"home": str(workdir), "temp": str(workdir)},
@@ -119,6 +121,8 @@ def download(url: str, workdir: Path, opts: YtdlpOptions, *, force_id: str | Non
         "subtitleslangs": [*opts.subtitle_langs, "live_chat"], "allow_playlist_files": False,
         "ignore_no_formats_error": False, "overwrites": False, "continuedl": True,
         "progress_hooks": [_stopper(should_stop)],
+        # a live stream: from its start where the platform keeps it (YouTube), else from now
+        "live_from_start": opts.live and youtube,
     }
     try:
         with _yt().YoutubeDL(params) as ydl:
@@ -126,9 +130,11 @@ def download(url: str, workdir: Path, opts: YtdlpOptions, *, force_id: str | Non
             if info.get("_type") in ("playlist", "multi_video"):
                 raise DownloadError(f"{url} is a list of videos, not one video; "
                                     "add it with `dalel channel add` instead", permanent=True)
-            if info.get("live_status") in ("is_live", "is_upcoming", "post_live"):
-                raise Deferred(f"{info.get('id')} is {info['live_status'].replace('_', ' ')}; "
-                               "it will be archived once it has ended")
+            status = info.get("live_status")
+            if status in ("is_upcoming", "post_live") or (status == "is_live" and not opts.live):
+                raise Deferred(f"{info.get('id')} is {status.replace('_', ' ')}; "
+                               + ("it is recorded once it starts" if status == "is_upcoming"
+                                  else "it will be archived once it has ended"), live=status == "is_live")
             if wanted is not None and not wanted(info):
                 return None
             return ydl.process_ie_result(info, download=True)

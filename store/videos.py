@@ -106,9 +106,13 @@ class Videos(Repository):
                 (folder, now, meta.get("title"), meta.get("channel"), meta.get("description"),
                  meta.get("published"), meta.get("duration"), video.id))
             record_event(conn, video, "archived", folder)
-            custody_append(conn, video, "capture", actor=self.store.actor, details={
-                "folder": folder, "source_url": meta.get("source_url"), "url": meta.get("url"),
-                "files": {f.path.rsplit("/", 1)[-1]: f.sha256 for f in files}})
+            details = {"folder": folder, "source_url": meta.get("source_url"), "url": meta.get("url"),
+                       "files": {f.path.rsplit("/", 1)[-1]: f.sha256 for f in files}}
+            if meta.get("live"):   # recorded while live: how it ended, and when
+                details["live"] = meta["live"]
+                conn.execute("UPDATE videos SET live_status = ? WHERE id = ?",
+                             ("recorded" if meta["live"].get("complete") else "recorded_incomplete", video.id))
+            custody_append(conn, video, "capture", actor=self.store.actor, details=details)
         return self.get(video.platform, video.video_id)
 
     def add_files(self, video: Video, files: list[FileRecord], event: str, details: dict[str, Any]) -> None:

@@ -216,3 +216,87 @@ def test_video_states_move_only_as_allowed(tmp_path):
     assert not s.videos.reset_failed(s.videos.by_pk(v.id))              # it has not failed: nothing moves
     assert all(store.VideoState(x) for x in ("discovered", "skipped", "archived", "transcribed", "failed"))
     s.close()
+
+
+class LiveStream:
+    """A live HLS stream on the loopback platform: the bundled broadcast cut in 2-s segments,
+    published one a second; then the playlist ends (#EXT-X-ENDLIST) or disappears (404)."""
+
+    def __init__(self, platform, tmp_path, video_id: str, ending: str):
+        import subprocess
+
+        from dalel.loopback import DemoVideo, demo_videos
+        from dalel.media import ffmpeg_exe
+        hls = tmp_path / "hls"
+        hls.mkdir()
+        subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(demo_videos()[0].media),
+                        "-c:v", "libx264", "-preset", "ultrafast", "-force_key_frames", "expr:gte(t,n_forced*2)",
+                        "-c:a", "aac", "-f", "hls", "-hls_time", "2", "-hls_playlist_type", "event",
+                        str(hls / f"{video_id}.m3u8")], check=True)
+        lines = (hls / f"{video_id}.m3u8").read_text().splitlines()
+        self.head = [line for line in lines
+                     if line.startswith("#EXT") and not line.startswith(("#EXTINF", "#EXT-X-ENDLIST"))]
+        self.segments = [(a, b) for a, b in zip(lines, lines[1:]) if a.startswith("#EXTINF")]
+        self.playlist = tmp_path / f"{video_id}.m3u8"
+        self.platform, self.ending, self.video_id = platform, ending, video_id
+        self.write(2)
+        platform.files = {p.name: p for p in hls.glob("*.ts")}
+        platform.videos = [DemoVideo(video_id, "Прямой эфир", self.playlist, "2024-03-10T18:00:00+00:00")]
+
+    def write(self, n: int, end: bool = False) -> None:
+        body = self.head + [x for seg in self.segments[:n] for x in seg] + (["#EXT-X-ENDLIST"] if end else [])
+        self.playlist.write_text("\n".join(body) + "\n")
+
+    def run(self) -> None:
+        import time
+        for n in range(3, len(self.segments) + 1):
+            time.sleep(1.0)
+            self.write(n)
+        time.sleep(2.0)
+        if self.ending == "end":
+            self.write(len(self.segments), end=True)
+        else:
+            self.platform.failures[f"/media/{self.video_id}.m3u8"] = 404
+
+
+def _record_live(platform, tmp_path, ending: str):
+    import json
+    import threading
+
+    from test_daemon import CONFIG, Daemon
+    stream = LiveStream(platform, tmp_path, "LiveNow1", ending)
+    d = Daemon(tmp_path, CONFIG.replace('retry_base = "1s"', 'retry_base = "1s"\nlease = "4s"'))
+    d.cli("channel", "add", platform.feed_url)
+    d.start()
+    try:
+        d.wait(lambda: (d.db().execute("SELECT live_status FROM videos").fetchone() or [None])[0] == "recording")
+        assert d.status()["live"] == [{"video_id": "LiveNow1", "title": "Прямой эфир", "live_status": "recording"}]
+        threading.Thread(target=stream.run, daemon=True).start()
+        d.wait(lambda: d.counts()["transcribed"] == 1, timeout=150)
+        db = d.db()
+        # one capture, one download, although the recording outlived its lease (4 s) many times
+        assert db.execute("SELECT count(*) FROM custody WHERE event = 'capture'").fetchone()[0] == 1
+        assert db.execute("SELECT max(attempts) FROM jobs WHERE kind = 'archive'").fetchone()[0] == 1
+        [(details,)] = db.execute("SELECT details FROM custody WHERE event = 'capture'").fetchall()
+        live = json.loads(details)["live"]
+        found = json.loads(d.cli("search", "захват власти", "--json").stdout)
+        return live, found, db.execute("SELECT live_status, duration FROM videos").fetchone()
+    finally:
+        d.stop()
+        if d.proc.poll() is None:
+            d.proc.kill()
+
+
+def test_a_live_stream_is_recorded_while_live_until_it_ends(platform, tmp_path):
+    live, found, (status, duration) = _record_live(platform, tmp_path, "end")
+    assert live["recorded"] == "while live" and live["complete"] is True and live["after"] == "the stream ended"
+    assert status == "recorded"
+    assert found["total"] == 1 and found["hits"][0]["video_id"] == "LiveNow1"   # searchable
+
+
+def test_a_live_stream_that_disappears_keeps_what_was_recorded_marked_incomplete(platform, tmp_path):
+    live, found, (status, _) = _record_live(platform, tmp_path, "gone")
+    assert live["complete"] is False and live["after"].startswith("the stream disappeared")
+    assert live["stopped_at"]
+    assert status == "recorded_incomplete"
+    assert found["total"] == 1                                       # what was said before it vanished

@@ -103,7 +103,9 @@ def poll(ctx: click.Context, channel_ref: str | None) -> None:
     click.echo(f"checked {report.sources} source(s) ({report.unchanged} unchanged): "
                f"{report.found} new video(s), {report.archived} archived, {report.failed} failed"
                + (f", {report.retrying} to retry (a transient error)" if report.retrying else "")
-               + (f", {report.deferred} live (archived once ended)" if report.deferred else ""))
+               + (f", {report.deferred} live (archived once ended)" if report.deferred else "")
+               + ("; the daemon (`dalel run`) records live streams while they are live"
+                  if report.deferred and app.config.monitor.live == "record" else ""))
     for err in report.errors:
         click.echo(f"error: {err}", err=True)
 

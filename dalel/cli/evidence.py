@@ -132,7 +132,7 @@ def verify(ctx: click.Context, package: Path | None, whole_archive: bool) -> Non
         dalel verify exports/moment.zip
         dalel verify --archive
     """
-    from ..evidence import verify_archive, verify_package
+    from ..verification import verify_archive, verify_package
     if not package and not whole_archive:
         raise click.UsageError("give a PACKAGE (a ZIP or a BagIt folder) or --archive")
     failed = 0

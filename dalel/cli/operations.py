@@ -48,6 +48,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
     for g in report["failures_by_reason"]:
         click.echo(f"failed: {g['count']} × {g['reason']}  ({', '.join(g['videos'][:5])}"
                    f"{', …' if g['count'] > 5 else ''}; `dalel retry` queues them again)")
+    for v in report["live"]:
+        doing = {"recording": "recording now", "is_live": "live", "upcoming": "announced"}[v["live_status"]]
+        click.echo(f"  {doing}: {v['video_id']} {v['title'] or ''}")
     for r in report["removed"]:
         click.echo(f"  removed at source {r['video_id']} since {r['removed_at']}: {r['title'] or ''}")
 

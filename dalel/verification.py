@@ -1,0 +1,196 @@
+"""Verification: an evidence package (a ZIP or a BagIt bag) against its own checksums, its
+manifest and the archived original; the whole archive against every record of each file's
+hash (the database, the capture's custody entry, the folder's manifest, timestamp tokens)
+and each custody chain against the copy of its head kept outside the database."""
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import bagit
+
+import monitor
+import store
+
+from . import tsa
+from .errors import DalelError
+from .evidence import BAGGING, CHECKSUMS, PAYLOAD, original, sha256_bytes
+
+if TYPE_CHECKING:
+    from .app import App
+
+__all__ = ["Check", "verify_archive", "verify_package"]
+
+
+@dataclass(frozen=True)
+class Check:
+    what: str
+    ok: bool
+    detail: str = ""
+
+
+class _Bag:
+    """A BagIt bag read like a ZIP: the payload's files by their names under data/."""
+
+    def __init__(self, path: Path):
+        self.data = path / "data"
+
+    def namelist(self) -> list[str]:
+        return [p.relative_to(self.data).as_posix() for p in self.data.rglob("*") if p.is_file()]
+
+    def read(self, name: str) -> bytes:
+        try:
+            return (self.data / name).read_bytes()
+        except OSError as exc:
+            raise KeyError(name) from exc
+
+
+def verify_package(path: Path, app: App | None) -> list[Check]:
+    """Check a package (a ZIP or a BagIt bag): every file against SHA256SUMS and the
+    manifest, the bag's own manifests, and (when the archive is at hand) the archived
+    original against the manifest."""
+    checks: list[Check] = []
+    if path.is_dir() and (path / "bagit.txt").is_file():
+        with BAGGING:
+            try:
+                bagit.Bag(str(path.resolve())).validate()
+                checks.append(Check("BagIt bag (RFC 8493): manifests and payload", True))
+            except bagit.BagError as exc:
+                checks.append(Check("BagIt bag (RFC 8493): manifests and payload", False, str(exc)[:300]))
+        z: Any = _Bag(path)
+    else:
+        try:
+            z = zipfile.ZipFile(path)
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise DalelError(f"{path} is not a readable ZIP package or BagIt bag: {exc}") from exc
+    names = set(z.namelist())
+    for folder in sorted({n.rsplit("/", 1)[0] + "/" if "/" in n else "" for n in names
+                          if n.endswith(CHECKSUMS)}):
+        checks += _verify_clip(z, names, folder, app)
+    if isinstance(z, zipfile.ZipFile):
+        z.close()
+    if not [c for c in checks if not c.what.startswith("BagIt")]:
+        raise DalelError(f"{path} holds no {CHECKSUMS}; it is not a Dalel evidence package")
+    return checks
+
+
+def _verify_clip(z: Any, names: set[str], folder: str, app: App | None) -> list[Check]:
+    checks = []
+    listed = {}
+    for line in z.read(folder + CHECKSUMS).decode("utf-8", "replace").splitlines():
+        digest, _, name = line.partition("  ")
+        listed[name.strip()] = digest.strip()
+    for name in PAYLOAD:
+        if name not in listed or folder + name not in names:
+            checks.append(Check(folder + name, False, "missing"))
+            continue
+        actual = sha256_bytes(z.read(folder + name))
+        checks.append(Check(folder + name, actual == listed[name],
+                            "" if actual == listed[name] else f"SHA-256 {actual} ≠ listed {listed[name]}"))
+    try:
+        manifest = json.loads(z.read(folder + "manifest.json"))
+        clip_sha = sha256_bytes(z.read(folder + "clip.mp4"))
+    except (KeyError, ValueError) as exc:
+        return checks + [Check(folder + "manifest.json", False, f"unreadable: {exc}")]
+    ok = clip_sha == manifest["clip"]["sha256"]
+    checks.append(Check(folder + "clip.mp4 vs manifest", ok,
+                        "" if ok else f"SHA-256 {clip_sha} ≠ manifest {manifest['clip']['sha256']}"))
+    if app is not None:
+        original_check, video = _verify_original(app, manifest, folder)
+        checks.append(original_check)
+        ca = app.config.evidence.tsa_ca_file
+        for name in sorted(n for n in names if n.startswith(folder + "manifest.json.") and n.endswith(".tsr")):
+            if not ca:
+                checks.append(Check(name, True, "timestamp present; set [evidence] tsa_ca_file to check it"))
+                continue
+            ok, why = tsa.verify(z.read(name), z.read(folder + "manifest.json"), ca)
+            checks.append(Check(name + " (RFC 3161 timestamp)", ok, why))
+        if video is not None:   # the custody log records the whole result, a failure as a failure
+            failed = [c.what for c in checks if not c.ok]
+            store.custody.record(app.store, video, "verification", {
+                "package_clip": manifest["clip"]["sha256"], "ok": not failed,
+                "original_ok": original_check.ok, "failed": failed})
+    return checks
+
+
+def _verify_original(app: App, manifest: dict, folder: str) -> tuple[Check, store.Video | None]:
+    what = f"{folder}archived original {manifest['original']['archive_path']}"
+    try:
+        video = app.store.videos.find(f"{manifest['platform']}:{manifest['platform_id']}")
+        path, rec = original(app, video, check=False)
+    except (store.StoreError, DalelError):
+        return Check(what, True, "not in this archive; not checked"), None
+    actual = monitor.sha256_file(path)
+    expected = manifest["original"]["sha256"]
+    ok = actual == expected == rec.sha256
+    return Check(what, ok, "" if ok else f"SHA-256 now {actual}; manifest says {expected}"), video
+
+
+def verify_archive(app: App) -> tuple[int, list[Check]]:
+    """Re-hash every archived file and compare it with every record of its hash: the database,
+    the capture entry of the custody log, and the folder's manifest.json; check each video's
+    custody chain and its head against the copy kept outside the database. Returns (files
+    checked, failures); every disagreement is named."""
+    failures, n = [], 0
+    heads = store.custody.last_heads(app.store.heads_path)
+    for video in app.store.videos.all():
+        entries, problems = store.custody.chain(app.store, video)
+        bad = list(problems) + store.custody.check_heads(app.store, video, entries, heads)
+        files = app.store.videos.files(video)
+        captured = next((e.details.get("files", {}) for e in reversed(entries) if e.event == "capture"), None)
+        stamped = {name: t.get("sha256") for e in entries if e.event == "timestamp"
+                   for name, t in e.details.get("tokens", {}).items()}
+        listed = _manifest_hashes(app, video, files)
+        for f in files:
+            n += 1
+            name = f.path.rsplit("/", 1)[-1]
+            path = app.config.archive_dir / f.path
+            if not path.is_file():
+                bad.append(f"{f.path} missing")
+                continue
+            actual = monitor.sha256_file(path)
+            records: dict[str, str | None] = {"the database": f.sha256}
+            if f.role == "timestamp":     # added after the capture: its own custody entry
+                records["the timestamp record"] = stamped.get(name)
+                bad += _token_problems(app, path, files)
+            else:
+                if captured is not None:
+                    records["the capture record"] = captured.get(name)
+                if listed is not None and f.role != "manifest":
+                    records["manifest.json"] = listed.get(name)
+            wrong = {k: v for k, v in records.items() if v != actual}
+            if wrong:
+                said = ", ".join(f"{k} says {(v or 'nothing')[:12]}…" for k, v in wrong.items())
+                bad.append(f"{f.path} changed: the file hashes to {actual[:12]}…, {said}")
+        if video.archived_at and captured is None:
+            bad.append("no capture entry in the custody log")
+        if bad:
+            failures.append(Check(video.video_id, False, "; ".join(bad)))
+        if video.archived_at:
+            store.custody.record(app.store, video, "fixity", {"ok": not bad, "problems": bad})
+    return n, failures
+
+
+def _token_problems(app: App, token: Path, files: list[store.FileRecord]) -> list[str]:
+    """A capture's timestamp token checked against its manifest (with [evidence] tsa_ca_file)."""
+    ca = app.config.evidence.tsa_ca_file
+    manifest = next((f for f in files if f.role == "manifest"), None)
+    if not ca or manifest is None:
+        return []
+    ok, why = tsa.verify(token.read_bytes(), (app.config.archive_dir / manifest.path).read_bytes(), ca)
+    return [] if ok else [f"{token.name} does not verify against manifest.json: {why}"]
+
+
+def _manifest_hashes(app: App, video: store.Video, files: list[store.FileRecord]) -> dict[str, str] | None:
+    """The hashes the folder's manifest.json lists, by file name (None: no manifest)."""
+    rec = next((f for f in files if f.role == "manifest"), None)
+    if rec is None:
+        return None
+    try:
+        data = json.loads((app.config.archive_dir / rec.path).read_text(encoding="utf-8"))
+        return {f["name"]: f["sha256"] for f in data.get("files", [])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
