@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench clean fixtures lexicon
+.PHONY: install demo test test-fast bench clean fixtures lexicon postgresql
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,14 @@ $(CHROMIUM):
 	@command -v apt-get >/dev/null || { echo "install Chromium at $(CHROMIUM) for the browser tests"; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
+# PostgreSQL for the cluster contract tests (the tests start their own server on 127.0.0.1).
+PG_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
+postgresql:
+	@test -n "$(PG_INITDB)" || { command -v apt-get >/dev/null || { echo "install PostgreSQL (initdb) for the cluster tests"; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgresql-contrib >/dev/null; }
+
 # Lint and types first (seconds), then every test; `make test-fast` is the unit tier alone.
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) postgresql
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q

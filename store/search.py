@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
+from typing import Callable
 
 from . import fts5
 from .db import Store
@@ -63,25 +64,56 @@ EXACT_LIMIT = 500         # candidate rows read in full for exact counts in a se
 SOURCE_RANK = {"import": 0, "subtitles": 1, "asr": 2, "metadata": 3}
 
 
+Seed = tuple[int, int, int | None, float]    # (transcript, seq, segment id or None, score)
+
+
+class Candidates:
+    """Where a search's candidate rows come from: the full-text index, asked with the query
+    compiled for it. This is SQLite FTS5's (`fts5.py`); another backend's index (PostgreSQL
+    tsquery, `tsquery.py`) gives the same seeds for the same plan, and the matcher decides."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def find(self, plan: Plan, approximate: bool, where: str, params: list,
+             limit_for: Callable[[int], int | None]) -> tuple[int, list[Seed], int | None, str]:
+        """(matching segment rows, seeds best first, the cap applied, the expression)."""
+        conn = self.conn
+        expr = fts5.compile_segments(plan, approximate)
+        try:
+            rows = _count(conn, "segments_fts", expr, where, params)
+            limit = limit_for(rows)
+            seeds = _candidates(conn, "segments_fts", expr, where, params, limit)
+            if plan.query.multiword:
+                crossing = fts5.compile_crossing(plan, approximate)
+                seeds += _candidates(conn, "bridges_fts", crossing or expr, where, params, limit, bridge=True)
+        except sqlite3.OperationalError as exc:
+            raise QueryError(f"cannot search for {plan.query.raw!r}: {exc}; simplify the query") from exc
+        return rows, seeds, limit, expr
+
+
 def search(store: Store, query: Query, options: SearchOptions = SearchOptions(),
-           approximate: bool | None = None, exhaustive: bool = False) -> Results:
+           approximate: bool | None = None, exhaustive: bool = False,
+           candidates: Candidates | None = None) -> Results:
     """Run a parsed query.
 
     approximate: None — exact forms, and near spellings when those find nothing or a word is
     written with ~; True — near spellings always, as possible mentions after the exact ones;
     False — exact forms only. exhaustive: read every candidate (a report), never estimate.
+    candidates: the index asked for candidate rows (default: the store's FTS5 tables).
     """
+    source = candidates or Candidates(store.conn)
     opts = merge_filters(query, options)
     check_scope(store, opts)
     conn = store.conn
     fuzzy_words = any(t.fuzzy for t in query.terms())
     plan = resolve(conn, query, opts.lang, families=not opts.lemma)
-    exact = _mentions(store, plan, opts, approximate=False, exhaustive=exhaustive)
+    exact = _mentions(store, source, plan, opts, approximate=False, exhaustive=exhaustive)
     possible: list[_Mention] = []
     estimated = exact.estimated
     if approximate or fuzzy_words or (approximate is None and not exact.found):
         near = resolve(conn, query, opts.lang, families=not opts.lemma, approximate=True)
-        loose = _mentions(store, near, opts, approximate=True, exhaustive=exhaustive)
+        loose = _mentions(store, source, near, opts, approximate=True, exhaustive=exhaustive)
         possible = [m for m in loose.found if not _overlaps_any(m, exact.found)]
         estimated = estimated or loose.estimated
     ranked = sorted(exact.found, key=lambda m: (m.score, m.order)) + \
@@ -133,20 +165,14 @@ class _Found:
     per_video: dict[str, int] = field(default_factory=dict)
 
 
-def _mentions(store: Store, plan: Plan, opts: SearchOptions, *, approximate: bool,
+def _mentions(store: Store, source: Candidates, plan: Plan, opts: SearchOptions, *, approximate: bool,
               exhaustive: bool) -> _Found:
     conn = store.conn
     where, params = sql_where(opts)
-    expr = fts5.compile_segments(plan, approximate)
-    try:
-        rows = _count(conn, "segments_fts", expr, where, params)
-        limit = None if exhaustive or rows <= EXACT_LIMIT else (opts.offset + opts.limit) * 2 + 20
-        seeds = _candidates(conn, "segments_fts", expr, where, params, limit)
-        if plan.query.multiword:
-            crossing = fts5.compile_crossing(plan, approximate)
-            seeds += _candidates(conn, "bridges_fts", crossing or expr, where, params, limit, bridge=True)
-    except sqlite3.OperationalError as exc:
-        raise QueryError(f"cannot search for {plan.query.raw!r}: {exc}; simplify the query") from exc
+
+    def limit_for(rows: int) -> int | None:
+        return None if exhaustive or rows <= EXACT_LIMIT else (opts.offset + opts.limit) * 2 + 20
+    rows, seeds, limit, expr = source.find(plan, approximate, where, params, limit_for)
     score: dict[int, float] = {}
     for _tid, _seq, sid, s in seeds:
         if sid is not None:

@@ -1,0 +1,99 @@
+"""The query tree compiled to PostgreSQL `tsquery` over `tsvector`s of Dalel's own analysed
+words (the cluster backend's candidates' filter, as `fts5.py` is SQLite's).
+
+The index holds each segment's indexed forms with explicit positions (`tsvector_literal`:
+'захват':1 'власть':2), never PostgreSQL's own stemming, so a word means in PostgreSQL exactly
+what it means in SQLite: each word is the OR of its indexed forms (`Plan`), a phrase is
+`<->` of them, a prefix `:*`, an excluded word `!`. Like FTS5's expression, a tsquery only has
+to find every row that may hold a mention — `match.py` decides on the words themselves — so
+words close together (NEAR, words side by side) are asked for with `&`, a superset. A bridge row
+(the words on both sides of a segment boundary with the boundary token between them) is asked
+for with the same expression or, for a query of phrases only, with each phrase split at every
+place the boundary may fall.
+"""
+from __future__ import annotations
+
+from itertools import islice, product
+
+from .match import Plan
+from .query import Node, Or, Term
+from .text import BOUNDARY, BRIDGE
+
+__all__ = ["compile_crossing", "compile_segments", "tsvector_literal"]
+
+MAX_COMBINATIONS = 64
+NOTHING = "'" + BOUNDARY * 2 + "'"      # a lexeme never indexed: a word with no indexed form
+
+
+def lexeme(token: str) -> str:
+    """A lexeme as tsquery and tsvector literals quote it."""
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector_literal(terms: list[str]) -> str:
+    """A segment's (or bridge's) indexed forms as a tsvector with explicit positions, 1-based
+    (positions above 16,383 are clamped by PostgreSQL; a segment is a few dozen words)."""
+    positions: dict[str, list[int]] = {}
+    for i, term in enumerate(terms, start=1):
+        positions.setdefault(term, []).append(i)
+    return " ".join(f"{lexeme(t)}:{','.join(map(str, p[:256]))}" for t, p in positions.items())
+
+
+def _word(plan: Plan, term: Term, i: int, approximate: bool) -> str:
+    spec = plan.specs[term][i]
+    if spec.prefix is not None:
+        return lexeme(spec.prefix) + ":*"
+    alts = plan.fts_alternatives(spec, approximate or term.fuzzy)
+    if not alts:
+        return NOTHING
+    return lexeme(alts[0]) if len(alts) == 1 else "(" + " | ".join(lexeme(a) for a in alts) + ")"
+
+
+def _term(plan: Plan, term: Term, approximate: bool) -> str:
+    words = [_word(plan, term, i, approximate) for i in range(len(term.words))]
+    loose = approximate or term.fuzzy      # near spellings allow a word inserted inside a phrase
+    expr = "(" + (" & " if loose else " <-> ").join(words) + ")"
+    if approximate and plan.regrouped.get(term):   # a word split in two, or two joined
+        expr = "(" + " | ".join([expr, *("(" + " <-> ".join(lexeme(w) for w in g) + ")"
+                                         for g in plan.regrouped[term])]) + ")"
+    return expr
+
+
+def _node(plan: Plan, node: Node, approximate: bool) -> str:
+    if isinstance(node, Term):
+        return _term(plan, node, approximate)
+    joiner = " | " if isinstance(node, Or) else " & "
+    return "(" + joiner.join(_node(plan, item, approximate) for item in node.items) + ")"
+
+
+def _exclusions(plan: Plan) -> str:
+    return "".join(f" & !{_node(plan, n, False)}" for n in plan.query.excluded)
+
+
+def compile_segments(plan: Plan, approximate: bool) -> str:
+    """The tsquery for segment rows."""
+    return _node(plan, plan.query.root, approximate) + _exclusions(plan)
+
+
+def compile_crossing(plan: Plan, approximate: bool) -> str | None:
+    """For a query of exact phrases only: the tsquery that matches a bridge row only where a
+    phrase crosses its boundary ('a' <-> 'ᛝ' <-> 'b'). None otherwise."""
+    root = plan.query.root
+    terms = [root] if isinstance(root, Term) else list(root.items) if isinstance(root, Or) else []
+    if approximate or not terms or not all(isinstance(t, Term) and len(t.words) > 1
+                                           and not t.prefix and not t.fuzzy for t in terms):
+        return None
+    out = []
+    for term in terms:
+        per_word = [plan.fts_alternatives(spec, False) for spec in plan.specs[term]]   # type: ignore[index]
+        if any(not alts for alts in per_word):
+            continue
+        combos = list(islice(product(*per_word), MAX_COMBINATIONS + 1))
+        if len(combos) > MAX_COMBINATIONS:
+            return None
+        for stems in combos:
+            for k in range(max(1, len(stems) - BRIDGE), min(len(stems), BRIDGE + 1)):
+                out.append("(" + " <-> ".join(lexeme(s) for s in (*stems[:k], BOUNDARY, *stems[k:])) + ")")
+    if not out:
+        return None
+    return "(" + " | ".join(dict.fromkeys(out)) + ")" + _exclusions(plan)

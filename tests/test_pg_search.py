@@ -1,0 +1,104 @@
+"""The query language on PostgreSQL: `tsquery` over `tsvector`s built from Dalel's own
+analysed words finds, through the same matcher, exactly the hits FTS5 finds — the whole
+search-quality set (bench/search_quality.txt), word families and --lemma, exact and with
+near spellings — on a real PostgreSQL server."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+import store
+from store import tsquery
+from store.search import Candidates
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _quality():
+    spec = importlib.util.spec_from_file_location("search_quality", ROOT / "bench" / "search_quality.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module          # (its dataclasses look their module up)
+    spec.loader.exec_module(module)
+    return module
+
+
+class PostgresCandidates(Candidates):
+    """Candidate rows from PostgreSQL: the same plan compiled to tsquery (store/tsquery.py)."""
+
+    def __init__(self, pg: psycopg.Connection, s: store.Store):
+        super().__init__(s.conn)
+        self.pg = pg
+
+    def _rows(self, table: str, expr: str) -> list[tuple[int, float]]:
+        return self.pg.execute(f"SELECT id, -ts_rank(tsv, q) FROM {table}, CAST(%s AS tsquery) q"
+                               " WHERE tsv @@ q ORDER BY 2, id", (expr,)).fetchall()
+
+    def _seeds(self, rows: list[tuple[int, float]], bridge: bool) -> list:
+        where = {sid: (t, seq) for sid, t, seq in self.conn.execute(
+            f"SELECT id, transcript, seq FROM segments WHERE id IN ({','.join('?' * len(rows))})",
+            [r[0] for r in rows])} if rows else {}
+        seeds = [(*where[sid], sid, score) for sid, score in rows if sid in where]
+        return seeds + [(t, seq + 1, None, score) for t, seq, _, score in seeds] if bridge else seeds
+
+    def find(self, plan, approximate, where, params, limit_for):
+        assert not where, "the quality set has no filters"
+        expr = tsquery.compile_segments(plan, approximate)
+        rows = self._rows("segments_tsv", expr)
+        seeds = self._seeds(rows, bridge=False)
+        if plan.query.multiword:
+            crossing = tsquery.compile_crossing(plan, approximate)
+            seeds += self._seeds(self._rows("bridges_tsv", crossing or expr), bridge=True)
+        return len(rows), seeds, None, expr
+
+
+@pytest.fixture(scope="module")
+def both(postgres, tmp_path_factory):
+    quality = _quality()
+    segments, cases = quality.load()
+    s = store.Store(tmp_path_factory.mktemp("pgq") / "q.sqlite3")
+    for sid, lang, text in segments:
+        video, _ = s.videos.discover("quality", sid, f"https://example.org/{sid}", channel="quality")
+        s.transcripts.add_text(video, source="asr", model="quality",
+                               segments=[store.SegmentRecord(0.0, 5.0, text, lang)])
+    with psycopg.connect(postgres, autocommit=True) as pg:
+        for table, fts in (("segments_tsv", "segments_fts"), ("bridges_tsv", "bridges_fts")):
+            pg.execute(f"DROP TABLE IF EXISTS {table}")
+            pg.execute(f"CREATE TABLE {table} (id bigint PRIMARY KEY, tsv tsvector NOT NULL)")
+            pg.execute(f"CREATE INDEX ON {table} USING gin (tsv)")
+            with pg.cursor() as cur:
+                cur.executemany(f"INSERT INTO {table} (id, tsv) VALUES (%s, CAST(%s AS tsvector))",
+                                [(rowid, tsquery.tsvector_literal(terms.split()))
+                                 for rowid, terms in s.conn.execute(f"SELECT rowid, terms FROM {fts}")])
+        yield s, PostgresCandidates(pg, s), cases
+    s.close()
+
+
+@pytest.mark.parametrize("lemma", [False, True], ids=["families", "lemma"])
+@pytest.mark.parametrize("approximate", [False, None], ids=["exact", "default"])
+def test_every_quality_query_finds_the_same_hits_on_both_backends(both, lemma, approximate):
+    s, pg, cases = both
+    differ = []
+    for case in cases:
+        opts = store.SearchOptions(limit=1000, lemma=lemma)
+        fts = store.search(s, store.parse(case.query), opts, approximate=approximate)
+        tsq = store.search(s, store.parse(case.query), opts, approximate=approximate, candidates=pg)
+        # the same mentions (ranked by each engine's own relevance: bm25 or ts_rank)
+        got = sorted((h.video_id, h.start, h.matches, h.approximate) for h in fts.hits)
+        if got != sorted((h.video_id, h.start, h.matches, h.approximate) for h in tsq.hits) or fts.total != tsq.total:
+            differ.append(case.query)
+    assert len(cases) > 100 and differ == []
+
+
+def test_the_tsvector_holds_dalel_s_forms_with_their_positions(postgres):
+    with psycopg.connect(postgres, autocommit=True) as pg:
+        vector = tsquery.tsvector_literal(["захват", "мирный", "власть", "захват"])
+        assert vector == "'захват':1,4 'мирный':2 'власть':3"
+        (phrase, near, loose) = pg.execute(
+            "SELECT v @@ CAST(%s AS tsquery), v @@ CAST(%s AS tsquery), v @@ CAST(%s AS tsquery)"
+            " FROM CAST(%s AS tsvector) v",
+            ("'захват' <-> 'власть'", "'захват' <2> 'власть'", "'мирн':* & !'суд'", vector)).fetchone()
+        assert (phrase, near, loose) == (False, True, True)
