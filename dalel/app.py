@@ -14,8 +14,9 @@ import monitor
 import store
 import transcribe
 
-from . import __version__, extras, media, polling, stamping, status
+from . import __version__, extras, media, polling, stamping, status, watching
 from .config import Config, parse_duration
+from .files import ArchivedFiles
 from .errors import DalelError
 
 log = logging.getLogger("dalel")
@@ -41,10 +42,13 @@ class App:
         self._fetcher: monitor.Fetcher | None = None
         self._model_override: str | None = None
         self.last_warning: str | None = None   # what the last add_channel warned about
+        self.files = ArchivedFiles(self)
+        self.files.check()          # an S3 archive without Object Lock: refuse to start
 
     def close(self) -> None:
         if self._fetcher is not None:
             self._fetcher.close()
+        self.files.release()
         self.store.close()
 
     def __enter__(self) -> "App":
@@ -75,8 +79,14 @@ class App:
                                    allow_private_redirects=m.allow_private_redirects,
                                    min_interval=m.min_request_interval)
 
+    @property
+    def archive_root(self) -> Path:
+        """Where captures are assembled: the archive folder itself, or, with the archive in S3,
+        local scratch emptied once a capture is uploaded and recorded."""
+        return self.config.tmp_dir / "staging" if self.config.cluster.archive_url else self.config.archive_dir
+
     def archive_options(self) -> monitor.ArchiveOptions:
-        return monitor.ArchiveOptions(self.config.archive_dir, self.config.tmp_dir,
+        return monitor.ArchiveOptions(self.archive_root, self.config.tmp_dir,
                                       self.ytdlp_options(), {"dalel": __version__})
 
     # --- channels ----------------------------------------------------------
@@ -203,7 +213,16 @@ class App:
 
     def _record(self, video: store.Video, got: monitor.Archived) -> store.Video:
         files = [store.FileRecord(f.role, f.path, f.size, f.sha256) for f in got.files]
+        staged = self.archive_root / got.folder
+        if self.config.cluster.archive_url:   # PUT each file, manifest last; then one transaction
+            stored = self.files.store_folder(staged, got.folder)
+            wrong = [f.path for f in files if stored[f.path].sha256 != f.sha256]
+            if wrong:
+                raise DalelError(f"{', '.join(wrong)} changed between hashing and upload; try again")
+            files = [replace(f, version_id=stored[f.path].version_id) for f in files]
         done = self.store.videos.mark_archived(video, got.folder, files, got.meta)
+        if self.config.cluster.archive_url:
+            shutil.rmtree(staged, ignore_errors=True)   # no original stays in the data folder
         media = next((f for f in files if f.role == "media"), None)
         log.info("archived %s: %s (%s bytes, sha256 %s)", video.video_id, got.folder,
                  media.size if media else "?", media.sha256[:16] if media else "?")
@@ -234,40 +253,17 @@ class App:
     def import_transcript(self, video_id: str, path: Path, lang: str | None) -> int:
         return extras.import_transcript(self, video_id, path, lang)
 
-    # --- watchlist ---------------------------------------------------------
+    # --- watchlist (watching.py) ------------------------------------------------
 
     def check_watches(self, transcript_id: int) -> list[dict]:
-        """Run every saved search on a newly indexed transcript; record (and post) alerts."""
-        new: list[dict] = []
-        for watch in store.list_watches(self.store):
-            opts = store.SearchOptions(transcript=transcript_id, limit=10_000)
-            hits = store.search(self.store, store.parse(watch.query), opts, approximate=False).hits
-            for alert in store.record_alerts(self.store, watch, hits):
-                log.info("alert: watch %d %r matched %s at %.1fs", watch.id, watch.query,
-                         alert["video_id"], alert["start"])
-                new.append(alert)
-        if new and self.config.watch.webhook:
-            self._post_alerts(new)
-        return new
-
-    def _post_alerts(self, alerts: list[dict]) -> None:
-        import httpx
-        try:
-            resp = httpx.post(self.config.watch.webhook, json={"alerts": alerts},
-                              timeout=self.config.watch.webhook_timeout)
-            resp.raise_for_status()
-        except httpx.HTTPError as exc:
-            log.warning("webhook %s failed: %s; alerts stay in `dalel watch alerts`",
-                        self.config.watch.webhook, exc)
-            return
-        store.mark_delivered(self.store, [a["id"] for a in alerts])
+        return watching.check_watches(self, transcript_id)
 
     def media_path(self, video: store.Video) -> Path:
         media = [f for f in self.store.videos.files(video) if f.role == "media"]
         if not media:
             raise DalelError(f"video {video.video_id} is not archived yet; run `dalel poll` "
                              "or `dalel archive URL` first")
-        return self.config.archive_dir / media[0].path
+        return self.files.local(media[0])
 
     # --- transcription -----------------------------------------------------
 
@@ -299,6 +295,13 @@ class App:
         A transcript cut short (crash, shutdown) resumes from its last checkpoint. When
         `should_stop` turns true the work stops between segments.
         """
+        try:
+            return self._transcribe(video, progress, should_stop)
+        finally:
+            self.files.release()       # a scratch copy of an original fetched from S3
+
+    def _transcribe(self, video: store.Video, progress: Callable[[float, float], None] | None,
+                    should_stop: Callable[[], bool]) -> int:
         path = self.media_path(video)
         started = time.monotonic()
         # The Russian dictionaries load (~0.3 s) while the model loads and the audio decodes.

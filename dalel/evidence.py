@@ -95,7 +95,9 @@ def original(app: App, video: store.Video, check: bool = True) -> tuple[Path, st
     rec = next((f for f in app.store.videos.files(video) if f.role == "media"), None)
     if rec is None:
         raise DalelError(f"video {video.video_id} is not archived; run `dalel poll` first")
-    path = app.config.archive_dir / rec.path
+    if app.files.in_s3(rec):     # fetched by its version and checked against the recorded hash
+        return app.files.local(rec), rec
+    path = app.files.local(rec)
     if not path.is_file():
         raise DalelError(f"the archived original {rec.path} is missing; restore it from a backup")
     if check and monitor.sha256_file(path) != rec.sha256:

@@ -27,14 +27,13 @@ def index_extras(app: App, video: store.Video) -> None:
     for f in app.store.videos.files(video):
         if f.role != "subtitles":
             continue
-        path = app.config.archive_dir / f.path
-        lang = _lang_from_name(path.name)
+        name = f.path.rsplit("/", 1)[-1]
         try:
-            cues = parse_subtitles(path.read_text(encoding="utf-8", errors="replace"))
-        except (OSError, ValueError) as exc:
+            cues = parse_subtitles(app.files.read(f).decode("utf-8", errors="replace"))
+        except (OSError, ValueError, DalelError) as exc:
             log.warning("subtitles %s not indexed: %s", f.path, exc)
             continue
-        _store_text(app, video, "subtitles", cues, lang, model=path.name)
+        _store_text(app, video, "subtitles", cues, _lang_from_name(name), model=name)
 
 
 def import_transcript(app: App, video_id: str, path: Path, lang: str | None) -> int:

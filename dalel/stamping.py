@@ -1,15 +1,18 @@
 """RFC 3161 timestamps on captures: when `[evidence] tsa_urls` is set, each archived video's
 manifest.json (which lists the SHA-256 of every file of the capture) is timestamped by every
-configured authority right after archiving. The tokens are written beside it
-(`manifest.json.N.tsr`), hashed, recorded as files of the capture and in the custody log: proof
-from a third party that the capture existed, unaltered, at that time. When no authority
-answers, a `timestamp` job is queued and retried with back-off."""
+configured authority right after archiving. The tokens are stored beside it
+(`manifest.json.N.tsr`: in the archive folder, or as objects of their own in S3), hashed,
+recorded as files of the capture and in the custody log: proof from a third party that the
+capture existed, unaltered, at that time. When no authority answers, a `timestamp` job is
+queued and retried with back-off."""
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-import monitor
 import store
 
 from . import tsa
@@ -27,25 +30,42 @@ def stamp_capture(app: App, video: store.Video) -> int:
     manifest = next((f for f in files if f.role == "manifest"), None)
     if not urls or manifest is None:
         return 0
-    path = app.config.archive_dir / manifest.path
-    data = path.read_bytes()
-    if monitor.sha256_file(path) != manifest.sha256:
+    data = app.files.read(manifest)
+    if hashlib.sha256(data).hexdigest() != manifest.sha256:
         raise store.StoreError(f"{manifest.path} no longer has the hash recorded at capture; "
                                "not timestamping it (run `dalel verify --archive`)")
     tokens = tsa.stamp(urls, data)
     if not tokens:
         return 0
     first = 1 + sum(f.role == "timestamp" for f in files)
+    folder = manifest.path.rsplit("/", 1)[0]
     records, details = [], {}
     for i, (url, token) in enumerate(tokens, start=first):
-        target = path.with_name(f"{path.name}.{i}.tsr")
-        part = target.with_name(target.name + ".part")
-        part.write_bytes(token)
-        os.replace(part, target)       # complete or absent, never half written
-        rel = f"{manifest.path.rsplit('/', 1)[0]}/{target.name}"
-        digest = monitor.sha256_file(target)
-        records.append(store.FileRecord("timestamp", rel, len(token), digest))
-        details[target.name] = {"tsa": url, "sha256": digest}
+        name = f"manifest.json.{i}.tsr"
+        record = _store_token(app, token, f"{folder}/{name}")
+        records.append(record)
+        details[name] = {"tsa": url, "sha256": record.sha256}
     app.store.videos.add_files(video, records, "timestamp",
                                {"manifest_sha256": manifest.sha256, "tokens": details})
     return len(records)
+
+
+def _store_token(app: App, token: bytes, path: str) -> store.FileRecord:
+    """A token written beside its manifest (complete or absent, never half written), or put
+    into S3 as an object of its own."""
+    digest = hashlib.sha256(token).hexdigest()
+    objects = app.files.objects
+    if objects is None:
+        target = app.config.archive_dir / path
+        part = target.with_name(target.name + ".part")
+        part.write_bytes(token)
+        os.replace(part, target)
+        return store.FileRecord("timestamp", path, len(token), digest)
+    app.config.tmp_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=app.config.tmp_dir) as tmp:
+        local = Path(tmp) / path.rsplit("/", 1)[-1]
+        local.write_bytes(token)
+        stored = objects.put(local, path)
+    return store.FileRecord("timestamp", path, len(token), digest, stored.version_id)
+
+

@@ -59,6 +59,7 @@ def report(app: App) -> dict:
     failed = app.store.videos.all("failed")
     return {
         "data_dir": str(app.config.data_dir),
+        "archive": app.config.cluster.archive_url or str(app.config.archive_dir),
         "daemon": daemon_state(app),
         "disk": {"free_bytes": free, "min_free_bytes": minimum, "paused": free < minimum},
         "videos": app.store.counts(),

@@ -147,15 +147,14 @@ def verify_archive(app: App) -> tuple[int, list[Check]]:
         for f in files:
             n += 1
             name = f.path.rsplit("/", 1)[-1]
-            path = app.config.archive_dir / f.path
-            if not path.is_file():
-                bad.append(f"{f.path} missing")
+            actual = app.files.sha256(f)      # re-hashed: the local file, or the S3 version recorded
+            if actual is None:
+                bad.append(f"{f.path} missing" + (f" (S3 version {f.version_id})" if f.version_id else ""))
                 continue
-            actual = monitor.sha256_file(path)
             records: dict[str, str | None] = {"the database": f.sha256}
             if f.role == "timestamp":     # added after the capture: its own custody entry
                 records["the timestamp record"] = stamped.get(name)
-                bad += _token_problems(app, path, files)
+                bad += _token_problems(app, f, files)
             else:
                 if captured is not None:
                     records["the capture record"] = captured.get(name)
@@ -174,14 +173,14 @@ def verify_archive(app: App) -> tuple[int, list[Check]]:
     return n, failures
 
 
-def _token_problems(app: App, token: Path, files: list[store.FileRecord]) -> list[str]:
+def _token_problems(app: App, token: store.FileRecord, files: list[store.FileRecord]) -> list[str]:
     """A capture's timestamp token checked against its manifest (with [evidence] tsa_ca_file)."""
     ca = app.config.evidence.tsa_ca_file
     manifest = next((f for f in files if f.role == "manifest"), None)
     if not ca or manifest is None:
         return []
-    ok, why = tsa.verify(token.read_bytes(), (app.config.archive_dir / manifest.path).read_bytes(), ca)
-    return [] if ok else [f"{token.name} does not verify against manifest.json: {why}"]
+    ok, why = tsa.verify(app.files.read(token), app.files.read(manifest), ca)
+    return [] if ok else [f"{token.path.rsplit('/', 1)[-1]} does not verify against manifest.json: {why}"]
 
 
 def _manifest_hashes(app: App, video: store.Video, files: list[store.FileRecord]) -> dict[str, str] | None:
@@ -190,7 +189,7 @@ def _manifest_hashes(app: App, video: store.Video, files: list[store.FileRecord]
     if rec is None:
         return None
     try:
-        data = json.loads((app.config.archive_dir / rec.path).read_text(encoding="utf-8"))
+        data = json.loads(app.files.read(rec).decode("utf-8"))
         return {f["name"]: f["sha256"] for f in data.get("files", [])}
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, DalelError):
         return {}

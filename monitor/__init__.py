@@ -6,13 +6,15 @@ from .archive import ArchiveOptions, Archived, ArchivedFile, adopt, archive, cle
 from .errors import Cancelled, Deferred, DownloadError, FeedError, MonitorError
 from .feeds import Entry, Feed, parse_feed
 from .fetch import Fetcher, HttpOptions
+from .objects import ObjectArchive, S3Options, StoredObject
 from .sources import Listing, SourceSpec, identify, list_source, reconcile
 from .ytdlp import YtdlpOptions, check_available
 from .ytdlp import version as ytdlp_version
 
 __all__ = [
     "ArchiveOptions", "Archived", "ArchivedFile", "Cancelled", "Deferred", "Fetcher", "DownloadError", "Entry", "Feed",
-    "FeedError", "HttpOptions", "Listing", "MonitorError", "SourceSpec", "YtdlpOptions", "adopt",
+    "FeedError", "HttpOptions", "Listing", "MonitorError", "ObjectArchive", "S3Options", "SourceSpec", "StoredObject",
+    "YtdlpOptions", "adopt",
     "archive", "check_available", "clean_tmp", "identify", "list_source", "parse_feed", "reconcile",
     "sha256_file", "ytdlp_version",
 ]

@@ -89,9 +89,9 @@ class ObjectArchive:
         """Upload an archive folder, manifest.json last; returns every object stored. A file
         already stored with the same hash (an upload cut short) counts as stored."""
         files = sorted((p for p in folder.iterdir() if p.is_file()), key=lambda p: (p.name == MANIFEST, p.name))
-        return [self._put(p, f"{rel_folder}/{p.name}") for p in files]
+        return [self.put(p, f"{rel_folder}/{p.name}") for p in files]
 
-    def _put(self, local: Path, path: str) -> StoredObject:
+    def put(self, local: Path, path: str) -> StoredObject:
         from botocore.exceptions import BotoCoreError, ClientError
         size, digest, key = local.stat().st_size, sha256_file(local), self.key(path)
         if size > MAX_SINGLE_PUT:

@@ -57,6 +57,7 @@ class FileRecord:
     path: str  # relative to the archive root
     size: int
     sha256: str
+    version_id: str | None = None   # in S3 object storage, this version; None: in the local archive
 
 
 @dataclass(frozen=True)

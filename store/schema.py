@@ -228,3 +228,11 @@ MIGRATIONS += (
     ALTER TABLE sources ADD COLUMN cutoff TEXT
     """,
 )
+
+MIGRATIONS += (
+    # 13: a file archived in S3 object storage is read by this version of its key (the key is
+    # [cluster] archive_url's prefix + the path); NULL: the file is in the local archive folder
+    """
+    ALTER TABLE files ADD COLUMN version_id TEXT
+    """,
+)

@@ -94,9 +94,9 @@ class Videos(Repository):
         with self.store.transaction() as conn:
             conn.execute("DELETE FROM files WHERE video = ?", (video.id,))
             conn.executemany(
-                "INSERT INTO files (video, role, path, size, sha256, archived_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [(video.id, f.role, f.path, f.size, f.sha256, now) for f in files])
+                "INSERT INTO files (video, role, path, size, sha256, archived_at, version_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(video.id, f.role, f.path, f.size, f.sha256, now, f.version_id) for f in files])
             move(conn, video.id, VideoState.ARCHIVED)
             conn.execute(
                 "UPDATE videos SET error = NULL, folder = ?, archived_at = ?,"
@@ -121,8 +121,9 @@ class Videos(Repository):
         now = utcnow()
         with self.store.transaction() as conn:
             conn.executemany(
-                "INSERT INTO files (video, role, path, size, sha256, archived_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [(video.id, f.role, f.path, f.size, f.sha256, now) for f in files])
+                "INSERT INTO files (video, role, path, size, sha256, archived_at, version_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(video.id, f.role, f.path, f.size, f.sha256, now, f.version_id) for f in files])
             custody_append(conn, video, event, details, actor=self.store.actor)
 
     def reset_failed(self, video: Video) -> bool:
@@ -184,6 +185,11 @@ class Videos(Repository):
     def files(self, video: Video) -> list[FileRecord]:
         return [from_row(FileRecord, r) for r in
                 self.store.rows("SELECT * FROM files WHERE video = ? ORDER BY id", (video.id,))]
+
+    def file(self, path: str) -> FileRecord | None:
+        """An archived file by its archive-relative path."""
+        rows = self.store.rows("SELECT * FROM files WHERE path = ? ORDER BY id DESC LIMIT 1", (path,))
+        return from_row(FileRecord, rows[0]) if rows else None
 
     def events(self, video: Video) -> list[dict[str, Any]]:
         return self.store.rows("SELECT at, event, detail FROM video_events WHERE video = ? ORDER BY id",

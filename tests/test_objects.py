@@ -65,3 +65,72 @@ def test_a_bucket_without_object_lock_is_refused(seaweed):
         archive.check()
     with pytest.raises(monitor.MonitorError, match="no Object Lock or cannot be read"):
         ObjectArchive(S3Options("s3://missing-bucket/x", seaweed)).check()
+
+
+def _config(tmp_path, endpoint: str, bucket: str) -> str:
+    path = tmp_path / "s3.toml"
+    path.write_text(f'data_dir = "data"\n[monitor]\nmin_request_interval = "0s"\n[transcribe]\nlanguages = ["ru"]\n'
+                    f'[cluster]\narchive_url = "s3://{bucket}/dalel"\ns3_endpoint_url = "{endpoint}"\n'
+                    "retention_days = 1\n", encoding="utf-8")
+    return str(path)
+
+
+def test_the_archive_in_s3_end_to_end(platform, bucket, tmp_path):
+    """poll → originals in S3 by version, none in the data folder; transcribe, search, clip and
+    verify read them from S3; the web app streams through presigned GETs; a hash changed in
+    the database is named by verify --archive."""
+    import json
+    import sqlite3
+
+    import httpx
+    from click.testing import CliRunner
+    from fastapi.testclient import TestClient
+
+    from dalel import config as configmod
+    from dalel.cli import cli
+    from dalel.web import create_app
+    endpoint, name = bucket
+    config = _config(tmp_path, endpoint, name)
+    run = lambda *a: CliRunner().invoke(cli, ["--config", config, *a])   # noqa: E731
+    first, second = platform.videos
+    platform.videos = [first]
+    assert run("channel", "add", platform.feed_url).exit_code == 0
+    assert "1 archived" in run("poll").output
+    data = tmp_path / "data"
+    assert [p for p in data.rglob("*") if p.suffix in (".mp4", ".json")] == []   # no original in the data folder
+    assert not any(p.is_file() for p in (data / "tmp").rglob("*"))               # scratch emptied
+    db = sqlite3.connect(data / "dalel.sqlite3")
+    rows = db.execute("SELECT path, sha256, version_id FROM files ORDER BY id").fetchall()
+    assert rows and all(v for _, _, v in rows)
+    media_path, media_sha, media_version = next(r for r in rows if r[0].endswith(".mp4"))
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    with pytest.raises(ClientError, match="AccessDenied"):
+        s3.delete_object(Bucket=name, Key=f"dalel/{media_path}", VersionId=media_version)
+    assert run("transcribe").exit_code == 0
+    found = json.loads(run("search", "захват власти", "--json").output)
+    assert found["total"] == 1 and found["hits"][0]["video_id"] == first.video_id
+    clip = tmp_path / "moment.zip"
+    assert run("clip", first.video_id, "10", "13", "--out", str(clip)).exit_code == 0 and clip.stat().st_size
+    verified = run("verify", "--archive")
+    assert verified.exit_code == 0, verified.output
+    with TestClient(create_app(configmod.load(config)), base_url="http://127.0.0.1") as web:
+        moved = web.get(f"/media/{first.video_id}", follow_redirects=False)
+    assert moved.status_code == 307 and moved.headers["location"].startswith(endpoint)
+    part = httpx.get(moved.headers["location"], headers={"Range": "bytes=0-99"})
+    original = first.media.read_bytes()
+    assert part.status_code == 206 and part.content == original[:100]
+    assert hashlib.sha256(original).hexdigest() == media_sha
+    db.execute("UPDATE files SET sha256 = ? WHERE path = ?", ("0" * 64, media_path))
+    db.commit()
+    bad = run("verify", "--archive")
+    assert bad.exit_code == 1 and f"{media_path} changed" in bad.output
+
+
+def test_a_bucket_without_object_lock_stops_every_command(platform, seaweed, tmp_path):
+    from click.testing import CliRunner
+
+    from dalel.cli import cli
+    make_bucket(seaweed, "plain-bucket", lock=False)
+    result = CliRunner().invoke(cli, ["--config", _config(tmp_path, seaweed, "plain-bucket"), "status"])
+    assert result.exit_code == 1 and "no Object Lock" in result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -6,6 +6,8 @@ unless a token is configured (`security.py`).
 """
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from fastapi import FastAPI, Request
 from fastapi.templating import Jinja2Templates
 
@@ -26,6 +28,12 @@ def create_app(config: Config) -> FastAPI:
     web.state.templates = Jinja2Templates(env=environment())
     web.state.template_dir = TEMPLATES
     token = config.web.token
+    cluster = config.cluster
+    media_origin = None
+    if cluster.archive_url:   # the player follows a redirect to a presigned S3 URL
+        parts = urlsplit(cluster.s3_endpoint_url) if cluster.s3_endpoint_url else None
+        media_origin = f"{parts.scheme}://{parts.netloc}" if parts else "https://*.amazonaws.com"
+    policy = security.csp(media_origin)
     hosts = security.LOOPBACK_NAMES | {h.lower() for h in config.web.allowed_hosts} | {config.web.host.lower()}
 
     @web.middleware("http")
@@ -33,7 +41,7 @@ def create_app(config: Config) -> FastAPI:
         if (answer := security.refused(request, token, frozenset(hosts))) is not None:
             return answer
         response = await call_next(request)
-        security.harden(response, token)
+        security.harden(response, token, policy)
         return response
 
     web.include_router(pages.router)

@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 import store
 
@@ -99,18 +99,30 @@ def video_js(request: Request) -> FileResponse:
     return FileResponse(request.app.state.template_dir / "video.js", media_type="text/javascript")
 
 
+def _serve(app: App, rec: store.FileRecord) -> Response:
+    """An archived file: from the archive folder, or a redirect to a short-lived presigned
+    GET of its recorded S3 version (the player asks S3 for ranges; nothing is public)."""
+    url = app.files.url(rec)
+    if url is not None:
+        return RedirectResponse(url, 307)
+    return FileResponse(confined(app.config.archive_dir, rec.path))
+
+
 @router.get("/media/{video_id}")
-def media(video_id: str, app: App = Depends(get_app)) -> FileResponse:
+def media(video_id: str, app: App = Depends(get_app)) -> Response:
     video = find_video(app, video_id)
     rec = next((f for f in app.store.videos.files(video) if f.role == "media"), None)
     if rec is None:
         raise HTTPException(404, "not archived")
-    return FileResponse(confined(app.config.archive_dir, rec.path))
+    return _serve(app, rec)
 
 
 @router.get("/archive/{path:path}")
-def archived_file(path: str, app: App = Depends(get_app)) -> FileResponse:
-    return FileResponse(confined(app.config.archive_dir, path))
+def archived_file(path: str, app: App = Depends(get_app)) -> Response:
+    rec = app.store.videos.file(path)
+    if rec is None:
+        raise HTTPException(404, "not found")
+    return _serve(app, rec)
 
 
 @router.get("/exports/{name}")

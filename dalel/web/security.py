@@ -76,10 +76,15 @@ def refused(request: Request, token: str, hosts: frozenset[str]):
                          "TOKEN' or open any page once with ?token=TOKEN"}, 401)
 
 
-def harden(response, token: str) -> None:
+def csp(media_origin: str | None = None) -> str:
+    """The Content-Security-Policy; media may also come from the S3 archive's presigned URLs."""
+    return CSP.replace("media-src 'self'", f"media-src 'self' {media_origin}") if media_origin else CSP
+
+
+def harden(response, token: str, policy: str = CSP) -> None:
     if token:   # nothing a token opened is kept by a browser or a proxy
         response.headers["Cache-Control"] = "no-store"
-    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("Content-Security-Policy", policy)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
 
