@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from itertools import islice, product
 
-from .text import BOUNDARY, BRIDGE
-from .match import Plan
+from .match import Plan, boundary_splits
 from .query import Node, Or, Term
 
 MAX_COMBINATIONS = 64
@@ -103,9 +102,8 @@ def compile_crossing(plan: Plan, approximate: bool) -> str | None:
         if phrases is None:
             return None
         for phrase in phrases:
-            stems = phrase[1:-1].replace('""', '"').split(" ")
-            for k in range(max(1, len(stems) - BRIDGE), min(len(stems), BRIDGE + 1)):
-                out.append(_quote(" ".join(stems[:k] + [BOUNDARY] + stems[k:])))
+            stems = tuple(phrase[1:-1].replace('""', '"').split(" "))
+            out += [_quote(" ".join(split)) for split in boundary_splits(stems)]
     if not out:
         return None
     return "(" + " OR ".join(dict.fromkeys(out)) + ")" + _exclusions(plan)

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from itertools import islice, product
 
-from .match import Plan
+from .match import Plan, boundary_splits
 from .query import Node, Or, Term
-from .text import BOUNDARY, BRIDGE
+from .text import BOUNDARY
 
 __all__ = ["compile_crossing", "compile_segments", "tsvector_literal"]
 
@@ -92,8 +92,7 @@ def compile_crossing(plan: Plan, approximate: bool) -> str | None:
         if len(combos) > MAX_COMBINATIONS:
             return None
         for stems in combos:
-            for k in range(max(1, len(stems) - BRIDGE), min(len(stems), BRIDGE + 1)):
-                out.append("(" + " <-> ".join(lexeme(s) for s in (*stems[:k], BOUNDARY, *stems[k:])) + ")")
+            out += ["(" + " <-> ".join(map(lexeme, split)) + ")" for split in boundary_splits(stems)]
     if not out:
         return None
     return "(" + " | ".join(dict.fromkeys(out)) + ")" + _exclusions(plan)
