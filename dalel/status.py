@@ -65,6 +65,7 @@ def report(app: App) -> dict:
         "videos": app.store.counts(),
         "coverage": app.store.transcripts.coverage(),
         "queue": app.queue.depth(),
+        "running": app.queue.running(),
         "sources": sources,
         "failed": [{"video_id": v.video_id, "title": v.title, "error": v.error} for v in failed],
         "failures_by_reason": by_reason(failed),

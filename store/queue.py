@@ -133,6 +133,14 @@ class Queue:
                              [(j,) for j in dead])
         return len(dead)
 
+    def running(self) -> list[dict]:
+        """The jobs being worked on: kind, video, the worker holding the lease and until when."""
+        rows = self.store.rows(
+            "SELECT j.kind, v.video_id, j.lease_owner AS worker, j.updated_at AS since, j.lease_until,"
+            " j.attempts FROM jobs j JOIN videos v ON v.id = j.video WHERE j.state = 'running'"
+            " ORDER BY j.updated_at")
+        return rows
+
     def depth(self) -> dict[str, int]:
         rows = self.store.conn.execute(
             "SELECT kind || '_' || state, count(*) FROM jobs WHERE state IN ('queued', 'running')"

@@ -270,7 +270,10 @@ def _record_live(platform, tmp_path, ending: str):
     d.start()
     try:
         d.wait(lambda: (d.db().execute("SELECT live_status FROM videos").fetchone() or [None])[0] == "recording")
-        assert d.status()["live"] == [{"video_id": "LiveNow1", "title": "Прямой эфир", "live_status": "recording"}]
+        status = d.status()
+        assert status["live"] == [{"video_id": "LiveNow1", "title": "Прямой эфир", "live_status": "recording"}]
+        [job] = status["running"]                      # who is recording it, and its lease
+        assert job["kind"] == "archive" and job["video_id"] == "LiveNow1" and job["worker"] and job["lease_until"]
         threading.Thread(target=stream.run, daemon=True).start()
         d.wait(lambda: d.counts()["transcribed"] == 1, timeout=150)
         db = d.db()

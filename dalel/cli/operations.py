@@ -41,6 +41,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
     if report["coverage"]["speech_s"]:
         click.echo("transcripts: " + coverage_line(report["coverage"]))
     click.echo("queue: " + (", ".join(f"{k} {v}" for k, v in report["queue"].items()) or "empty"))
+    for job in report["running"]:
+        click.echo(f"  working: {job['kind']} {job['video_id']} by {job['worker']} since {job['since']}"
+                   f" (lease until {job['lease_until']})")
     for s in report["sources"]:
         err = f"  error: {s['last_error']}" if s["last_error"] else ""
         click.echo(f"  [{s['id']}] {s['name'] or s['url']}  last check {s['last_checked'] or 'never'},"
