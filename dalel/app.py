@@ -14,7 +14,7 @@ import monitor
 import store
 import transcribe
 
-from . import __version__, extras, media, polling, stamping, status, watching
+from . import __version__, extras, finals, media, polling, stamping, status, watching
 from .config import Config, parse_duration
 from .files import ArchivedFiles
 from .errors import DalelError
@@ -211,15 +211,20 @@ class App:
         except store.NotFound:
             return None
 
-    def _record(self, video: store.Video, got: monitor.Archived) -> store.Video:
+    def stored_files(self, got: monitor.Archived) -> list[store.FileRecord]:
+        """A capture's files as recorded; with the archive in S3, uploaded first (manifest last)."""
         files = [store.FileRecord(f.role, f.path, f.size, f.sha256) for f in got.files]
+        if not self.config.cluster.archive_url:
+            return files
+        stored = self.files.store_folder(self.archive_root / got.folder, got.folder)
+        wrong = [f.path for f in files if stored[f.path].sha256 != f.sha256]
+        if wrong:
+            raise DalelError(f"{', '.join(wrong)} changed between hashing and upload; try again")
+        return [replace(f, version_id=stored[f.path].version_id) for f in files]
+
+    def _record(self, video: store.Video, got: monitor.Archived) -> store.Video:
+        files = self.stored_files(got)
         staged = self.archive_root / got.folder
-        if self.config.cluster.archive_url:   # PUT each file, manifest last; then one transaction
-            stored = self.files.store_folder(staged, got.folder)
-            wrong = [f.path for f in files if stored[f.path].sha256 != f.sha256]
-            if wrong:
-                raise DalelError(f"{', '.join(wrong)} changed between hashing and upload; try again")
-            files = [replace(f, version_id=stored[f.path].version_id) for f in files]
         done = self.store.videos.mark_archived(video, got.folder, files, got.meta)
         if self.config.cluster.archive_url:
             shutil.rmtree(staged, ignore_errors=True)   # no original stays in the data folder
@@ -367,6 +372,18 @@ class App:
         if self.store.videos.mark_removed(video, message):
             log.warning("removed at source %s: %s", video.video_id, message)
         return message
+
+    def take_final(self, video: store.Video) -> bool:
+        """With [monitor] live_final: a longer final version replaces a live recording (finals.py)."""
+        if not self.config.monitor.live_final or video.live_status not in ("recorded", "recorded_incomplete"):
+            return False
+        try:
+            return finals.take_final(self, video)
+        except monitor.Deferred:
+            return False               # still live, or announced again: the next re-check tries
+        except (monitor.MonitorError, DalelError) as exc:
+            log.warning("final version of %s not taken: %s", video.video_id, exc)
+            return False
 
     # --- status (status.py) ------------------------------------------------------
 

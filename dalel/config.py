@@ -129,6 +129,7 @@ class MonitorConfig:
     min_free_space: int = _d("monitor", "min_free_space")
     lease: float = _d("monitor", "lease")
     live: str = _d("monitor", "live")
+    live_final: bool = _d("monitor", "live_final")
     format: str = _d("monitor", "format")
     subtitle_langs: tuple[str, ...] = _d("monitor", "subtitle_langs")
     cookies_file: str = _d("monitor", "cookies_file")

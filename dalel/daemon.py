@@ -198,7 +198,8 @@ class Daemon:
             for video in due:
                 if self.stopping:
                     return
-                app.recheck(video)
+                if app.recheck(video) is None and app.take_final(video):
+                    self._wake.set()          # its final version is to be transcribed
 
     def _fixity(self) -> None:
         """Re-hash every archived file against its recorded SHA-256 (logged, and in custody)."""

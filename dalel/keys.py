@@ -55,6 +55,9 @@ KEYS: tuple[Key, ...] = (
     K("monitor", "live", "str", "record",
       "a stream found live: \"record\" it while live (the daemon; from its start where the platform keeps "
       "it), or \"after\" it has ended", choices=("record", "after")),
+    K("monitor", "live_final", "bool", False,
+      "once a stream recorded while live has ended, replace its capture by the platform's final version "
+      "when that is longer (the recording stays archived; both are in the custody log)"),
     K("monitor", "format", "str", "", "yt-dlp format; \"\" = best single file, or best video+audio when ffmpeg exists"),
     K("monitor", "subtitle_langs", "strs", list(_LANGS), "platform subtitles and auto-captions kept beside the video",
       choices=_LANGS),

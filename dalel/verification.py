@@ -129,9 +129,51 @@ def _verify_original(app: App, manifest: dict, folder: str) -> tuple[Check, stor
     return Check(what, ok, "" if ok else f"SHA-256 now {actual}; manifest says {expected}"), video
 
 
+@dataclass
+class _Records:
+    """Every record of a video's file hashes besides the database's: the custody log's capture
+    entries (a final version's included), its timestamp entries, and each capture folder's
+    manifest.json."""
+    captured: dict[str, str]            # folder/name → SHA-256
+    stamped: dict[str, str]             # token name → SHA-256
+    listed: dict[str, dict[str, str]]   # folder → name → SHA-256
+
+
+def _records(app: App, entries: list, files: list[store.FileRecord]) -> _Records:
+    captured = {f"{e.details.get('folder')}/{name}": digest for e in entries if e.event == "capture"
+                for name, digest in e.details.get("files", {}).items()}
+    stamped = {name: t.get("sha256") for e in entries if e.event == "timestamp"
+               for name, t in e.details.get("tokens", {}).items()}
+    listed = {f.path.rsplit("/", 1)[0]: _manifest_hashes(app, f) for f in files if f.role.endswith("manifest")}
+    return _Records(captured, stamped, listed)
+
+
+def _check_file(app: App, f: store.FileRecord, files: list[store.FileRecord], rec: _Records) -> list[str]:
+    """What is wrong with one archived file: missing, or its bytes unlike a record of them."""
+    folder, name = f.path.rsplit("/", 1)
+    actual = app.files.sha256(f)      # re-hashed: the local file, or the S3 version recorded
+    if actual is None:
+        return [f"{f.path} missing" + (f" (S3 version {f.version_id})" if f.version_id else "")]
+    records: dict[str, str | None] = {"the database": f.sha256}
+    problems = []
+    if f.role == "timestamp":     # added after the capture: its own custody entry
+        records["the timestamp record"] = rec.stamped.get(name)
+        problems += _token_problems(app, f, files)
+    else:
+        if rec.captured:
+            records["the capture record"] = rec.captured.get(f.path)
+        if folder in rec.listed and not f.role.endswith("manifest"):
+            records["manifest.json"] = rec.listed[folder].get(name)
+    wrong = {k: v for k, v in records.items() if v != actual}
+    if wrong:
+        said = ", ".join(f"{k} says {(v or 'nothing')[:12]}…" for k, v in wrong.items())
+        problems.append(f"{f.path} changed: the file hashes to {actual[:12]}…, {said}")
+    return problems
+
+
 def verify_archive(app: App) -> tuple[int, list[Check]]:
     """Re-hash every archived file and compare it with every record of its hash: the database,
-    the capture entry of the custody log, and the folder's manifest.json; check each video's
+    the capture entries of the custody log, and its folder's manifest.json; check each video's
     custody chain and its head against the copy kept outside the database. Returns (files
     checked, failures); every disagreement is named."""
     failures, n = [], 0
@@ -140,31 +182,11 @@ def verify_archive(app: App) -> tuple[int, list[Check]]:
         entries, problems = store.custody.chain(app.store, video)
         bad = list(problems) + store.custody.check_heads(app.store, video, entries, heads)
         files = app.store.videos.files(video)
-        captured = next((e.details.get("files", {}) for e in reversed(entries) if e.event == "capture"), None)
-        stamped = {name: t.get("sha256") for e in entries if e.event == "timestamp"
-                   for name, t in e.details.get("tokens", {}).items()}
-        listed = _manifest_hashes(app, video, files)
+        rec = _records(app, entries, files)
         for f in files:
             n += 1
-            name = f.path.rsplit("/", 1)[-1]
-            actual = app.files.sha256(f)      # re-hashed: the local file, or the S3 version recorded
-            if actual is None:
-                bad.append(f"{f.path} missing" + (f" (S3 version {f.version_id})" if f.version_id else ""))
-                continue
-            records: dict[str, str | None] = {"the database": f.sha256}
-            if f.role == "timestamp":     # added after the capture: its own custody entry
-                records["the timestamp record"] = stamped.get(name)
-                bad += _token_problems(app, f, files)
-            else:
-                if captured is not None:
-                    records["the capture record"] = captured.get(name)
-                if listed is not None and f.role != "manifest":
-                    records["manifest.json"] = listed.get(name)
-            wrong = {k: v for k, v in records.items() if v != actual}
-            if wrong:
-                said = ", ".join(f"{k} says {(v or 'nothing')[:12]}…" for k, v in wrong.items())
-                bad.append(f"{f.path} changed: the file hashes to {actual[:12]}…, {said}")
-        if video.archived_at and captured is None:
+            bad += _check_file(app, f, files, rec)
+        if video.archived_at and not rec.captured:
             bad.append("no capture entry in the custody log")
         if bad:
             failures.append(Check(video.video_id, False, "; ".join(bad)))
@@ -183,11 +205,8 @@ def _token_problems(app: App, token: store.FileRecord, files: list[store.FileRec
     return [] if ok else [f"{token.path.rsplit('/', 1)[-1]} does not verify against manifest.json: {why}"]
 
 
-def _manifest_hashes(app: App, video: store.Video, files: list[store.FileRecord]) -> dict[str, str] | None:
-    """The hashes the folder's manifest.json lists, by file name (None: no manifest)."""
-    rec = next((f for f in files if f.role == "manifest"), None)
-    if rec is None:
-        return None
+def _manifest_hashes(app: App, rec: store.FileRecord) -> dict[str, str]:
+    """The hashes a capture folder's manifest.json lists, by file name."""
     try:
         data = json.loads(app.files.read(rec).decode("utf-8"))
         return {f["name"]: f["sha256"] for f in data.get("files", [])}

@@ -90,14 +90,15 @@ def archive(url: str, opts: ArchiveOptions, *, platform: str | None = None,
             known: Callable[[str, str], bool] | None = None,
             hint: dict[str, Any] | None = None,
             should_stop: Callable[[], bool] = lambda: False,
-            on_live: Callable[[], None] | None = None) -> Archived | None:
+            on_live: Callable[[], None] | None = None, suffix: str = "") -> Archived | None:
     """Archive the video at `url`. Returns None when `known(platform, id)` says it is archived.
-    A stream live now is recorded when `opts.ytdlp.live` (`on_live` is told as it starts)."""
+    A stream live now is recorded when `opts.ytdlp.live` (`on_live` is told as it starts).
+    `suffix` names a second capture of the same video (its folder's name + suffix)."""
     if platform and video_id:
-        done = inside(opts.archive_root, folder_for(platform, video_id)) / MANIFEST
+        done = inside(opts.archive_root, folder_for(platform, video_id) + suffix) / MANIFEST
         if done.exists():  # archived before a crash cut the database write short
-            return adopt(opts.archive_root, folder_for(platform, video_id))
-    work = inside(opts.tmp_root, f"{platform}-{video_id}" if platform and video_id
+            return adopt(opts.archive_root, folder_for(platform, video_id) + suffix)
+    work = inside(opts.tmp_root, f"{platform}-{video_id}{suffix}" if platform and video_id
                   else "url-" + hashlib.sha1(url.encode()).hexdigest()[:16])
     work.mkdir(parents=True, exist_ok=True)
 
@@ -128,7 +129,7 @@ def archive(url: str, opts: ArchiveOptions, *, platform: str | None = None,
     meta = _meta(info, hint or {}, url, source_url)
     if info.get("live_status") == "is_live":      # recorded while live: how did it end?
         meta["live"] = _live_end(url, opts.ytdlp)
-    return _commit(work, opts, platform, video_id, media, meta)
+    return _commit(work, opts, platform, video_id, media, meta, suffix)
 
 
 def _live_end(url: str, opts: ytdlp.YtdlpOptions) -> dict[str, Any]:
@@ -192,8 +193,8 @@ def _role(name: str, media_name: str) -> str:
 
 
 def _commit(work: Path, opts: ArchiveOptions, platform: str, video_id: str, media: Path,
-            meta: dict[str, Any]) -> Archived:
-    folder = folder_for(platform, video_id)
+            meta: dict[str, Any], suffix: str = "") -> Archived:
+    folder = folder_for(platform, video_id) + suffix
     leftovers = [p for p in work.iterdir() if p.name.endswith((".part", ".ytdl", ".temp"))]
     for p in leftovers:
         p.unlink()

@@ -115,6 +115,31 @@ class Videos(Repository):
             custody_append(conn, video, "capture", actor=self.store.actor, details=details)
         return self.get(video.platform, video.video_id)
 
+    def replace_capture(self, video: Video, folder: str, files: list[FileRecord], meta: dict[str, Any]) -> Video:
+        """The platform's final version of a stream recorded while live becomes the video's
+        capture, in one transaction: the recording's files stay archived and recorded (their
+        role prefixed `live-`), the new capture's custody entry names what it replaces, and the
+        video goes back to `archived` to be transcribed again."""
+        with self.store.transaction() as conn:
+            old = {r[0]: r[1] for r in conn.execute(
+                "SELECT path, sha256 FROM files WHERE video = ? AND role NOT LIKE 'live-%'", (video.id,))}
+            conn.execute("UPDATE files SET role = 'live-' || role WHERE video = ? AND role NOT LIKE 'live-%'",
+                         (video.id,))
+            conn.executemany(
+                "INSERT INTO files (video, role, path, size, sha256, archived_at, version_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(video.id, f.role, f.path, f.size, f.sha256, utcnow(), f.version_id) for f in files])
+            move(conn, video.id, VideoState.ARCHIVED)
+            conn.execute("UPDATE videos SET folder = ?, live_status = 'final', duration = COALESCE(?, duration)"
+                         " WHERE id = ?", (folder, meta.get("duration"), video.id))
+            record_event(conn, video, "final version", folder)
+            custody_append(conn, video, "capture", actor=self.store.actor, details={
+                "folder": folder, "source_url": meta.get("source_url"), "url": meta.get("url"),
+                "files": {f.path.rsplit("/", 1)[-1]: f.sha256 for f in files},
+                "replaces": {"folder": video.folder, "files": old,
+                             "why": "the platform's final version is longer than the live recording"}})
+        return self.get(video.platform, video.video_id)
+
     def add_files(self, video: Video, files: list[FileRecord], event: str, details: dict[str, Any]) -> None:
         """Files added to a capture after it was archived (timestamp tokens), with their custody
         entry, in one transaction."""

@@ -149,7 +149,8 @@ def seaweed():
     proc = subprocess.Popen([str(weed), "server", f"-dir={base}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
                              "-master.telemetry=false", "-master.volumeSizeLimitMB=64", "-volume.max=100",
                              f"-master.port={master}", f"-volume.port={volume}", f"-filer.port={filer}",
-                             "-s3", f"-s3.port={s3}"], stdout=subprocess.DEVNULL, stderr=open(base / "log", "w"))
+                             "-s3", f"-s3.port={s3}", "-s3.port.iceberg=0", "-s3.port.lance=0"],
+                            stdout=subprocess.DEVNULL, stderr=open(base / "log", "w"))
     endpoint = f"http://127.0.0.1:{s3}"
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "dalel-test")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "dalel-test-secret")
