@@ -25,7 +25,8 @@ def take_final(app: App, video: store.Video) -> bool:
     """Fetch the final version of a stream recorded while live; keep it when longer. Returns
     whether it replaced the recording."""
     media = next((f for f in app.store.videos.files(video) if f.role == "media"), None)
-    if media is None or video.live_status not in ("recorded", "recorded_incomplete"):
+    # only once the recording is fully processed: its transcription must not race the final's
+    if media is None or video.live_status not in ("recorded", "recorded_incomplete") or video.state != "transcribed":
         return False
     recorded = transcribe.media_duration(app.files.local(media))
     got = monitor.archive(video.url, app.archive_options(), platform=video.platform, video_id=video.video_id,

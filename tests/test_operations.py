@@ -243,8 +243,13 @@ class LiveStream:
         platform.files = {p.name: p for p in hls.glob("*.ts")}
         platform.videos = [DemoVideo(video_id, "Прямой эфир", self.playlist, "2024-03-10T18:00:00+00:00")]
 
+    window = 0      # a sliding window of this many segments (0: the whole stream so far)
+
     def write(self, n: int, end: bool = False) -> None:
-        body = self.head + [x for seg in self.segments[:n] for x in seg] + (["#EXT-X-ENDLIST"] if end else [])
+        first = max(0, n - self.window) if self.window else 0
+        head = [line if not line.startswith("#EXT-X-MEDIA-SEQUENCE") else f"#EXT-X-MEDIA-SEQUENCE:{first}"
+                for line in self.head if not (self.window and line.startswith("#EXT-X-PLAYLIST-TYPE"))]
+        body = head + [x for seg in self.segments[first:n] for x in seg] + (["#EXT-X-ENDLIST"] if end else [])
         self.playlist.write_text("\n".join(body) + "\n")
 
     def run(self) -> None:
@@ -303,3 +308,50 @@ def test_a_live_stream_that_disappears_keeps_what_was_recorded_marked_incomplete
     assert live["stopped_at"]
     assert status == "recorded_incomplete"
     assert found["total"] == 1                                       # what was said before it vanished
+
+
+def test_a_longer_final_version_replaces_the_live_recording_keeping_both(platform, tmp_path):
+    """The stream is found late (a 3-segment window: its first seconds are gone) and recorded
+    to its end; the platform's final version has it all: with live_final it becomes the capture
+    and is transcribed again, the recording stays archived and both are in the custody log."""
+    import json
+    import threading
+
+    from test_daemon import CONFIG, Daemon
+    stream = LiveStream(platform, tmp_path, "LiveLate1", "end")
+    stream.window = 3
+    stream.write(6)
+    d = Daemon(tmp_path, CONFIG.replace('retry_base = "1s"', 'retry_base = "1s"\nlive_final = true'))
+    d.cli("channel", "add", platform.feed_url)
+    d.start()
+    try:
+        d.wait(lambda: (d.db().execute("SELECT live_status FROM videos").fetchone() or [None])[0] == "recording")
+        runner = threading.Thread(target=stream.run)
+        runner.start()
+        runner.join()
+        d.wait(lambda: d.db().execute("SELECT live_status FROM videos").fetchone()[0] == "recorded", timeout=120)
+        stream.window = 0
+        stream.write(len(stream.segments), end=True)          # the platform's final version: all of it
+        d.wait(lambda: d.db().execute("SELECT count(*) FROM custody WHERE event = 'transcription'").fetchone()[0] == 2
+               and d.db().execute("SELECT state FROM videos").fetchone()[0] == "transcribed", timeout=150)
+        db = d.db()
+        roles = sorted(r[0] for r in db.execute("SELECT role FROM files WHERE role LIKE '%media'"))
+        assert roles == ["live-media", "media"]
+        captures = [json.loads(r[0]) for r in db.execute("SELECT details FROM custody WHERE event = 'capture'"
+                                                        " ORDER BY seq")]
+        assert len(captures) == 2 and captures[1]["replaces"]["folder"] == captures[0]["folder"]
+        assert set(captures[1]["replaces"]["files"].values()) == set(
+            f"{h}" for h in captures[0]["files"].values())                     # both hashes on record
+        assert db.execute("SELECT live_status FROM videos").fetchone()[0] == "final"
+        # the transcript is the final version's, longer than the recording, and names the one it replaced
+        [(audio,)] = db.execute("SELECT audio_seconds FROM transcripts WHERE source = 'asr'").fetchall()
+        assert audio > 30
+        last = json.loads(db.execute("SELECT details FROM custody WHERE event = 'transcription'"
+                                     " ORDER BY seq DESC").fetchone()[0])
+        assert last["replaces"]
+        verify = d.cli("verify", "--archive")
+        assert verify.returncode == 0, verify.stdout + verify.stderr
+    finally:
+        d.stop()
+        if d.proc.poll() is None:
+            d.proc.kill()
