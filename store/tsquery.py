@@ -16,10 +16,11 @@ from __future__ import annotations
 from itertools import islice, product
 
 from .match import Plan, boundary_splits
+from .search import Candidates, Seed
 from .query import Node, Or, Term
 from .text import BOUNDARY
 
-__all__ = ["compile_crossing", "compile_segments", "tsvector_literal"]
+__all__ = ["PostgresCandidates", "compile_crossing", "compile_segments", "mirror", "tsvector_literal"]
 
 MAX_COMBINATIONS = 64
 NOTHING = "'" + BOUNDARY * 2 + "'"      # a lexeme never indexed: a word with no indexed form
@@ -96,3 +97,69 @@ def compile_crossing(plan: Plan, approximate: bool) -> str | None:
     if not out:
         return None
     return "(" + " | ".join(dict.fromkeys(out)) + ")" + _exclusions(plan)
+
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS segments_tsv (id bigint PRIMARY KEY, tsv tsvector NOT NULL);
+CREATE TABLE IF NOT EXISTS bridges_tsv (id bigint PRIMARY KEY, tsv tsvector NOT NULL);
+CREATE INDEX IF NOT EXISTS segments_tsv_gin ON segments_tsv USING gin (tsv);
+CREATE INDEX IF NOT EXISTS bridges_tsv_gin ON bridges_tsv USING gin (tsv)
+"""
+
+
+def mirror(pg, sqlite_conn, batch: int = 5000) -> int:
+    """Copy a store's search index (each segment's and bridge's analysed words) into
+    PostgreSQL tsvectors; `pg` is a psycopg connection. Returns the rows written."""
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            pg.execute(statement)
+    n = 0
+    for table, fts in (("segments_tsv", "segments_fts"), ("bridges_tsv", "bridges_fts")):
+        rows = sqlite_conn.execute(f"SELECT rowid, terms FROM {fts}")
+        while chunk := rows.fetchmany(batch):
+            with pg.cursor() as cur:
+                cur.executemany(f"INSERT INTO {table} (id, tsv) VALUES (%s, CAST(%s AS tsvector))"
+                                " ON CONFLICT (id) DO UPDATE SET tsv = EXCLUDED.tsv",
+                                [(rowid, tsvector_literal(terms.split())) for rowid, terms in chunk])
+            n += len(chunk)
+    pg.execute("ANALYZE segments_tsv")
+    pg.execute("ANALYZE bridges_tsv")
+    return n
+
+
+class PostgresCandidates(Candidates):
+    """Candidate rows from a PostgreSQL mirror of the store's index (`mirror`), asked with the
+    same plan compiled to tsquery; ranked by ts_rank. The matcher then reads the store."""
+
+    def __init__(self, pg, sqlite_conn):
+        super().__init__(sqlite_conn)
+        self.pg = pg
+
+    def _rows(self, table: str, expr: str, limit: int | None) -> list[tuple[int, float]]:
+        cap = "" if limit is None else f" LIMIT {int(limit)}"
+        return self.pg.execute(f"SELECT id, -ts_rank(tsv, q) FROM {table}, CAST(%s AS tsquery) q"
+                               f" WHERE tsv @@ q ORDER BY 2, id{cap}", (expr,)).fetchall()
+
+    def _seeds(self, rows: list[tuple[int, float]], bridge: bool) -> list[Seed]:
+        where: dict[int, tuple[int, int]] = {}
+        ids = [r[0] for r in rows]
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            where.update({sid: (t, seq) for sid, t, seq in self.conn.execute(
+                "SELECT s.id, s.transcript, s.seq FROM segments s JOIN transcripts t ON t.id = s.transcript"
+                f" AND t.complete WHERE s.id IN ({','.join('?' * len(part))})", part)})
+        seeds: list[Seed] = [(*where[sid], sid, score) for sid, score in rows if sid in where]
+        return seeds + [(t, seq + 1, None, score) for t, seq, _, score in seeds] if bridge else seeds
+
+    def find(self, plan, approximate, where, params, limit_for):
+        if where:
+            raise NotImplementedError("filters on a PostgreSQL mirror: not built yet")
+        expr = compile_segments(plan, approximate)
+        count = self.pg.execute("SELECT count(*) FROM segments_tsv WHERE tsv @@ CAST(%s AS tsquery)",
+                                (expr,)).fetchone()[0]
+        limit = limit_for(count)
+        seeds = self._seeds(self._rows("segments_tsv", expr, limit), bridge=False)
+        if plan.query.multiword:
+            crossing = compile_crossing(plan, approximate)
+            seeds += self._seeds(self._rows("bridges_tsv", crossing or expr, limit), bridge=True)
+        return count, seeds, limit, expr

@@ -13,7 +13,6 @@ import pytest
 
 import store
 from store import tsquery
-from store.search import Candidates
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,35 +25,6 @@ def _quality():
     return module
 
 
-class PostgresCandidates(Candidates):
-    """Candidate rows from PostgreSQL: the same plan compiled to tsquery (store/tsquery.py)."""
-
-    def __init__(self, pg: psycopg.Connection, s: store.Store):
-        super().__init__(s.conn)
-        self.pg = pg
-
-    def _rows(self, table: str, expr: str) -> list[tuple[int, float]]:
-        return self.pg.execute(f"SELECT id, -ts_rank(tsv, q) FROM {table}, CAST(%s AS tsquery) q"
-                               " WHERE tsv @@ q ORDER BY 2, id", (expr,)).fetchall()
-
-    def _seeds(self, rows: list[tuple[int, float]], bridge: bool) -> list:
-        where = {sid: (t, seq) for sid, t, seq in self.conn.execute(
-            f"SELECT id, transcript, seq FROM segments WHERE id IN ({','.join('?' * len(rows))})",
-            [r[0] for r in rows])} if rows else {}
-        seeds = [(*where[sid], sid, score) for sid, score in rows if sid in where]
-        return seeds + [(t, seq + 1, None, score) for t, seq, _, score in seeds] if bridge else seeds
-
-    def find(self, plan, approximate, where, params, limit_for):
-        assert not where, "the quality set has no filters"
-        expr = tsquery.compile_segments(plan, approximate)
-        rows = self._rows("segments_tsv", expr)
-        seeds = self._seeds(rows, bridge=False)
-        if plan.query.multiword:
-            crossing = tsquery.compile_crossing(plan, approximate)
-            seeds += self._seeds(self._rows("bridges_tsv", crossing or expr), bridge=True)
-        return len(rows), seeds, None, expr
-
-
 @pytest.fixture(scope="module")
 def both(postgres, tmp_path_factory):
     quality = _quality()
@@ -65,15 +35,9 @@ def both(postgres, tmp_path_factory):
         s.transcripts.add_text(video, source="asr", model="quality",
                                segments=[store.SegmentRecord(0.0, 5.0, text, lang)])
     with psycopg.connect(postgres, autocommit=True) as pg:
-        for table, fts in (("segments_tsv", "segments_fts"), ("bridges_tsv", "bridges_fts")):
-            pg.execute(f"DROP TABLE IF EXISTS {table}")
-            pg.execute(f"CREATE TABLE {table} (id bigint PRIMARY KEY, tsv tsvector NOT NULL)")
-            pg.execute(f"CREATE INDEX ON {table} USING gin (tsv)")
-            with pg.cursor() as cur:
-                cur.executemany(f"INSERT INTO {table} (id, tsv) VALUES (%s, CAST(%s AS tsvector))",
-                                [(rowid, tsquery.tsvector_literal(terms.split()))
-                                 for rowid, terms in s.conn.execute(f"SELECT rowid, terms FROM {fts}")])
-        yield s, PostgresCandidates(pg, s), cases
+        pg.execute("DROP TABLE IF EXISTS segments_tsv, bridges_tsv")
+        assert tsquery.mirror(pg, s.conn) == len(segments)      # one segment each, no bridges
+        yield s, tsquery.PostgresCandidates(pg, s.conn), cases
     s.close()
 
 
