@@ -14,7 +14,7 @@ import monitor
 import store
 import transcribe
 
-from . import __version__, extras, finals, media, polling, stamping, status, watching
+from . import __version__, extras, media, polling, stamping, status, watching
 from .config import Config, parse_duration
 from .files import ArchivedFiles
 from .errors import DalelError
@@ -153,6 +153,7 @@ class App:
         [monitor] live = "record"); else it is deferred until it has ended."""
         if (low := self.disk_low()) is not None:
             raise monitor.Deferred(low)
+        self._preflight(video)
         log.info("downloading %s from %s", video.video_id, urlsplit(video.url).hostname)
         opts = self.archive_options()
         if record_live:
@@ -184,6 +185,17 @@ class App:
         if got is None:   # (only a `known` check skips a download; none is passed here)
             raise DalelError(f"{video.video_id}: nothing was downloaded")
         return self._record(video, got)
+
+    def _preflight(self, video: store.Video) -> None:
+        """A generic source's link is followed here first, under the redirect rule, before
+        yt-dlp fetches it with its own HTTP stack (YouTube's are its API's, not a feed's)."""
+        if video.platform == "youtube":
+            return
+        try:
+            monitor.preflight(video.url, self.source_url(video) or video.url, self.http_options())
+        except monitor.FeedError as exc:
+            self.store.videos.mark_failed(video, str(exc))
+            raise monitor.DownloadError(str(exc), permanent=True) from exc
 
     def archive_url(self, url: str) -> tuple[store.Video, bool]:
         """Archive one video by URL now. Returns (video, whether it was downloaded now)."""
@@ -233,22 +245,8 @@ class App:
                  media.size if media else "?", media.sha256[:16] if media else "?")
         self.index_extras(done)
         if self.config.evidence.tsa_urls:
-            self.timestamp_capture(done)
+            stamping.timestamp_capture(self, done)
         return done
-
-    def timestamp_capture(self, video: store.Video, queue: bool = True) -> bool:
-        """RFC 3161 timestamps on the capture's manifest (stamping.py); when no authority
-        answers, a `timestamp` job is queued (`queue`) and the daemon retries it."""
-        try:
-            if stamping.stamp_capture(self, video):
-                return True
-        except (OSError, store.StoreError) as exc:
-            log.warning("timestamp of %s failed: %s", video.video_id, exc)
-            return False
-        log.warning("timestamp of %s: no authority answered; queued to try again", video.video_id)
-        if queue:
-            self.queue.enqueue("timestamp", video.id, delay_s=self.config.monitor.retry_base)
-        return False
 
     # --- text beside the speech (extras.py) ----------------------------------------
 
@@ -372,18 +370,6 @@ class App:
         if self.store.videos.mark_removed(video, message):
             log.warning("removed at source %s: %s", video.video_id, message)
         return message
-
-    def take_final(self, video: store.Video) -> bool:
-        """With [monitor] live_final: a longer final version replaces a live recording (finals.py)."""
-        if not self.config.monitor.live_final or video.live_status not in ("recorded", "recorded_incomplete"):
-            return False
-        try:
-            return finals.take_final(self, video)
-        except monitor.Deferred:
-            return False               # still live, or announced again: the next re-check tries
-        except (monitor.MonitorError, DalelError) as exc:
-            log.warning("final version of %s not taken: %s", video.video_id, exc)
-            return False
 
     # --- status (status.py) ------------------------------------------------------
 

@@ -27,6 +27,7 @@ import monitor
 import store
 import transcribe
 
+from . import finals, stamping
 from .app import App
 from .config import Config
 
@@ -198,7 +199,7 @@ class Daemon:
             for video in due:
                 if self.stopping:
                     return
-                if app.recheck(video) is None and app.take_final(video):
+                if app.recheck(video) is None and finals.maybe_take_final(app, video):
                     self._wake.set()          # its final version is to be transcribed
 
     def _fixity(self) -> None:
@@ -326,7 +327,7 @@ class Daemon:
             elif job.kind == "transcribe":
                 if video.state != "transcribed":
                     app.transcribe_video(video, should_stop=keep)
-            elif job.kind == "timestamp" and not app.timestamp_capture(video, queue=False):
+            elif job.kind == "timestamp" and not stamping.timestamp_capture(app, video, queue=False):
                 why = "no timestamp authority answered"
                 if job.attempts >= self.config.monitor.max_attempts:
                     app.queue.fail(job, why)

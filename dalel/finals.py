@@ -13,10 +13,12 @@ import monitor
 import store
 import transcribe
 
+from .errors import DalelError
+
 if TYPE_CHECKING:
     from .app import App
 
-__all__ = ["take_final"]
+__all__ = ["maybe_take_final", "take_final"]
 log = logging.getLogger("dalel")
 LONGER_S = 1.0      # the final version must be longer than the recording by more than this
 
@@ -49,3 +51,16 @@ def take_final(app: App, video: store.Video) -> bool:
     log.info("final version of %s replaces the live recording (%.1f s vs %.1f s recorded)",
              video.video_id, final, recorded)
     return True
+
+
+def maybe_take_final(app: App, video: store.Video) -> bool:
+    """With [monitor] live_final: a longer final version replaces a live recording (finals.py)."""
+    if not app.config.monitor.live_final or video.live_status not in ("recorded", "recorded_incomplete"):
+        return False
+    try:
+        return take_final(app, video)
+    except monitor.Deferred:
+        return False               # still live, or announced again: the next re-check tries
+    except (monitor.MonitorError, DalelError) as exc:
+        log.warning("final version of %s not taken: %s", video.video_id, exc)
+        return False

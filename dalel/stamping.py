@@ -8,6 +8,7 @@ queued and retried with back-off."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -20,7 +21,8 @@ from . import tsa
 if TYPE_CHECKING:
     from .app import App
 
-__all__ = ["stamp_capture"]
+__all__ = ["stamp_capture", "timestamp_capture"]
+log = logging.getLogger("dalel")
 
 
 def stamp_capture(app: App, video: store.Video) -> int:
@@ -69,3 +71,16 @@ def _store_token(app: App, token: bytes, path: str) -> store.FileRecord:
     return store.FileRecord("timestamp", path, len(token), digest, stored.version_id)
 
 
+def timestamp_capture(app: App, video: store.Video, queue: bool = True) -> bool:
+    """RFC 3161 timestamps on the capture's manifest (stamping.py); when no authority
+    answers, a `timestamp` job is queued (`queue`) and the daemon retries it."""
+    try:
+        if stamp_capture(app, video):
+            return True
+    except (OSError, store.StoreError) as exc:
+        log.warning("timestamp of %s failed: %s", video.video_id, exc)
+        return False
+    log.warning("timestamp of %s: no authority answered; queued to try again", video.video_id)
+    if queue:
+        app.queue.enqueue("timestamp", video.id, delay_s=app.config.monitor.retry_base)
+    return False

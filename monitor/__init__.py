@@ -5,7 +5,7 @@ Does not import transcribe/ or store/.
 from .archive import ArchiveOptions, Archived, ArchivedFile, adopt, archive, clean_tmp, sha256_file
 from .errors import Cancelled, Deferred, DownloadError, FeedError, MonitorError
 from .feeds import Entry, Feed, parse_feed
-from .fetch import Fetcher, HttpOptions
+from .fetch import Fetcher, HttpOptions, preflight
 from .objects import ObjectArchive, S3Options, StoredObject
 from .sources import Listing, SourceSpec, identify, list_source, reconcile
 from .ytdlp import YtdlpOptions, check_available
@@ -16,5 +16,5 @@ __all__ = [
     "FeedError", "HttpOptions", "Listing", "MonitorError", "ObjectArchive", "S3Options", "SourceSpec", "StoredObject",
     "YtdlpOptions", "adopt",
     "archive", "check_available", "clean_tmp", "identify", "list_source", "parse_feed", "reconcile",
-    "sha256_file", "ytdlp_version",
+    "preflight", "sha256_file", "ytdlp_version",
 ]

@@ -250,6 +250,25 @@ class Fetcher:
             self._deadlines.set(None)
 
 
+def preflight(url: str, source: str, options: HttpOptions = HttpOptions()) -> None:
+    """Before a download tool fetches `url` with its own HTTP stack: follow its redirects here
+    under the same rule as feeds (never from a public source into a private network, never to
+    anything but http(s)), reading no body. A refused redirect raises FeedError; any other
+    trouble is left to the download itself."""
+    why = redirect_refusal(source, url, options.allow_private_redirects)
+    if why:
+        raise FeedError(f"{url} not fetched: {why.replace('redirects', 'points')}", transient=False)
+    with Fetcher(options) as f:
+        f.pacer.min_interval = 0.0
+        try:
+            with f.client.stream("GET", url, timeout=options.timeout):
+                pass
+        except FeedError:
+            raise
+        except httpx.HTTPError:
+            pass
+
+
 def fetch(url: str, *, etag: str | None = None, last_modified: str | None = None,
           options: HttpOptions = HttpOptions()) -> Fetched:
     """One request with a client of its own."""

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 from . import ytdlp
 from .errors import FeedError, MonitorError
 from .feeds import Entry, looks_like_feed, parse_feed, safe_id, web_url
-from .fetch import Fetched, Fetcher, HttpOptions, fetch
+from .fetch import Fetched, Fetcher, HttpOptions, fetch, redirect_refusal
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +80,28 @@ def list_source(kind: str, url: str, feed_url: str | None, *, etag: str | None =
                 last_modified: str | None = None, ytdlp_opts: ytdlp.YtdlpOptions,
                 fetcher: Fetcher) -> Listing:
     """The videos a source shows now (feeds: only when changed since the last check)."""
+    allow = fetcher.options.allow_private_redirects
     if kind in ("youtube", "feed"):
         got: Fetched = fetcher.get(feed_url or url, etag=etag, last_modified=last_modified)
         if got.status == 304:
             return Listing(304, (), etag, last_modified)
         feed = parse_feed(got.content, feed_url or url)
-        return Listing(200, feed.entries, got.etag, got.last_modified, feed.title)
-    return Listing(200, tuple(_entries(ytdlp.list_entries(url, ytdlp_opts))))
+        return Listing(200, _outside(feed.entries, feed_url or url, allow), got.etag, got.last_modified,
+                       feed.title)
+    return Listing(200, _outside(tuple(_entries(ytdlp.list_entries(url, ytdlp_opts))), url, allow))
+
+
+def _outside(entries: tuple[Entry, ...], source: str, allow: bool) -> tuple[Entry, ...]:
+    """A public source's entries that do not point into a private network (a feed must not
+    make Dalel reach the machines beside it); the others are skipped with a warning."""
+    kept = []
+    for e in entries:
+        why = redirect_refusal(source, e.url, allow)
+        if why:
+            log.warning("entry %r of %s skipped: %s", e.video_id[:80], source[:200], why.replace("redirects", "links"))
+        else:
+            kept.append(e)
+    return tuple(kept)
 
 
 def reconcile(kind: str, url: str, ytdlp_opts: ytdlp.YtdlpOptions,

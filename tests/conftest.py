@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import servers
 from dalel.cli import cli
 from dalel.loopback import DEMO_DIR, Platform
 
@@ -78,48 +79,11 @@ def spoken():
     return json.loads((DEMO_DIR / "ru_broadcast.json").read_text(encoding="utf-8"))
 
 
-def _pg_bindir() -> Path:
-    import shutil
-    import subprocess
-    config = shutil.which("pg_config")
-    if config:
-        got = Path(subprocess.run([config, "--bindir"], capture_output=True, text=True).stdout.strip())
-        if (got / "initdb").exists():
-            return got
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    if not found:
-        raise RuntimeError("PostgreSQL is not installed: `make test` installs Debian's postgresql")
-    return found[-1].parent
-
-
 @pytest.fixture(scope="session")
 def postgres():
-    """A real PostgreSQL server on 127.0.0.1 for the session (initdb as the `postgres` user
-    when run as root, fsync off), dropped at the end; yields its connection URL."""
-    import os
-    import shutil
-    import socket
-    import subprocess
-    import tempfile
-    bindir = _pg_bindir()
-    base = Path(tempfile.mkdtemp(prefix="dalel-pg-"))
-    base.chmod(0o777)
-    runas = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    data = base / "data"
-    subprocess.run(runas + [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                            "-E", "UTF8", "--locale", "C.UTF-8", "--no-sync"], check=True, capture_output=True)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
-    subprocess.run(runas + [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w",
-                            "-o", options, "start"], check=True, capture_output=True)
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(runas + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+    """A real PostgreSQL server on 127.0.0.1 for the session (tests/servers.py)."""
+    with servers.postgres_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -312,7 +312,8 @@ def test_each_capture_is_timestamped_and_a_tsa_down_is_retried(platform, tmp_pat
     assert status["queue"].get("timestamp_queued") == 1
     config.write_text(config.read_text(encoding="utf-8").replace("http://127.0.0.1:9/down", url), encoding="utf-8")
     with App(configmod.load(str(config))) as app:          # what the daemon's timestamp job does
-        assert app.timestamp_capture(app.store.videos.find(second.video_id), queue=False)
+        from dalel.stamping import timestamp_capture
+        assert timestamp_capture(app, app.store.videos.find(second.video_id), queue=False)
     # a token replaced afterwards is named by verify --archive
     (folder / "manifest.json.1.tsr").write_bytes(b"\x30\x03\x02\x01\x00")
     bad = run.invoke(cli, ["--config", str(config), "verify", "--archive"])

@@ -152,3 +152,27 @@ def test_a_feed_redirect_into_the_network_is_not_followed(monkeypatch):
         assert inside.hits == {}
         got = fetchmod.fetch(public.feed_url, options=fetchmod.HttpOptions(allow_private_redirects=True))
         assert got.status == 200 and inside.hits
+
+
+def test_a_public_feed_s_entries_pointing_inside_are_skipped():
+    from monitor.feeds import Entry
+    from monitor.sources import _outside
+    entries = (Entry("web", "a", "http://127.0.0.1:8080/admin"), Entry("web", "b", "http://169.254.169.254/x"),
+               Entry("web", "c", "https://93.184.216.35/video.mp4"))
+    assert [e.video_id for e in _outside(entries, "https://93.184.216.34/feed.xml", allow=False)] == ["c"]
+    assert len(_outside(entries, "https://93.184.216.34/feed.xml", allow=True)) == 3
+    assert len(_outside(entries, "http://127.0.0.1:9000/feed.xml", allow=False)) == 3   # a source inside
+
+
+def test_a_download_is_followed_under_the_redirect_rule_before_yt_dlp_fetches_it():
+    from dalel.loopback import Platform
+    from monitor.fetch import preflight
+    with pytest.raises(monitor.FeedError, match="private network"):
+        preflight("http://127.0.0.1:9/video.mp4", source="https://93.184.216.34/feed.xml")
+    with Platform([]) as p:
+        p.redirects["/media/a.mp4"] = "file:///etc/passwd"
+        with pytest.raises(monitor.FeedError, match="not an http"):
+            preflight(f"{p.base}/media/a.mp4", source=p.feed_url)
+        p.redirects["/media/b.mp4"] = f"{p.base}/media/c.mp4"
+        preflight(f"{p.base}/media/b.mp4", source=p.feed_url)      # inside to inside: the operator's choice
+        assert p.hits.get("/media/c.mp4") == 1
