@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import shutil
 import signal
 import socket
 import threading
@@ -144,7 +145,9 @@ class Daemon:
         if released:
             log.info("requeued %d job(s) of a stopped process", released)
         keep = {f"{v.platform}-{v.video_id}" for v in app.store.videos.all("discovered")}
+        keep.add("staging")    # captures assembled for S3: uploaded and recorded on the next try
         removed = monitor.clean_tmp(self.config.tmp_dir, keep=lambda p: p.name in keep)
+        removed += self._clean_staging(app)
         if removed:
             log.info("removed %d leftover temporary item(s)", removed)
         for video in app.store.videos.missing_metadata():
@@ -156,6 +159,17 @@ class Daemon:
             app.queue.top_up("archive", src.id, self.config.monitor.max_queued_per_source)
         for video in app.store.videos.to_transcribe():
             app.queue.enqueue("transcribe", video.id)
+
+    @staticmethod
+    def _clean_staging(app: App) -> int:
+        """Staged captures already uploaded and recorded (a crash came before their removal)."""
+        staging, n = app.config.tmp_dir / "staging", 0
+        for folder in staging.glob("*/*") if staging.is_dir() else ():
+            rec = app.store.videos.file(f"{folder.relative_to(staging).as_posix()}/manifest.json")
+            if rec is not None and rec.version_id:
+                shutil.rmtree(folder, ignore_errors=True)
+                n += 1
+        return n
 
     # --- scheduled jobs (each runs in the scheduler's thread with its own connection) ---
 

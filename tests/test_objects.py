@@ -134,3 +134,34 @@ def test_a_bucket_without_object_lock_stops_every_command(platform, seaweed, tmp
     result = CliRunner().invoke(cli, ["--config", _config(tmp_path, seaweed, "plain-bucket"), "status"])
     assert result.exit_code == 1 and "no Object Lock" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_crash_between_upload_and_record_is_finished_without_a_second_object(platform, bucket, tmp_path,
+                                                                              monkeypatch):
+    import sqlite3
+
+    from click.testing import CliRunner
+
+    import store.videos
+    from dalel.cli import cli
+    endpoint, name = bucket
+    config = _config(tmp_path, endpoint, name)
+    first, _ = platform.videos
+    platform.videos = [first]
+    assert CliRunner().invoke(cli, ["--config", config, "channel", "add", platform.feed_url]).exit_code == 0
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt       # stands in for kill -9 after the upload, before the record
+    monkeypatch.setattr(store.videos.Videos, "mark_archived", crash)
+    CliRunner().invoke(cli, ["--config", config, "poll"])
+    monkeypatch.undo()
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    before = s3.list_object_versions(Bucket=name, Prefix="dalel/")["Versions"]
+    served = platform.hits.get(f"/media/{first.video_id}.mp4", 0)
+    assert "1 archived" in CliRunner().invoke(cli, ["--config", config, "poll"]).output
+    assert platform.hits.get(f"/media/{first.video_id}.mp4", 0) == served     # not downloaded again
+    after = s3.list_object_versions(Bucket=name, Prefix="dalel/")["Versions"]
+    assert sorted(v["VersionId"] for v in after) == sorted(v["VersionId"] for v in before)   # no second object
+    db = sqlite3.connect(tmp_path / "data" / "dalel.sqlite3")
+    recorded = {r[0] for r in db.execute("SELECT version_id FROM files")}
+    assert recorded == {v["VersionId"] for v in after}
