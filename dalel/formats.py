@@ -112,7 +112,8 @@ def results_json(results) -> dict[str, Any]:
     return {"query": results.query, "total": results.total, "total_exact": results.total_exact,
             "exact_total": results.exact_total, "possible_total": results.possible_total,
             "videos": [{"video_id": k, "hits": v} for k, v in results.videos.items()],
-            "forms": results.forms, "hits": [hit_json(h) for h in results.hits]}
+            "forms": results.forms, "facets": results.facets, "histogram": results.histogram,
+            "hits": [hit_json(h) for h in results.hits]}
 
 
 FORMATTERS = {"txt": transcript_text, "srt": transcript_srt, "vtt": transcript_vtt}

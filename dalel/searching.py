@@ -22,13 +22,14 @@ def check_dates(since: str | None, until: str | None,
 
 def options(*, limit: int, offset: int = 0, channel: str | None = None, video: str | None = None,
             lang: str | None = None, since: str | None = None, until: str | None = None,
-            lemma: bool = False, source: str | None = None,
+            lemma: bool = False, source: str | None = None, sort: str = "relevance", per: str = "month",
             date_names: tuple[str, str] = ("--since", "--until")) -> store.SearchOptions:
     """Search options from a user's filters; "" counts as not given (web forms send it)."""
     check_dates(since or None, until or None, date_names)
     return store.SearchOptions(channel=channel or None, video=video or None, lang=lang or None,
                                since=since or None, until=until or None, limit=limit,
-                               offset=offset, lemma=lemma, source=source or None)
+                               offset=offset, lemma=lemma, source=source or None, sort=sort or "relevance",
+                               per=per or "month")
 
 
 def pieces(text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[str, bool]]:

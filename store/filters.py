@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 FILTERS = ("channel", "lang", "video", "after", "before", "source")
 SOURCES = ("asr", "subtitles", "metadata", "import")
+SORTS = ("relevance", "newest", "oldest")
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
@@ -32,6 +33,8 @@ class SearchOptions:
     limit: int = 20
     offset: int = 0
     lemma: bool = False        # only the words' own forms, not their families
+    sort: str = "relevance"    # relevance | newest | oldest (by broadcast date)
+    per: str = "month"         # the histogram's period: month | week
 
 
 def example(key: str) -> str:
@@ -77,6 +80,10 @@ def check_scope(store: Store, o: SearchOptions) -> None:
         check_date(o.since, "--since")
     if o.until:
         check_date(o.until, "--until")
+    if o.sort not in SORTS:
+        raise QueryError(f"sort {o.sort!r}: use one of {', '.join(SORTS)}")
+    if o.per not in ("month", "week"):
+        raise QueryError(f"histogram period {o.per!r}: use month or week")
     if o.since and o.until and _day(o.since, False) > _day(o.until, True):
         raise QueryError(f"the date range {o.since} – {o.until} is empty: the start is after the end")
     if o.video and store.conn.execute("SELECT 1 FROM videos WHERE video_id = ?", (o.video,)).fetchone() is None:

@@ -10,6 +10,7 @@ segments, marked as not exact.
 """
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Callable
@@ -58,6 +59,10 @@ class Results:
     possible_total: int = 0
     total_exact: bool = True            # False: too many to read; total counts segments
     forms: dict[str, list[str]] = field(default_factory=dict)   # query word → indexed forms asked
+    # the shape of the answer, counted in mentions (each sums to total when total_exact):
+    # {"channel"|"lang"|"source"|"month": [{"value", "count"}]}, and mentions per period
+    facets: dict[str, list[dict]] = field(default_factory=dict)
+    histogram: list[dict] = field(default_factory=list)
 
 
 EXACT_LIMIT = 500         # candidate rows read in full for exact counts in a search
@@ -91,6 +96,10 @@ class Candidates:
             raise QueryError(f"cannot search for {plan.query.raw!r}: {exc}; simplify the query") from exc
         return rows, seeds, limit, expr
 
+    def per_video(self, expr: str, where: str, params: list, found: list, rows: int) -> dict[str, int]:
+        """Matching segment rows per video, for a search whose mentions were not all read."""
+        return _per_video(self.conn, expr, where, params, found, rows)
+
 
 def search(store: Store, query: Query, options: SearchOptions = SearchOptions(),
            approximate: bool | None = None, exhaustive: bool = False,
@@ -118,6 +127,10 @@ def search(store: Store, query: Query, options: SearchOptions = SearchOptions(),
         estimated = estimated or loose.estimated
     ranked = sorted(exact.found, key=lambda m: (m.score, m.order)) + \
         sorted(possible, key=lambda m: (m.score, m.order))
+    if opts.sort != "relevance":   # by broadcast date; undated last either way
+        dated = sorted((m for m in ranked if m.run.meta["published"]), key=lambda m: (m.run.meta["published"], m.start),
+                       reverse=opts.sort == "newest")
+        ranked = dated + [m for m in ranked if not m.run.meta["published"]]
     page = ranked[opts.offset: opts.offset + opts.limit]
     hits = _hits(conn, page)
     per_video: dict[str, int] = {}
@@ -130,9 +143,40 @@ def search(store: Store, query: Query, options: SearchOptions = SearchOptions(),
     order = sorted(per_video.items(), key=lambda kv: -kv[1])
     forms = {spec.text: sorted(spec.stems) for specs in plan.specs.values() for spec in specs
              if spec.prefix is None}
+    facets, histogram = shape(ranked, opts.per)
     return Results(query.raw, total, hits, dict(order), approximate=not exact.found and bool(possible),
                    exact_total=len(exact.found) if not exact.estimated else max(len(exact.found), exact.rows),
-                   possible_total=len(possible), total_exact=not estimated, forms=forms)
+                   possible_total=len(possible), total_exact=not estimated, forms=forms,
+                   facets=facets, histogram=histogram)
+
+
+def _period(published: str | None, per: str) -> str:
+    if not published:
+        return "undated"
+    if per == "week":
+        y, w, _ = dt.date.fromisoformat(published[:10]).isocalendar()
+        return f"{y}-W{w:02d}"
+    return published[:7]
+
+
+def shape(mentions: list, per: str = "month") -> tuple[dict[str, list[dict]], list[dict]]:
+    """Facets (channel, language, source, month) and the histogram over time of these
+    mentions: every mention counted once in each, so each sums to their number."""
+    counts: dict[str, dict[str, int]] = {"channel": {}, "lang": {}, "source": {}, "month": {}}
+    periods: dict[str, dict[str, int]] = {}
+    for m in mentions:
+        meta = m.run.meta
+        channel = meta["channel"] or "unknown"
+        for facet, value in (("channel", channel), ("lang", meta["lang"] or "unknown"),
+                             ("source", meta["source"]), ("month", _period(meta["published"], "month"))):
+            counts[facet][value] = counts[facet].get(value, 0) + 1
+        per_channel = periods.setdefault(_period(meta["published"], per), {})
+        per_channel[channel] = per_channel.get(channel, 0) + 1
+    facets = {facet: [{"value": v, "count": n} for v, n in sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))]
+              for facet, c in counts.items()}
+    histogram = [{"period": p, "count": sum(c.values()), "channels": dict(sorted(c.items()))}
+                 for p, c in sorted(periods.items(), key=lambda kv: (kv[0] == "undated", kv[0]))]
+    return facets, histogram
 
 
 def _overlaps_any(m: "_Mention", others: list["_Mention"]) -> bool:
@@ -171,7 +215,12 @@ def _mentions(store: Store, source: Candidates, plan: Plan, opts: SearchOptions,
     where, params = sql_where(opts)
 
     def limit_for(rows: int) -> int | None:
-        return None if exhaustive or rows <= EXACT_LIMIT else (opts.offset + opts.limit) * 2 + 20
+        if opts.sort != "relevance" and rows > FULL_COUNT_LIMIT:
+            raise QueryError(f"{rows} matching segments are too many to sort by date; narrow the search "
+                             "(a channel, dates) or sort by relevance")
+        if exhaustive or opts.sort != "relevance" or rows <= EXACT_LIMIT:
+            return None          # every candidate read: exact counts (and a true order by date)
+        return (opts.offset + opts.limit) * 2 + 20
     rows, seeds, limit, expr = source.find(plan, approximate, where, params, limit_for)
     score: dict[int, float] = {}
     for _tid, _seq, sid, s in seeds:
@@ -194,7 +243,7 @@ def _mentions(store: Store, source: Candidates, plan: Plan, opts: SearchOptions,
     found = _one_per_moment(found)
     result = _Found(found, rows, estimated=limit is not None)
     if result.estimated:
-        result.per_video = _per_video(conn, expr, where, params, found, rows)
+        result.per_video = source.per_video(expr, where, params, found, rows)
     return result
 
 

@@ -151,6 +151,17 @@ class PostgresCandidates(Candidates):
         seeds: list[Seed] = [(*where[sid], sid, score) for sid, score in rows if sid in where]
         return seeds + [(t, seq + 1, None, score) for t, seq, _, score in seeds] if bridge else seeds
 
+    def per_video(self, expr: str, where: str, params: list, found: list, rows: int) -> dict[str, int]:
+        ids = [r[0] for r in self.pg.execute("SELECT id FROM segments_tsv WHERE tsv @@ CAST(%s AS tsquery)", (expr,))]
+        counts: dict[str, int] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            for vid, n in self.conn.execute(
+                    "SELECT v.video_id, count(*) FROM segments s JOIN videos v ON v.id = s.video"
+                    f" WHERE s.id IN ({','.join('?' * len(part))}) GROUP BY v.id", part):
+                counts[vid] = counts.get(vid, 0) + n
+        return counts
+
     def find(self, plan, approximate, where, params, limit_for):
         if where:
             raise NotImplementedError("filters on a PostgreSQL mirror: not built yet")

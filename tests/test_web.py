@@ -8,6 +8,7 @@ import sqlite3
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -232,3 +233,30 @@ def test_the_session_cookie_is_not_the_token_and_nothing_authenticated_is_cached
         assert code == 200 and headers["cache-control"] == "no-store"
         assert srv.get("/api/videos/DaLeLdemo01", {"Cookie": "dalel_auth=s3cret-token"})[0] == 401
         assert srv.get("/api/videos/DaLeLdemo01", {"Authorization": "Bearer s\u00e9cret"})[0] == 401
+
+
+def test_facets_narrow_the_hits_and_the_chart_sums_to_them_in_a_browser(archive, browser):
+    import json
+    with Server(archive) as srv:
+        status, body, _ = srv.get("/api/search?q=" + urllib.parse.quote("выборы"))
+        api = json.loads(body)
+        assert status == 200 and api["total"] >= 3
+        for facet in ("channel", "lang", "source", "month"):
+            assert sum(v["count"] for v in api["facets"][facet]) == api["total"]
+        assert sum(h["count"] for h in api["histogram"]) == api["total"]
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(srv.base + "/search?q=" + urllib.parse.quote("выборы"))
+        page.wait_for_selector(".facets")
+        assert page.locator("figure.chart svg").count() == 1             # server-side SVG, no script
+        assert page.locator("figure.chart script").count() == 0
+        page.screenshot(path=str(SHOTS / "search-facets.png"), full_page=True)
+        by_source = {v["value"]: v["count"] for v in api["facets"]["source"]}
+        page.click(".facet a:text-is('metadata')")                       # narrow to titles and descriptions
+        page.wait_for_selector(".video-hits")
+        narrowed = json.loads(srv.get("/api/search?source=metadata&q=" + urllib.parse.quote("выборы"))[1])
+        assert narrowed["total"] == by_source["metadata"]
+        assert page.locator(".hit").count() == narrowed["total"]
+        assert f"{narrowed['total']} hit(s)" in page.locator("p.muted").first.inner_text()
+        newest = json.loads(srv.get("/api/search?sort=newest&q=" + urllib.parse.quote("выборы"))[1])
+        dates = [h["published"] for h in newest["hits"] if h["published"]]
+        assert dates == sorted(dates, reverse=True)

@@ -1,6 +1,8 @@
 """Finding what was said: `search`, `analyze`, `reindex`."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sys
 
 import click
@@ -26,11 +28,14 @@ from .base import app_of, cli, echo_json, highlight, search_options
               help="Never fall back to near spellings when nothing matches exactly.")
 @click.option("--lemma", is_flag=True,
               help="Only each word's own forms, not its family (захват, not захватить).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance",
+              show_default=True, help="Order of the hits: relevance, or broadcast date.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object (with facets and a histogram of mentions per month).")
 @click.pass_context
 def search(ctx: click.Context, query: str, channel: str | None, lang: str | None,
            since: str | None, until: str | None, limit: int | None, offset: int,
-           mode: str | None, lemma: bool, as_json: bool) -> None:
+           mode: str | None, lemma: bool, sort: str, as_json: bool) -> None:
     """Find what was said, in any word form: each spoken mention once, in its sentence.
 
     \b
@@ -64,7 +69,7 @@ def search(ctx: click.Context, query: str, channel: str | None, lang: str | None
     """
     app = app_of(ctx)
     parsed = store.parse(query)
-    opts = search_options(app, channel, None, lang, since, until, lemma, limit, offset)
+    opts = replace(search_options(app, channel, None, lang, since, until, lemma, limit, offset), sort=sort)
     approximate = {"approximate": True, "exact": False}.get(mode or "")
     results = store.search(app.store, parsed, opts, approximate=approximate)
     if as_json:

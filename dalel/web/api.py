@@ -36,11 +36,11 @@ def metrics(app: App = Depends(get_app)) -> Response:
 
 @router.get("/api/search", summary="Search transcripts (same object as `dalel search --json`)")
 def api_search(q: str, channel: str = "", lang: str = "", since: str = "", until: str = "",
-               limit: int = PAGE, offset: int = 0, lemma: bool = False,
-               app: App = Depends(get_app)) -> dict:
+               limit: int = PAGE, offset: int = 0, lemma: bool = False, source: str = "",
+               sort: str = "relevance", per: str = "month", app: App = Depends(get_app)) -> dict:
     try:
         results = run_search(app, q, lang, channel, since, until, min(max(1, limit), 1000),
-                             min(max(0, offset), 10**9), lemma=lemma)
+                             min(max(0, offset), 10**9), lemma=lemma, source=source, sort=sort, per=per)
     except store.QueryError as exc:
         raise HTTPException(400, str(exc)) from exc
     except store.NotFound as exc:

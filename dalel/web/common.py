@@ -41,9 +41,11 @@ def find_video(app: App, video_id: str) -> store.Video:
 
 
 def run_search(app: App, q: str, lang: str, channel: str, since: str, until: str, limit: int,
-               offset: int, video: str | None = None, lemma: bool = False) -> store.Results:
+               offset: int, video: str | None = None, lemma: bool = False, source: str = "",
+               sort: str = "relevance", per: str = "month") -> store.Results:
     opts = options(channel=channel, lang=lang, since=since, until=until, video=video, limit=limit,
-                   offset=offset, lemma=lemma, date_names=("since", "until"))
+                   offset=offset, lemma=lemma, source=source, sort=sort, per=per,
+                   date_names=("since", "until"))
     return store.search(app.store, store.parse(q), opts)
 
 

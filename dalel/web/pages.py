@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 import store
 
 from ..app import App
+from ..charts import mentions_chart, period_range
 from ..formats import coverage_line, hms, link_at
 from ..searching import html_marked
 from .common import PAGE, ClipIn, find_video, get_app, make_clip, run_search, token_of
@@ -28,30 +29,48 @@ def page(request: Request, name: str, **ctx) -> HTMLResponse:
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> HTMLResponse:
-    return page(request, "search.html", q="", lang="", channel="", since="", until="",
-                results=None, groups=[], error=None)
+    return page(request, "search.html", q="", lang="", channel="", since="", until="", source="",
+                sort="relevance", results=None, groups=[], error=None, languages=store.LANGUAGES)
 
 
 @router.get("/search", response_class=HTMLResponse)
 def search_page(request: Request, q: str = "", lang: str = "", channel: str = "",
-                since: str = "", until: str = "", offset: int = 0, lemma: str = "",
-                app: App = Depends(get_app)) -> HTMLResponse:
-    ctx: dict[str, Any] = dict(q=q, lang=lang, channel=channel, since=since, until=until, results=None,
-               groups=[], error=None, prev_url=None, next_url=None, lemma=bool(lemma))
-    if q.strip():
-        try:
-            results = run_search(app, q, lang, channel, since, until, PAGE, max(0, offset),
-                                 lemma=bool(lemma))
-        except (store.QueryError, store.NotFound) as exc:
-            return page(request, "search.html", **(ctx | {"error": str(exc)}))
-        ctx.update(results=results, groups=_groups(results))
-        base = dict(q=q, lang=lang, channel=channel, since=since, until=until,
-                    **({"lemma": "1"} if lemma else {}))
-        if offset > 0:
-            ctx["prev_url"] = "/search?" + urlencode(base | {"offset": max(0, offset - PAGE)})
-        if results.total > offset + PAGE:
-            ctx["next_url"] = "/search?" + urlencode(base | {"offset": offset + PAGE})
+                since: str = "", until: str = "", offset: int = 0, lemma: str = "", source: str = "",
+                sort: str = "relevance", app: App = Depends(get_app)) -> HTMLResponse:
+    ctx: dict[str, Any] = dict(q=q, lang=lang, channel=channel, since=since, until=until, source=source,
+                               sort=sort, results=None, groups=[], error=None, prev_url=None, next_url=None,
+                               lemma=bool(lemma), languages=store.LANGUAGES, facets=[], chart=None)
+    if not q.strip():
+        return page(request, "search.html", **ctx)
+    try:
+        results = run_search(app, q, lang, channel, since, until, PAGE, max(0, offset),
+                             lemma=bool(lemma), source=source, sort=sort)
+    except (store.QueryError, store.NotFound) as exc:
+        return page(request, "search.html", **(ctx | {"error": str(exc)}))
+    base = {k: v for k, v in dict(q=q, lang=lang, channel=channel, since=since, until=until, source=source,
+                                  sort=sort if sort != "relevance" else "", lemma="1" if lemma else "").items() if v}
+
+    def url(**change: str) -> str:
+        return "/search?" + urlencode({k: v for k, v in (base | change).items() if v})
+    ctx.update(results=results, groups=_groups(results), facets=_facets(results, url),
+               chart=mentions_chart(results.histogram, lambda p: url(**dict(zip(("since", "until"), r)))
+                                    if (r := period_range(p)) else None) if results.histogram else None)
+    if offset > 0:
+        ctx["prev_url"] = url(offset=str(max(0, offset - PAGE)))
+    if results.total > offset + PAGE:
+        ctx["next_url"] = url(offset=str(offset + PAGE))
     return page(request, "search.html", **ctx)
+
+
+def _facets(results: store.Results, url) -> list[dict]:
+    """Each facet's values with their counts, and the link that narrows the search to one."""
+    def narrow(facet: str, value: str) -> str | None:
+        if facet == "month":
+            return url(since=value, until=value) if value != "undated" else None
+        return url(**{facet: value}) if value != "unknown" else None
+    names = {"channel": "Channel", "lang": "Language", "source": "Source", "month": "Month"}
+    return [{"name": names[f], "values": [v | {"link": narrow(f, v["value"])} for v in values]}
+            for f, values in results.facets.items()]
 
 
 def _marks(app: App, q: str, video: store.Video) -> dict[int, list[tuple[int, int]]]:
@@ -143,8 +162,9 @@ def clip_form(request: Request, csrf: str = Form(""), video_id: str = Form(...),
 def _groups(results: store.Results) -> list[dict]:
     groups: dict[str, dict] = {}
     for h in results.hits:
-        g = groups.setdefault(h.video_id, {"video_id": h.video_id, "title": h.title,
-                                           "channel": h.channel, "removed": h.removed, "hits": []})
+        g = groups.setdefault(h.video_id, {"video_id": h.video_id, "title": h.title, "channel": h.channel,
+                                           "published": (h.published or "")[:10], "removed": h.removed,
+                                           "hits": []})
         g["hits"].append({"video_id": h.video_id, "start": h.start, "hms": hms(h.start),
                           "html": html_marked(h.text, h.spans), "source": h.source,
                           "before": h.context_before, "after": h.context_after,

@@ -126,3 +126,28 @@ def test_a_misheard_word_is_found_approximately_and_marked(s):
     assert r.total == 1 and r.hits[0].approximate and "насильственному" in r.hits[0].matches
     assert store.search(s, store.parse("захвату"), store.SearchOptions()).hits[0].approximate is False
     assert store.search(s, store.parse("референдум"), store.SearchOptions()).total == 0
+
+
+def test_facets_and_the_histogram_count_every_mention_once(s):
+    r = store.search(s, store.parse("выборы source:asr"), store.SearchOptions(limit=1))
+    assert r.total == 3 and r.total_exact and len(r.hits) == 1          # one page, all counted
+    for facet in ("channel", "lang", "source", "month"):
+        assert sum(v["count"] for v in r.facets[facet]) == r.total
+    assert r.facets["channel"] == [{"value": "Ne deidi", "count": 3}]
+    assert r.facets["month"] == [{"value": "2024-03", "count": 3}]
+    assert r.histogram == [{"period": "2024-03", "count": 3, "channels": {"Ne deidi": 3}}]
+    weeks = store.search(s, store.parse("выборы source:asr"), store.SearchOptions(per="week")).histogram
+    assert [(w["period"], w["count"]) for w in weeks] == [("2024-W09", 2), ("2024-W10", 1)]
+    assert sum(w["count"] for w in weeks) == 3
+    as_json = results_json(r)
+    assert as_json["facets"] == r.facets and as_json["histogram"] == r.histogram
+
+
+def test_hits_sort_by_broadcast_date(s):
+    def order(sort):
+        return [h.video_id for h in store.search(s, store.parse("выборы source:asr"),
+                                                 store.SearchOptions(sort=sort)).hits]
+    assert order("newest") == ["Demo02", "Demo01", "Demo01"]
+    assert order("oldest") == ["Demo01", "Demo01", "Demo02"]
+    with pytest.raises(store.QueryError, match="sort 'sideways'"):
+        order("sideways")
