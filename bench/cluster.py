@@ -97,8 +97,9 @@ def main() -> None:
                     opts = store.SearchOptions(limit=10_000)
                     a = store.search(s, store.parse(q), opts, approximate=False)
                     b = store.search(s, store.parse(q), opts, approximate=False, candidates=source)
-                    mentions = sorted((h.video_id, h.start) for h in a.hits) == sorted((h.video_id, h.start) for h in b.hits)
-                    differ += (a.total != b.total) or (a.total_exact and not mentions)
+                    same = sorted((h.video_id, h.start) for h in a.hits) == \
+                        sorted((h.video_id, h.start) for h in b.hits)
+                    differ += (a.total != b.total) or (a.total_exact and not same)
                     checked += 1
             print(f"queries whose mentions differ between the backends: {differ} of {checked}")
             print("dalel search (matcher, sentences, context; top 50), candidates from each engine")
