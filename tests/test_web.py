@@ -260,3 +260,24 @@ def test_facets_narrow_the_hits_and_the_chart_sums_to_them_in_a_browser(archive,
         newest = json.loads(srv.get("/api/search?sort=newest&q=" + urllib.parse.quote("выборы"))[1])
         dates = [h["published"] for h in newest["hits"] if h["published"]]
         assert dates == sorted(dates, reverse=True)
+
+
+def test_export_these_hits_and_transcript_downloads_and_custody_on_the_pages(archive, browser):
+    import zipfile
+    with Server(archive) as srv:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(srv.base + "/search?q=" + urllib.parse.quote('"захвату власти"'))
+        page.click("#export-hits")
+        page.wait_for_selector("#download")
+        name = page.locator("#download").inner_text()
+        assert "1 clip(s)" in page.content()
+        package = archive / "exports" / name
+        with zipfile.ZipFile(package) as z:
+            assert "index.html" in z.namelist() and any(n.endswith("/clip.mp4") for n in z.namelist())
+        page.goto(srv.base + "/videos/DaLeLdemo01")
+        assert page.locator("#custody tr").count() >= 2                    # capture, transcription, export…
+        assert "intact" in page.locator("#custody").locator("xpath=..").inner_text()
+        for fmt, start in (("srt", b"1\n00:00:"), ("vtt", b"WEBVTT"), ("json", b"{"), ("txt", b"[0:00:")):
+            status, body, headers = srv.get(f"/videos/DaLeLdemo01/transcript.{fmt}")
+            assert status == 200 and body.startswith(start) and "attachment" in headers["content-disposition"]
+        assert srv.get("/videos/DaLeLdemo01/transcript.exe")[0] == 404

@@ -8,14 +8,17 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
+import monitor
 import store
 
 from ..app import App
 from ..charts import mentions_chart, period_range
-from ..formats import coverage_line, hms, link_at
+from ..errors import USER_ERRORS
+from ..searching import options
+from ..formats import FORMATTERS, coverage_line, hms, link_at, transcript_json
 from ..searching import html_marked
 from .common import PAGE, ClipIn, find_video, get_app, make_clip, run_search, token_of
-from .security import CSRF_COOKIE, check_csrf, confined
+from .security import CSRF_COOKIE, check_csrf, confined, confined_new
 
 router = APIRouter(include_in_schema=False)
 
@@ -99,8 +102,26 @@ def video_page(request: Request, video_id: str, q: str = "", t: float = 0.0,
                 for s in (transcript or {}).get("segments", [])]
     coverage = coverage_line((transcript.get("settings") or {}).get("coverage")) \
         if transcript and transcript.get("source") == "asr" else None
+    custody, problems = store.custody.chain(app.store, video)
     return page(request, "video.html", video=video, transcript=transcript, segments=segments,
-                files=app.store.videos.files(video), start=t, coverage=coverage)
+                files=app.store.videos.files(video), start=t, coverage=coverage, custody=custody,
+                custody_problems=problems)
+
+
+@router.get("/videos/{video_id}/transcript.{fmt}")
+def transcript_file(video_id: str, fmt: str, app: App = Depends(get_app)) -> Response:
+    """The transcript as TXT, SRT, WebVTT or JSON (with words), as `dalel transcript` prints it."""
+    video = find_video(app, video_id)
+    if fmt not in ("txt", "srt", "vtt", "json"):
+        raise HTTPException(404, "use .txt, .srt, .vtt or .json")
+    try:
+        t = app.store.transcripts.get(video)
+    except store.NotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    body = transcript_json(t, video.video_id) if fmt == "json" else FORMATTERS[fmt](t)
+    kinds = {"txt": "text/plain", "srt": "application/x-subrip", "vtt": "text/vtt", "json": "application/json"}
+    return Response(body, media_type=f"{kinds[fmt]}; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{video.video_id}.{fmt}"'})
 
 
 @router.get("/channels", response_class=HTMLResponse)
@@ -157,6 +178,26 @@ def clip_form(request: Request, csrf: str = Form(""), video_id: str = Form(...),
     check_csrf(request, csrf, token_of(request))
     made = make_clip(app, ClipIn(video_id=video_id, start=start, end=end, pad=pad))
     return page(request, "clip_ready.html", made=made, video_id=video_id)
+
+
+@router.post("/exports/search", response_class=HTMLResponse)
+def export_search(request: Request, csrf: str = Form(""), q: str = Form(...), lang: str = Form(""),
+                  channel: str = Form(""), since: str = Form(""), until: str = Form(""), source: str = Form(""),
+                  lemma: str = Form(""), app: App = Depends(get_app)) -> HTMLResponse:
+    """One evidence package of the current query and filters: a clip per hit (up to 100)."""
+    from ..report import export
+    check_csrf(request, csrf, token_of(request))
+    try:
+        opts = options(channel=channel, lang=lang, since=since, until=until, source=source, limit=100,
+                       lemma=bool(lemma), date_names=("since", "until"))
+        out = confined_new(app.config.data_dir / "exports", f"search-{store.utcnow().replace(':', '')}.zip")
+        path, n = export(app, q, opts, out, app.config.evidence.pad)
+    except USER_ERRORS as exc:
+        raise HTTPException(400, str(exc)) from exc
+    back = "/search?" + urlencode({k: v for k, v in dict(q=q, lang=lang, channel=channel, since=since,
+                                                          until=until, source=source).items() if v})
+    return page(request, "clip_ready.html", made={"package": path.name, "sha256": monitor.sha256_file(path)},
+                video_id=None, clips=n, back=back)
 
 
 def _groups(results: store.Results) -> list[dict]:

@@ -99,6 +99,15 @@ def check_csrf(request: Request, sent: str, token: str) -> None:
         raise HTTPException(403, "missing or wrong CSRF token; reload the page and try again")
 
 
+def confined_new(root: Path, name: str) -> Path:
+    """A new file's path inside `root` (created), for a name this app chose."""
+    root.mkdir(parents=True, exist_ok=True)
+    path = (root / name).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise HTTPException(400, "bad name")
+    return path
+
+
 def confined(root: Path, relative: str) -> Path:
     """A path from a request, resolved and kept inside `root`; anything else is a 404."""
     base = root.resolve()
