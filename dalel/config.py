@@ -160,6 +160,7 @@ class SearchConfig:
 @dataclass(frozen=True)
 class WatchConfig:
     webhook: str = _d("watch", "webhook")
+    notify: tuple[str, ...] = _d("watch", "notify")
     webhook_timeout: float = _d("watch", "webhook_timeout")
 
 

@@ -86,6 +86,9 @@ KEYS: tuple[Key, ...] = (
       "identifies each chunk's language, the language's model decodes it"),
     K("search", "limit", "int", 20, "hits per page", (1, 10_000)),
     K("watch", "webhook", "url", "", "POST new alerts of saved searches here as JSON; \"\" = none"),
+    K("watch", "notify", "strs", [],
+      "Apprise URLs new alerts are sent to: \"tgram://BOT/CHAT\", \"mailto://user:pass@host\", "
+      "\"matrix://…\", \"json://host/path\" …"),
     K("watch", "webhook_timeout", "duration", "10s",
       "timeout of that POST (a failed POST leaves the alert undelivered, listed in `dalel watch alerts`)"),
     K("evidence", "pad", "float", 5.0, "seconds added before and after each hit in `dalel export`", (0, 3600)),

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import store
 
+from .formats import hms, link_at
+
 if TYPE_CHECKING:
     from .app import App
 
@@ -25,12 +27,15 @@ def check_watches(app: App, transcript_id: int) -> list[dict]:
             log.info("alert: watch %d %r matched %s at %.1fs", watch.id, watch.query,
                      alert["video_id"], alert["start"])
             new.append(alert)
-    if new and app.config.watch.webhook:
-        _post_alerts(app, new)
+    w = app.config.watch
+    if new and (w.webhook or w.notify):
+        delivered = (not w.webhook or _post_alerts(app, new)) and (not w.notify or _notify(app, new))
+        if delivered:
+            store.mark_delivered(app.store, [a["id"] for a in new])
     return new
 
 
-def _post_alerts(app: App, alerts: list[dict]) -> None:
+def _post_alerts(app: App, alerts: list[dict]) -> bool:
     import httpx
     try:
         resp = httpx.post(app.config.watch.webhook, json={"alerts": alerts},
@@ -39,5 +44,25 @@ def _post_alerts(app: App, alerts: list[dict]) -> None:
     except httpx.HTTPError as exc:
         log.warning("webhook %s failed: %s; alerts stay in `dalel watch alerts`",
                     app.config.watch.webhook, exc)
-        return
-    store.mark_delivered(app.store, [a["id"] for a in alerts])
+        return False
+    return True
+
+
+def _notify(app: App, alerts: list[dict]) -> bool:
+    """New alerts through Apprise to every `[watch] notify` URL: one message per saved search."""
+    import apprise
+    sender = apprise.Apprise()
+    for url in app.config.watch.notify:
+        if not sender.add(url):
+            log.warning("[watch] notify: %s is not a notification URL Apprise knows", url.split("://")[0])
+    ok = True
+    for query in dict.fromkeys(a["query"] for a in alerts):
+        mine = [a for a in alerts if a["query"] == query]
+        body = "\n".join(f"{a.get('title') or a['video_id']} at {hms(a['start'])}: {a.get('text', '')[:200]}\n"
+                         f"{link_at(a['url'], a['start']) if a.get('url') else ''}" for a in mine)
+        sent = sender.notify(title=f"Dalel: {len(mine)} new mention(s) of «{query}»", body=body)
+        if not sent:
+            log.warning("notification of %d alert(s) for %r failed; they stay in `dalel watch alerts`",
+                        len(mine), query)
+        ok = ok and bool(sent)
+    return ok

@@ -57,7 +57,7 @@ def record_alerts(store: Store, watch: Watch, hits: list[Hit]) -> list[dict[str,
             if cur.rowcount:
                 new.append({"id": cur.lastrowid, "watch": watch.id, "query": watch.query,
                             "video_id": h.video_id, "title": h.title, "start": h.start,
-                            "end": h.end, "text": h.text, "source": h.source})
+                            "end": h.end, "text": h.text, "source": h.source, "url": h.url})
     return new
 
 
