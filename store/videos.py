@@ -211,6 +211,34 @@ class Videos(Repository):
         return [from_row(FileRecord, r) for r in
                 self.store.rows("SELECT * FROM files WHERE video = ? ORDER BY id", (video.id,))]
 
+    def browse(self, *, channel: str | None = None, state: str | None = None, removed: bool = False,
+               since: str | None = None, until: str | None = None, limit: int = 100,
+               offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+        """Videos for a list (newest broadcast first), with their channel's name: (how many match,
+        this page)."""
+        sql = (" FROM videos v LEFT JOIN sources src ON src.id = v.source_id WHERE 1 = 1")
+        params: list[Any] = []
+        if channel:
+            sql += " AND (lower(coalesce(v.channel, src.name, '')) = lower(?) OR src.url = ?)"
+            params += [channel, channel]
+        if state:
+            sql += " AND v.state = ?"
+            params.append(state)
+        if removed:
+            sql += " AND v.removed_at IS NOT NULL"
+        if since:
+            sql += " AND substr(v.published, 1, 10) >= ?"
+            params.append(since)
+        if until:
+            sql += " AND substr(v.published, 1, 10) <= ?"
+            params.append(until)
+        total = self.store.conn.execute("SELECT count(*)" + sql, params).fetchone()[0]
+        rows = self.store.rows(
+            "SELECT v.video_id, v.title, coalesce(v.channel, src.name) AS channel, v.published, v.duration,"
+            " v.state, v.removed_at, v.live_status" + sql
+            + " ORDER BY v.published IS NULL, v.published DESC, v.id DESC LIMIT ? OFFSET ?", [*params, limit, offset])
+        return total, rows
+
     def file(self, path: str) -> FileRecord | None:
         """An archived file by its archive-relative path."""
         rows = self.store.rows("SELECT * FROM files WHERE path = ? ORDER BY id DESC LIMIT 1", (path,))

@@ -281,3 +281,17 @@ def test_export_these_hits_and_transcript_downloads_and_custody_on_the_pages(arc
             status, body, headers = srv.get(f"/videos/DaLeLdemo01/transcript.{fmt}")
             assert status == 200 and body.startswith(start) and "attachment" in headers["content-disposition"]
         assert srv.get("/videos/DaLeLdemo01/transcript.exe")[0] == 404
+
+
+def test_the_video_list_filters_by_channel_state_and_dates(archive):
+    with Server(archive) as srv:
+        status, body, _ = srv.get("/videos")
+        page = body.decode()
+        assert status == 200 and "2 video(s)" in page and "Новости недели" in page
+        assert page.index("Новости недели") < page.index("Эфир: о выборах")        # newest broadcast first
+        assert "1 video(s)" in srv.get("/videos?since=2024-03-05")[1].decode()
+        assert "0 video(s)" in srv.get("/videos?state=failed")[1].decode()
+        assert "2 video(s)" in srv.get("/videos?channel=" + urllib.parse.quote("Ne deidi (demo)"))[1].decode()
+        assert "0 video(s)" in srv.get("/videos?removed=1")[1].decode()
+        bad = srv.get("/videos?since=2024-02-30")
+        assert bad[0] == 200 and "not a date" in bad[1].decode()

@@ -124,6 +124,28 @@ def transcript_file(video_id: str, fmt: str, app: App = Depends(get_app)) -> Res
         "Content-Disposition": f'attachment; filename="{video.video_id}.{fmt}"'})
 
 
+@router.get("/videos", response_class=HTMLResponse)
+def videos_page(request: Request, channel: str = "", state: str = "", removed: str = "", since: str = "",
+                until: str = "", offset: int = 0, app: App = Depends(get_app)) -> HTMLResponse:
+    """Every video: filter by channel, state, removal at the source and broadcast dates."""
+    ctx: dict[str, Any] = dict(channel=channel, state=state, removed=bool(removed), since=since, until=until,
+                               states=[str(s) for s in store.VideoState], error=None, videos=[], total=0)
+    try:
+        for name, value in (("since", since), ("until", until)):
+            if value:
+                store.check_date(value, name)
+        if state and state not in ctx["states"]:
+            raise store.QueryError(f"state {state!r}: use one of {', '.join(ctx['states'])}")
+    except store.QueryError as exc:
+        return page(request, "videos.html", **(ctx | {"error": str(exc)}))
+    total, rows = app.store.videos.browse(channel=channel or None, state=state or None, removed=bool(removed),
+                                          since=since or None, until=until or None, limit=PAGE * 5,
+                                          offset=max(0, offset))
+    base = {k: v for k, v in dict(channel=channel, state=state, removed=removed, since=since, until=until).items() if v}
+    more = "/videos?" + urlencode(base | {"offset": offset + PAGE * 5}) if total > offset + PAGE * 5 else None
+    return page(request, "videos.html", **(ctx | dict(videos=rows, total=total, next_url=more)))
+
+
 @router.get("/channels", response_class=HTMLResponse)
 def channels_page(request: Request, app: App = Depends(get_app)) -> HTMLResponse:
     return page(request, "channels.html", status=app.status())
