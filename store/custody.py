@@ -50,7 +50,7 @@ def default_actor() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def _digest(prev_hash: str, video_key: str, seq: int, at: str, actor: str, event: str,
+def digest(prev_hash: str, video_key: str, seq: int, at: str, actor: str, event: str,
             details: str) -> str:
     body = json.dumps([video_key, seq, at, actor, event, details], ensure_ascii=False,
                       separators=(",", ":"))
@@ -69,11 +69,11 @@ def append(conn: sqlite3.Connection, video: "Video", event: str, details: dict[s
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     at, actor = utcnow(), actor or default_actor()
     text = json.dumps(details, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    digest = _digest(prev, _key(video), seq, at, actor, event, text)
+    hashed = digest(prev, _key(video), seq, at, actor, event, text)
     conn.execute("INSERT INTO custody (video, seq, at, actor, event, details, prev_hash, hash)"
-                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (video.id, seq, at, actor, event, text, prev, digest))
-    _pending.setdefault(id(conn), []).append(f"{_key(video)}\t{seq}\t{digest}\t{at}\n")
-    return digest
+                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (video.id, seq, at, actor, event, text, prev, hashed))
+    _pending.setdefault(id(conn), []).append(f"{_key(video)}\t{seq}\t{hashed}\t{at}\n")
+    return hashed
 
 
 def committed(conn: sqlite3.Connection, heads: Path) -> None:
@@ -134,13 +134,13 @@ def chain(store: "Store", video: "Video") -> tuple[list[Entry], list[str]]:
     rows = store.conn.execute("SELECT seq, at, actor, event, details, prev_hash, hash FROM custody"
                               " WHERE video = ? ORDER BY seq", (video.id,)).fetchall()
     entries, problems, prev = [], [], GENESIS
-    for expected_seq, (seq, at, actor, event, details, prev_hash, digest) in enumerate(rows, 1):
+    for expected_seq, (seq, at, actor, event, details, prev_hash, hashed) in enumerate(rows, 1):
         if seq != expected_seq:
             problems.append(f"entry {expected_seq} is missing (next is {seq})")
         if prev_hash != prev:
             problems.append(f"entry {seq} does not follow entry {seq - 1} (previous hash differs)")
-        if _digest(prev_hash, _key(video), seq, at, actor, event, details) != digest:
+        if digest(prev_hash, _key(video), seq, at, actor, event, details) != hashed:
             problems.append(f"entry {seq} ({event}, {at}) was altered: its hash does not match")
-        entries.append(Entry(seq, at, actor, event, json.loads(details), prev_hash, digest))
-        prev = digest
+        entries.append(Entry(seq, at, actor, event, json.loads(details), prev_hash, hashed))
+        prev = hashed
     return entries, problems

@@ -1,0 +1,91 @@
+"""The PostgreSQL schema of a cluster: the same tables as SQLite's (`store/schema.py`), with
+PostgreSQL's types (times as timestamptz where the queue compares them on the server), the
+custody log append-only by trigger *and* by privilege (the application role may insert and read
+it, never update or delete), and the search index as tsvectors (`store/tsquery.py`)."""
+from __future__ import annotations
+
+# Each step runs once, in order; `schema_version` records the last one applied.
+STEPS: tuple[str, ...] = (
+    """
+    CREATE TABLE sources (
+        id bigserial PRIMARY KEY, url text NOT NULL UNIQUE, kind text NOT NULL, feed_url text,
+        name text, every_s integer, etag text, last_modified text, last_checked text,
+        last_error text, created_at text NOT NULL, not_before text, last_reconciled text,
+        since text, last_n integer, cutoff text);
+    CREATE TABLE videos (
+        id bigserial PRIMARY KEY, platform text NOT NULL, video_id text NOT NULL,
+        source_id bigint REFERENCES sources(id) ON DELETE SET NULL, url text NOT NULL, title text,
+        channel text, description text, published text, duration double precision,
+        state text NOT NULL DEFAULT 'discovered', error text, removed_at text,
+        discovered_at text NOT NULL, archived_at text, folder text, live_status text,
+        last_rechecked text, UNIQUE (platform, video_id));
+    CREATE INDEX videos_state ON videos(state);
+    CREATE TABLE video_events (
+        id bigserial PRIMARY KEY, video bigint NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+        at text NOT NULL, event text NOT NULL, detail text);
+    CREATE TABLE files (
+        id bigserial PRIMARY KEY, video bigint NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+        role text NOT NULL, path text NOT NULL UNIQUE, size bigint NOT NULL, sha256 text NOT NULL,
+        archived_at text NOT NULL, version_id text);
+    CREATE TABLE transcripts (
+        id bigserial PRIMARY KEY, video bigint NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+        source text NOT NULL DEFAULT 'asr', model text, settings text, language text,
+        language_probability double precision, audio_seconds double precision,
+        elapsed_seconds double precision, complete integer NOT NULL DEFAULT 0,
+        created_at text NOT NULL, checkpoint double precision NOT NULL DEFAULT 0);
+    CREATE TABLE segments (
+        id bigserial PRIMARY KEY,
+        transcript bigint NOT NULL REFERENCES transcripts(id) ON DELETE CASCADE,
+        video bigint NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq integer NOT NULL,
+        start double precision NOT NULL, "end" double precision NOT NULL, text text NOT NULL,
+        lang text, probability double precision, lang_probability double precision,
+        terms text NOT NULL DEFAULT '', tsv tsvector NOT NULL DEFAULT ''::tsvector);
+    CREATE INDEX segments_transcript ON segments(transcript, seq);
+    CREATE INDEX segments_tsv ON segments USING gin (tsv);
+    CREATE TABLE bridges (id bigint PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE,
+        terms text NOT NULL, split integer NOT NULL, tsv tsvector NOT NULL);
+    CREATE INDEX bridges_tsv ON bridges USING gin (tsv);
+    CREATE TABLE words (
+        id bigserial PRIMARY KEY, segment bigint NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+        position integer NOT NULL, start double precision NOT NULL, "end" double precision NOT NULL,
+        word text NOT NULL, probability double precision);
+    CREATE INDEX words_segment ON words(segment, position);
+    CREATE TABLE vocabulary (word text PRIMARY KEY, stem text NOT NULL, fold text);
+    CREATE INDEX vocabulary_stem ON vocabulary(stem);
+    CREATE INDEX vocabulary_fold ON vocabulary(fold);
+    CREATE TABLE jobs (
+        id bigserial PRIMARY KEY, kind text NOT NULL,
+        video bigint NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+        state text NOT NULL DEFAULT 'queued', attempts integer NOT NULL DEFAULT 0,
+        not_before timestamptz NOT NULL DEFAULT now(), lease_owner text, lease_until timestamptz,
+        last_error text, created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now());
+    CREATE INDEX jobs_due ON jobs(state, kind, not_before);
+    CREATE UNIQUE INDEX jobs_open ON jobs(kind, video) WHERE state IN ('queued', 'running');
+    CREATE TABLE watches (id bigserial PRIMARY KEY, query text NOT NULL UNIQUE, created_at text NOT NULL);
+    CREATE TABLE alerts (
+        id bigserial PRIMARY KEY, watch bigint NOT NULL REFERENCES watches(id) ON DELETE CASCADE,
+        segment bigint NOT NULL REFERENCES segments(id) ON DELETE CASCADE, video_id text NOT NULL,
+        start double precision NOT NULL, "end" double precision NOT NULL, text text NOT NULL,
+        source text NOT NULL, created_at text NOT NULL, delivered_at text, UNIQUE (watch, segment));
+    CREATE TABLE custody (
+        id bigserial PRIMARY KEY, video bigint NOT NULL REFERENCES videos(id), seq integer NOT NULL,
+        at text NOT NULL, actor text NOT NULL, event text NOT NULL, details text NOT NULL,
+        prev_hash text NOT NULL, hash text NOT NULL, UNIQUE (video, seq));
+    CREATE FUNCTION custody_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'the custody log is append-only'; END $$;
+    CREATE TRIGGER custody_no_update BEFORE UPDATE OR DELETE ON custody
+        FOR EACH ROW EXECUTE FUNCTION custody_append_only();
+    CREATE TRIGGER custody_no_truncate BEFORE TRUNCATE ON custody
+        FOR EACH STATEMENT EXECUTE FUNCTION custody_append_only();
+    CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL)
+    """,
+)
+
+# The application role: everything it needs, and on the custody log only INSERT and SELECT.
+APP_ROLE_GRANTS = """
+GRANT USAGE ON SCHEMA public TO {role};
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};
+REVOKE UPDATE, DELETE, TRUNCATE ON custody FROM {role}
+"""

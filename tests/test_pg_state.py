@@ -1,0 +1,143 @@
+"""The cluster's state on a real PostgreSQL: the schema migrates once, the job queue keeps the
+embedded queue's promises with many processes claiming at once (no job ever done twice), and
+the custody log stays one chain per video under concurrent appends, append-only by trigger and
+by privilege."""
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+
+import psycopg
+import pytest
+
+from store.pg import PgDatabase, PgQueue
+from store.pg import custody as pg_custody
+
+
+@pytest.fixture
+def db(postgres):
+    with psycopg.connect(postgres, autocommit=True) as admin:
+        admin.execute("DROP SCHEMA public CASCADE")
+        admin.execute("CREATE SCHEMA public")
+        admin.execute("DO $$ BEGIN CREATE ROLE dalel_app LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    with PgDatabase(postgres) as d:
+        assert d.migrate(app_role="dalel_app") == 1
+        assert d.migrate(app_role="dalel_app") == 0              # applied once
+        yield d
+
+
+def video(db, vid: str, source: str | None = None) -> int:
+    src = None
+    if source:
+        src = db.conn.execute("INSERT INTO sources (url, kind, created_at) VALUES (%s, 'feed', 'now')"
+                              " ON CONFLICT (url) DO UPDATE SET kind = 'feed' RETURNING id", (source,)).fetchone()[0]
+    return db.conn.execute("INSERT INTO videos (platform, video_id, url, discovered_at, source_id)"
+                           " VALUES ('web', %s, %s, 'now', %s) RETURNING id",
+                           (vid, f"https://e/{vid}", src)).fetchone()[0]
+
+
+def test_the_queue_keeps_its_promises(db):
+    q = PgQueue(db)
+    v = video(db, "v1")
+    assert q.enqueue("archive", v) is True and q.enqueue("archive", v) is False
+    job = q.claim(("archive",), "worker-a", 600)
+    assert job and job.lease_owner == "worker-a" and job.attempts == 1
+    assert q.claim(("archive",), "worker-b", 60) is None
+    q.extend(job, "someone-else", 0)                             # only the owner extends its lease
+    assert q.claim(("archive",), "worker-b", 60) is None
+    db.conn.execute("UPDATE jobs SET lease_until = now() - interval '1 second'")   # worker-a died
+    again = q.claim(("archive",), "worker-b", 60)
+    assert again and again.id == job.id and again.attempts == 2 and again.lease_owner == "worker-b"
+    assert 8 <= q.retry(again, "HTTP 503", base_s=5) <= 12      # 5 × 2¹, jitter ±20 %
+    assert q.claim(("archive",), "w", 60) is None                # not before its time
+    db.conn.execute("UPDATE jobs SET not_before = now()")
+    third = q.claim(("archive",), "w", 60)
+    assert q.retry(third, "429", base_s=1, retry_after_s=1e12) == 24 * 3600   # Retry-After capped at a day
+    db.conn.execute("UPDATE jobs SET not_before = now()")
+    q.done(q.claim(("archive",), "w", 60))
+    assert q.depth() == {} and q.enqueue("archive", v) is True   # done: the same work may be queued again
+
+
+def test_claims_go_round_robin_across_sources(db):
+    q = PgQueue(db)
+    for i in range(5):
+        q.enqueue("archive", video(db, f"a{i}", "https://a.example/feed"))
+    q.enqueue("archive", video(db, "b0", "https://b.example/feed"))
+    first, second = q.claim(("archive",), "w", 60), q.claim(("archive",), "w", 60)
+    sources = {db.conn.execute("SELECT source_id FROM videos WHERE id = %s", (j.video,)).fetchone()[0]
+               for j in (first, second)}
+    assert len(sources) == 2
+
+
+def _worker(url: str, name: str, out, ready, go) -> None:
+    with PgDatabase(url) as d:
+        q, done, waits = PgQueue(d), [], []
+        ready.put(name)
+        go.wait(60)                     # all eight connected: they claim at once
+        while True:
+            start = time.perf_counter()
+            job = q.claim(("archive",), name, 600)
+            waits.append(time.perf_counter() - start)
+            if job is None:
+                break
+            q.done(job)
+            done.append(job.id)
+        out.put((done, waits))
+
+
+def test_eight_processes_claim_every_job_exactly_once(db, postgres):
+    q = PgQueue(db)
+    for i in range(400):
+        q.enqueue("archive", video(db, f"p{i}", f"https://s{i % 7}.example/feed"))
+    ctx = multiprocessing.get_context("spawn")
+    out, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    procs = [ctx.Process(target=_worker, args=(postgres, f"w{n}", out, ready, go)) for n in range(8)]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        ready.get(timeout=60)
+    go.set()
+    results = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join()
+    done = [j for ids, _ in results for j in ids]
+    assert len(done) == 400 and len(set(done)) == 400                  # none twice, none lost
+    assert all(len(ids) > 0 for ids, _ in results)                     # the work was shared
+    waits = sorted(w for _, ws in results for w in ws)
+    print(f"claim p50 {waits[len(waits) // 2] * 1000:.1f} ms, p95 {waits[int(len(waits) * 0.95)] * 1000:.1f} ms")
+
+
+def test_custody_is_one_chain_per_video_under_concurrent_appends(db, postgres):
+    v = video(db, "c1")
+
+    def appender(n: int) -> None:
+        with PgDatabase(postgres) as d:
+            for i in range(25):
+                with d.transaction() as conn:
+                    pg_custody.append(conn, v, "web:c1", "verification", {"by": n, "i": i}, actor=f"worker-{n}")
+    threads = [threading.Thread(target=appender, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seqs = [r[0] for r in db.conn.execute("SELECT seq FROM custody WHERE video = %s ORDER BY seq", (v,))]
+    assert seqs == list(range(1, 201))
+    assert pg_custody.problems(db.conn, v, "web:c1") == []
+
+
+def test_custody_is_append_only_by_trigger_and_by_privilege(db, postgres):
+    v = video(db, "c2")
+    with db.transaction() as conn:
+        pg_custody.append(conn, v, "web:c2", "capture", {"sha256": "ab" * 32})
+    with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+        db.conn.execute("UPDATE custody SET details = '{}'")          # even the owner of the table
+    with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+        db.conn.execute("DELETE FROM custody")
+    app_url = postgres.replace("postgres@", "dalel_app@")
+    with psycopg.connect(app_url, autocommit=True) as app:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            app.execute("UPDATE custody SET details = '{}'")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            app.execute("TRUNCATE custody")
+        assert app.execute("SELECT count(*) FROM custody").fetchone()[0] == 1
