@@ -43,6 +43,10 @@ class App:
         self._model_override: str | None = None
         self.last_warning: str | None = None   # what the last add_channel warned about
         self.files = ArchivedFiles(self)
+        if config.cluster.database_url:
+            raise DalelError("[cluster] database_url: the commands do not run on PostgreSQL yet (only "
+                             "`dalel migrate` prepares its schema); leave it empty to use this machine's "
+                             "database (the archive can already live in S3: [cluster] archive_url)")
         self.files.check()          # an S3 archive without Object Lock: refuse to start
 
     def close(self) -> None:

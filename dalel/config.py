@@ -318,9 +318,8 @@ def _channel(raw: Any) -> ChannelConfig:
 
 
 def _cluster(c: ClusterConfig) -> ClusterConfig:
-    if c.database_url:
-        raise ConfigError("cluster.database_url: the PostgreSQL state store is not built yet; leave it "
-                          "empty (the archive can already live in S3: cluster.archive_url)")
+    if c.database_url and not c.database_url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(f"cluster.database_url = {c.database_url[:40]!r}: write it as \"postgresql://…\"")
     if c.archive_url and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^\x00]*)?", c.archive_url):
         raise ConfigError(f"cluster.archive_url = {c.archive_url!r}: write it as \"s3://bucket/prefix\"")
     return c

@@ -141,3 +141,25 @@ def test_custody_is_append_only_by_trigger_and_by_privilege(db, postgres):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             app.execute("TRUNCATE custody")
         assert app.execute("SELECT count(*) FROM custody").fetchone()[0] == 1
+
+
+def test_dalel_migrate_prepares_the_schema_once_and_the_commands_say_what_runs(postgres, tmp_path):
+    from click.testing import CliRunner
+
+    from dalel.cli import cli
+    with psycopg.connect(postgres, autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS migrated")
+        admin.execute("CREATE DATABASE migrated")
+    url = postgres.rsplit("/", 1)[0] + "/migrated"
+    config = tmp_path / "cluster.toml"
+    config.write_text(f'data_dir = "data"\n[cluster]\ndatabase_url = "{url}"\n', encoding="utf-8")
+    first = CliRunner().invoke(cli, ["--config", str(config), "migrate"])
+    assert first.exit_code == 0 and "schema at version 1 (1 step(s) applied)" in first.output
+    again = CliRunner().invoke(cli, ["--config", str(config), "migrate"])
+    assert again.exit_code == 0 and "(0 step(s) applied)" in again.output
+    status = CliRunner().invoke(cli, ["--config", str(config), "status"])
+    assert status.exit_code == 1 and "only `dalel migrate`" in status.output
+    assert len(status.output.strip().splitlines()) == 1
+    config.write_text('data_dir = "data"\n[cluster]\ndatabase_url = "postgresql://127.0.0.1:9/x"\n', encoding="utf-8")
+    down = CliRunner().invoke(cli, ["--config", str(config), "migrate"])
+    assert down.exit_code == 1 and "cannot connect to PostgreSQL" in down.output

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..formats import coverage_line
+from .. import config as configmod
 from .base import app_of, cli, echo_json
 
 # --- status ------------------------------------------------------------------
@@ -127,3 +128,26 @@ def demo(folder: Path, temp: bool) -> None:
     """
     from ..demo import run_demo
     run_demo(cli, None if temp else folder, echo=click.echo)
+
+
+@cli.command()
+@click.option("--app-role", metavar="ROLE", help="Grant this PostgreSQL role what Dalel needs (custody: insert "
+              "and read only).")
+@click.pass_context
+def migrate(ctx: click.Context, app_role: str | None) -> None:
+    """Create or upgrade the cluster's PostgreSQL schema ([cluster] database_url).
+
+    Safe to run again and from several machines at once (an advisory lock serialises it).
+
+    \b
+    Example:
+        dalel --config cluster.toml migrate --app-role dalel_app
+    """
+    from store.pg import PgDatabase
+
+    cfg = configmod.load(ctx.find_root().obj["config"], ctx.find_root().obj["data_dir"])
+    if not cfg.cluster.database_url:
+        raise click.ClickException("set [cluster] database_url = \"postgresql://…\" in the config first")
+    with PgDatabase(cfg.cluster.database_url) as db:
+        applied = db.migrate(app_role=app_role)
+        click.echo(f"schema at version {db.version()} ({applied} step(s) applied)")
