@@ -25,9 +25,9 @@ def period_range(period: str) -> tuple[str, str] | None:
     return None
 
 
-def mentions_chart(histogram: list[dict], link: Callable[[str], str | None]) -> Markup:
-    """An SVG bar chart of mentions per period (stacked by channel); `link(period)` gives each
-    bar's URL (None: no link)."""
+def mentions_chart(histogram: list[dict], link: Callable[[str], str | None] = lambda p: None) -> Markup:
+    """An SVG bar chart of a count per period (mentions, hours…), stacked by channel;
+    `link(period)` gives each bar's URL (None: no link)."""
     import pygal
     from pygal.style import Style
     channels = sorted({c for h in histogram for c in h["channels"]})

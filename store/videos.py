@@ -2,6 +2,7 @@
 failed or was skipped, and what disappeared at the source since."""
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,11 @@ from .state import VideoState, move
 
 if TYPE_CHECKING:
     from .db import Store
+
+
+# A video's seconds: its duration, else what speech recognition read of it.
+_SECONDS = ("coalesce(v.duration, (SELECT max(t.audio_seconds) FROM transcripts t"
+            " WHERE t.video = v.id AND t.source = 'asr'), 0)")
 
 
 def record_event(conn: sqlite3.Connection, video: Video, event: str, detail: str | None) -> None:
@@ -238,6 +244,32 @@ class Videos(Repository):
             " v.state, v.removed_at, v.live_status" + sql
             + " ORDER BY v.published IS NULL, v.published DESC, v.id DESC LIMIT ? OFFSET ?", [*params, limit, offset])
         return total, rows
+
+    def overview(self) -> list[dict[str, Any]]:
+        """Per channel: videos, archived and transcribed, and their hours (a dashboard's table)."""
+        return self.store.rows(
+            "SELECT coalesce(src.name, v.channel, 'unknown') AS channel, count(*) AS videos,"
+            " count(*) FILTER (WHERE v.archived_at IS NOT NULL) AS archived,"
+            " count(*) FILTER (WHERE v.state = 'transcribed') AS transcribed,"
+            f" round(coalesce(sum({_SECONDS}) FILTER (WHERE v.archived_at IS NOT NULL), 0) / 3600.0, 3)"
+            " AS archived_hours,"
+            f" round(coalesce(sum({_SECONDS}) FILTER (WHERE v.state = 'transcribed'), 0) / 3600.0, 3)"
+            " AS transcribed_hours, count(*) FILTER (WHERE v.removed_at IS NOT NULL) AS removed"
+            " FROM videos v LEFT JOIN sources src ON src.id = v.source_id GROUP BY 1 ORDER BY 1")
+
+    def hours_per_week(self, weeks: int = 26) -> list[dict[str, Any]]:
+        """Broadcast hours archived per ISO week (of archiving) and channel, the last `weeks`."""
+        rows = self.store.rows(
+            "SELECT substr(v.archived_at, 1, 10) AS day, coalesce(src.name, v.channel, 'unknown') AS channel,"
+            f" sum({_SECONDS}) / 3600.0 AS hours FROM videos v LEFT JOIN sources src"
+            " ON src.id = v.source_id WHERE v.archived_at IS NOT NULL GROUP BY 1, 2")
+        periods: dict[str, dict[str, float]] = {}
+        for r in rows:
+            year, week, _ = dt.date.fromisoformat(r["day"]).isocalendar()
+            per = periods.setdefault(f"{year}-W{week:02d}", {})
+            per[r["channel"]] = round(per.get(r["channel"], 0.0) + r["hours"], 3)
+        return [{"period": p, "count": round(sum(c.values()), 3), "channels": c}
+                for p, c in sorted(periods.items())][-weeks:]
 
     def file(self, path: str) -> FileRecord | None:
         """An archived file by its archive-relative path."""

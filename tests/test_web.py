@@ -295,3 +295,21 @@ def test_the_video_list_filters_by_channel_state_and_dates(archive):
         assert "0 video(s)" in srv.get("/videos?removed=1")[1].decode()
         bad = srv.get("/videos?since=2024-02-30")
         assert bad[0] == 200 and "not a date" in bad[1].decode()
+
+
+def test_the_home_page_shows_the_archive_at_a_glance(archive, browser):
+    with Server(archive) as srv:
+        status, body, _ = srv.get("/")
+        html = body.decode()
+        assert status == 200 and "Ne deidi (demo)" in html and "not running" in html
+        assert "Новости недели" in html and "Эфир: о выборах" in html          # the newest videos
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(srv.base + "/")
+        row = page.locator("#channels tr", has_text="Ne deidi (demo)")
+        cells = row.locator("td").all_inner_texts()
+        assert cells[1:3] == ["2", "2"] and float(cells[3]) > 0               # two videos, archived, hours
+        assert page.locator("figure.chart svg").count() == 1
+        page.screenshot(path=str(SHOTS / "home.png"), full_page=True)
+        page.fill("input[name=q]", "выборы")
+        page.click("button[type=submit]")
+        page.wait_for_selector(".video-hits")

@@ -15,6 +15,10 @@
       current = found;
     }
   });
-  document.getElementById("mark-start").onclick = function () { document.getElementById("clip-start").value = v.currentTime.toFixed(1); };
-  document.getElementById("mark-end").onclick = function () { document.getElementById("clip-end").value = v.currentTime.toFixed(1); };
+  function hms(t) {   // 0:01:05.3, as the form and the CLI read it
+    var h = Math.floor(t / 3600), m = Math.floor(t % 3600 / 60), s = (t % 60).toFixed(1);
+    return h + ":" + String(m).padStart(2, "0") + ":" + s.padStart(4, "0");
+  }
+  document.getElementById("mark-start").onclick = function () { document.getElementById("clip-start").value = hms(v.currentTime); };
+  document.getElementById("mark-end").onclick = function () { document.getElementById("clip-end").value = hms(v.currentTime); };
 })();

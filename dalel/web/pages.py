@@ -15,7 +15,7 @@ from ..app import App
 from ..charts import mentions_chart, period_range
 from ..errors import USER_ERRORS
 from ..searching import options
-from ..formats import FORMATTERS, coverage_line, hms, link_at, transcript_json
+from ..formats import FORMATTERS, coverage_line, hms, link_at, parse_time, transcript_json
 from ..searching import html_marked
 from .common import PAGE, ClipIn, find_video, get_app, make_clip, run_search, token_of
 from .security import CSRF_COOKIE, check_csrf, confined, confined_new
@@ -31,9 +31,13 @@ def page(request: Request, name: str, **ctx) -> HTMLResponse:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request) -> HTMLResponse:
-    return page(request, "search.html", q="", lang="", channel="", since="", until="", source="",
-                sort="relevance", results=None, groups=[], error=None, languages=store.LANGUAGES)
+def home(request: Request, app: App = Depends(get_app)) -> HTMLResponse:
+    """The archive at a glance: channels with their hours, the daemon, failures, the newest
+    videos and alerts, and the hours archived per week."""
+    weeks = app.store.videos.hours_per_week()
+    return page(request, "home.html", status=app.status(), channels=app.store.videos.overview(),
+                newest=app.store.videos.browse(limit=10)[1], alerts=store.alerts(app.store, limit=10),
+                chart=mentions_chart(weeks) if weeks else None, languages=store.LANGUAGES)
 
 
 @router.get("/search", response_class=HTMLResponse)
@@ -195,10 +199,15 @@ def exported(name: str, app: App = Depends(get_app)) -> FileResponse:
 
 @router.post("/clips", response_class=HTMLResponse)
 def clip_form(request: Request, csrf: str = Form(""), video_id: str = Form(...),
-              start: float = Form(...), end: float = Form(...), pad: float = Form(0.0),
+              start: str = Form(...), end: str = Form(...), pad: float = Form(0.0),
               app: App = Depends(get_app)) -> HTMLResponse:
+    """A clip of a range given in seconds or h:mm:ss."""
     check_csrf(request, csrf, token_of(request))
-    made = make_clip(app, ClipIn(video_id=video_id, start=start, end=end, pad=pad))
+    try:
+        begin, finish = parse_time(start), parse_time(end)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    made = make_clip(app, ClipIn(video_id=video_id, start=begin, end=finish, pad=pad))
     return page(request, "clip_ready.html", made=made, video_id=video_id)
 
 
