@@ -274,7 +274,7 @@ def test_verify_does_not_trust_the_database_alone(platform, dalel):
 def test_a_custody_chain_cut_short_or_recomputed_is_detected(platform, dalel):
     import sqlite3
 
-    from store.custody import _digest
+    from store.custody import digest as _digest
     dalel("channel", "add", platform.feed_url)
     dalel("poll")
     dalel("verify", "--archive")                    # adds a fixity entry to each chain
