@@ -355,3 +355,27 @@ def test_a_longer_final_version_replaces_the_live_recording_keeping_both(platfor
         d.stop()
         if d.proc.poll() is None:
             d.proc.kill()
+
+
+def test_the_web_groups_failures_by_reason_and_retries_them(platform, dalel, tmp_path):
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from dalel import config as configmod
+    from dalel.web import create_app
+    for v in platform.videos:
+        platform.failures[f"/media/{v.video_id}.mp4"] = 404
+    dalel("channel", "add", platform.feed_url)
+    dalel("poll")
+    config = tmp_path / "web.toml"
+    config.write_text(f'data_dir = "{dalel.data_dir}"\n', encoding="utf-8")
+    with TestClient(create_app(configmod.load(str(config))), base_url="http://127.0.0.1") as web:
+        page = web.get("/channels").text
+        assert re.search(r"2 × <span class=\"error\">[^<]*404", page)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        assert web.post("/retry", data={"csrf": "wrong"}).status_code == 403
+        done = web.post("/retry", data={"csrf": csrf}, follow_redirects=False)
+        assert done.status_code == 303 and done.headers["location"] == "/channels"
+    status = dalel.json("status")
+    assert status["videos"]["failed"] == 0 and status["queue"] == {"archive_queued": 2}

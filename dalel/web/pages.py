@@ -155,6 +155,14 @@ def channels_page(request: Request, app: App = Depends(get_app)) -> HTMLResponse
     return page(request, "channels.html", status=app.status())
 
 
+@router.post("/retry", response_class=HTMLResponse)
+def retry_failed(request: Request, csrf: str = Form(""), app: App = Depends(get_app)) -> Response:
+    """Every failed video queued again (as `dalel retry --all`), then back to the status page."""
+    check_csrf(request, csrf, token_of(request))
+    app.retry_failed()
+    return RedirectResponse("/channels", 303)
+
+
 @router.get("/api", response_class=HTMLResponse)
 def api_page(request: Request) -> HTMLResponse:
     return page(request, "api.html")
