@@ -13,10 +13,11 @@ from .filters import SearchOptions, check_date, check_scope, scope
 from .query import Query, parse
 from .state import TRANSITIONS, VideoState
 from .search import Hit, Results, search
-from .watch import Watch, add_watch, alerts, list_watches, mark_delivered, record_alerts, remove_watch
+from .watch import (Watch, acknowledge, add_watch, alerts, list_watches, mark_delivered, record_alerts,
+                    remove_watch)
 
 __all__ = [
-    "add_watch", "alerts", "analyse", "ANALYSER_VERSION", "check_date", "check_scope",
+    "acknowledge", "add_watch", "alerts", "analyse", "ANALYSER_VERSION", "check_date", "check_scope",
     "custody", "family", "FileRecord", "guess_lang", "Hit", "index_text", "Job", "LANGUAGES",
     "list_watches", "mark_delivered", "normalise", "NotFound", "parse", "parse_stamp", "Query",
     "QueryError", "Queue", "record_alerts", "remove_watch", "Results", "scope", "search",

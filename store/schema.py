@@ -236,3 +236,10 @@ MIGRATIONS += (
     ALTER TABLE files ADD COLUMN version_id TEXT
     """,
 )
+
+MIGRATIONS += (
+    # 14: an alert seen by an analyst (the alerts page's "acknowledge")
+    """
+    ALTER TABLE alerts ADD COLUMN acknowledged_at TEXT
+    """,
+)

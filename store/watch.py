@@ -61,11 +61,19 @@ def record_alerts(store: Store, watch: Watch, hits: list[Hit]) -> list[dict[str,
     return new
 
 
-def alerts(store: Store, limit: int = 100) -> list[dict[str, Any]]:
+def alerts(store: Store, limit: int = 100, unacknowledged: bool = False) -> list[dict[str, Any]]:
     return list(store.db.query(
         "SELECT a.id, a.watch, w.query, a.video_id, a.start, a.end, a.text, a.source,"
-        " a.created_at, a.delivered_at FROM alerts a JOIN watches w ON w.id = a.watch"
-        " ORDER BY a.id DESC LIMIT ?", (limit,)))
+        " a.created_at, a.delivered_at, a.acknowledged_at FROM alerts a JOIN watches w ON w.id = a.watch"
+        + (" WHERE a.acknowledged_at IS NULL" if unacknowledged else "") + " ORDER BY a.id DESC LIMIT ?",
+        (limit,)))
+
+
+def acknowledge(store: Store, alert_ids: list[int]) -> int:
+    """Mark alerts as seen; returns how many were not yet."""
+    with store.transaction() as conn:
+        return sum(conn.execute("UPDATE alerts SET acknowledged_at = ? WHERE id = ? AND acknowledged_at IS NULL",
+                                (utcnow(), i)).rowcount for i in alert_ids)
 
 
 def mark_delivered(store: Store, alert_ids: list[int]) -> None:

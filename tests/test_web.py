@@ -313,3 +313,29 @@ def test_the_home_page_shows_the_archive_at_a_glance(archive, browser):
         page.fill("input[name=q]", "выборы")
         page.click("button[type=submit]")
         page.wait_for_selector(".video-hits")
+
+
+def test_saved_searches_and_alerts_in_the_browser(archive, browser, tmp_path):
+    from conftest import Dalel
+    with Server(archive) as srv:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(srv.base + "/alerts")
+        page.fill("input[name=query]", '"мирным переменам"')
+        page.click("#add-watch")
+        page.wait_for_selector("#watches td a")
+        assert '"мирным переменам"' in page.locator("#watches").inner_text()
+        page.fill("input[name=query]", '"unbalanced')
+        page.click("#add-watch")
+        page.wait_for_selector("p.error")
+        assert "unbalanced quote" in page.locator("p.error").inner_text()
+        script = tmp_path / "corrected.txt"
+        script.write_text("Мы призываем граждан к мирным переменам.\n", encoding="utf-8")
+        Dalel(archive)("import-transcript", "DaLeLdemo02", str(script), "--lang", "ru")   # raises an alert
+        page.goto(srv.base + "/alerts")
+        assert page.locator("#alerts li.new").count() == 1 and "1 new" in page.content()
+        page.click("#acknowledge")
+        page.wait_for_selector("#alerts li.seen")
+        assert page.locator("#alerts li.new").count() == 0
+        page.screenshot(path=str(SHOTS / "alerts.png"), full_page=True)
+        page.click("#watches button")                                 # stop watching
+        page.wait_for_selector("#watches td.muted")

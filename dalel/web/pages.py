@@ -163,6 +163,42 @@ def retry_failed(request: Request, csrf: str = Form(""), app: App = Depends(get_
     return RedirectResponse("/channels", 303)
 
 
+@router.get("/alerts", response_class=HTMLResponse)
+def alerts_page(request: Request, error: str = "", app: App = Depends(get_app)) -> HTMLResponse:
+    """Saved searches (add, stop) and their alerts (newest first; acknowledge)."""
+    rows = store.alerts(app.store, limit=200)
+    return page(request, "alerts.html", watches=store.list_watches(app.store), alerts=rows, error=error or None,
+                unseen=sum(1 for a in rows if not a["acknowledged_at"]))
+
+
+@router.post("/watches", response_class=HTMLResponse)
+def add_watch(request: Request, csrf: str = Form(""), query: str = Form(...),
+              app: App = Depends(get_app)) -> Response:
+    check_csrf(request, csrf, token_of(request))
+    try:
+        store.add_watch(app.store, query)
+    except USER_ERRORS as exc:
+        return RedirectResponse("/alerts?" + urlencode({"error": str(exc)}), 303)
+    return RedirectResponse("/alerts", 303)
+
+
+@router.post("/watches/{watch_id}/remove", response_class=HTMLResponse)
+def remove_watch(request: Request, watch_id: str, csrf: str = Form(""), app: App = Depends(get_app)) -> Response:
+    check_csrf(request, csrf, token_of(request))
+    try:
+        store.remove_watch(app.store, watch_id)
+    except store.NotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return RedirectResponse("/alerts", 303)
+
+
+@router.post("/alerts/acknowledge", response_class=HTMLResponse)
+def acknowledge_alerts(request: Request, csrf: str = Form(""), app: App = Depends(get_app)) -> Response:
+    check_csrf(request, csrf, token_of(request))
+    store.acknowledge(app.store, [a["id"] for a in store.alerts(app.store, limit=10_000, unacknowledged=True)])
+    return RedirectResponse("/alerts", 303)
+
+
 @router.get("/api", response_class=HTMLResponse)
 def api_page(request: Request) -> HTMLResponse:
     return page(request, "api.html")
