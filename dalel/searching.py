@@ -9,7 +9,7 @@ from markupsafe import Markup, escape
 
 import store
 
-__all__ = ["check_dates", "html_marked", "options", "pieces"]
+__all__ = ["check_dates", "html_marked", "options", "pieces", "unsure_words"]
 
 
 def check_dates(since: str | None, until: str | None,
@@ -46,7 +46,37 @@ def pieces(text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[str, bool]
     return [(p, m) for p, m in out if p]
 
 
-def html_marked(text: str, spans: Iterable[tuple[int, int]]) -> Markup:
-    """The text, escaped, with each match in <mark>."""
-    return Markup("").join(Markup("<mark>") + escape(p) + Markup("</mark>") if m else escape(p)
-                           for p, m in pieces(text, spans))
+def html_marked(text: str, spans: Iterable[tuple[int, int]], low: Iterable[tuple[int, int]] = ()) -> Markup:
+    """The text, escaped, with each match in <mark> and each word speech recognition was
+    unsure of (`low`) in <span class="low">."""
+    low = list(low)
+    if not low:
+        return Markup("").join(Markup("<mark>") + escape(p) + Markup("</mark>") if m else escape(p)
+                               for p, m in pieces(text, spans))
+    marks = [(a, b) for a, b in spans]
+    cuts = sorted({0, len(text), *(x for a, b in marks + low for x in (a, b) if 0 <= x <= len(text))})
+    out = []
+    for a, b in zip(cuts, cuts[1:]):
+        piece = escape(text[a:b])
+        if any(x <= a and b <= y for x, y in marks):
+            piece = Markup("<mark>") + piece + Markup("</mark>")
+        if any(x <= a and b <= y for x, y in low):
+            piece = Markup('<span class="low" title="speech recognition was unsure of this word">') + piece \
+                + Markup("</span>")
+        out.append(piece)
+    return Markup("").join(out)
+
+
+def unsure_words(text: str, words: Iterable[dict], below: float = 0.5) -> list[tuple[int, int]]:
+    """Where in a segment's text the words recognised with a probability under `below` are
+    (each word found after the one before it)."""
+    spans, at = [], 0
+    for w in words:
+        word = (w.get("word") or "").strip()
+        found = text.find(word, at) if word else -1
+        if found < 0:
+            continue
+        at = found + len(word)
+        if w.get("probability") is not None and w["probability"] < below:
+            spans.append((found, at))
+    return spans

@@ -14,9 +14,8 @@ import store
 from ..app import App
 from ..charts import mentions_chart, period_range
 from ..errors import USER_ERRORS
-from ..searching import options
 from ..formats import FORMATTERS, coverage_line, hms, link_at, parse_time, transcript_json
-from ..searching import html_marked
+from ..searching import html_marked, options, unsure_words
 from .common import PAGE, ClipIn, find_video, get_app, make_clip, run_search, token_of
 from .security import CSRF_COOKIE, check_csrf, confined, confined_new
 
@@ -102,7 +101,8 @@ def video_page(request: Request, video_id: str, q: str = "", t: float = 0.0,
         transcript = None
     marks = _marks(app, q, video) if q.strip() and transcript else {}
     segments = [{"start": s["start"], "end": s["end"], "hms": hms(s["start"]),
-                 "hit": s["id"] in marks, "html": html_marked(s["text"], marks.get(s["id"], ()))}
+                 "hit": s["id"] in marks,
+                 "html": html_marked(s["text"], marks.get(s["id"], ()), unsure_words(s["text"], s.get("words", ())))}
                 for s in (transcript or {}).get("segments", [])]
     coverage = coverage_line((transcript.get("settings") or {}).get("coverage")) \
         if transcript and transcript.get("source") == "asr" else None

@@ -151,3 +151,18 @@ def test_hits_sort_by_broadcast_date(s):
     assert order("oldest") == ["Demo01", "Demo01", "Demo02"]
     with pytest.raises(store.QueryError, match="sort 'sideways'"):
         order("sideways")
+
+
+def test_unsure_words_are_marked_beside_the_matches():
+    from dalel.searching import html_marked, unsure_words
+    text = "Мы никогда не призывали к захвату"
+    words = [{"word": " Мы", "probability": 0.9}, {"word": " никогда", "probability": 0.3},
+             {"word": " не", "probability": 0.95}, {"word": " призывали", "probability": 0.4},
+             {"word": " к", "probability": 0.9}, {"word": " захвату", "probability": 0.99}]
+    low = unsure_words(text, words)
+    assert [text[a:b] for a, b in low] == ["никогда", "призывали"]
+    html = str(html_marked(text, [(text.index("призывали"), len(text))], low))
+    assert html.count('<span class="low"') == 2 and "<mark>" in html
+    assert '<mark><span' not in html and "призывали</span></mark>" not in html   # nested the same way
+    assert str(html_marked("a <b>", [], [(0, 1)])) == \
+        '<span class="low" title="speech recognition was unsure of this word">a</span> &lt;b&gt;'
