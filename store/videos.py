@@ -146,6 +146,14 @@ class Videos(Repository):
                              "why": "the platform's final version is longer than the live recording"}})
         return self.get(video.platform, video.video_id)
 
+    def moved(self, video: Video, versions: dict[str, str], where: str) -> None:
+        """A video's files now stored elsewhere (S3: path → VersionId), with their custody
+        entry, in one transaction."""
+        with self.store.transaction() as conn:
+            conn.executemany("UPDATE files SET version_id = ? WHERE video = ? AND path = ? AND version_id IS NULL",
+                             [(v, video.id, p) for p, v in versions.items()])
+            custody_append(conn, video, "moved", {"to": where, "versions": versions}, actor=self.store.actor)
+
     def add_files(self, video: Video, files: list[FileRecord], event: str, details: dict[str, Any]) -> None:
         """Files added to a capture after it was archived (timestamp tokens), with their custody
         entry, in one transaction."""

@@ -165,3 +165,43 @@ def test_a_crash_between_upload_and_record_is_finished_without_a_second_object(p
     db = sqlite3.connect(tmp_path / "data" / "dalel.sqlite3")
     recorded = {r[0] for r in db.execute("SELECT version_id FROM files")}
     assert recorded == {v["VersionId"] for v in after}
+
+
+def test_an_embedded_archive_moves_into_s3_rehashed_with_custody(platform, bucket, tmp_path):
+    import json
+    import sqlite3
+
+    from click.testing import CliRunner
+
+    from dalel.cli import cli
+    endpoint, name = bucket
+    local = tmp_path / "local.toml"
+    local.write_text('data_dir = "data"\n[monitor]\nmin_request_interval = "0s"\n', encoding="utf-8")
+    run = lambda config, *a: CliRunner().invoke(cli, ["--config", str(config), *a])   # noqa: E731
+    assert run(local, "channel", "add", platform.feed_url).exit_code == 0
+    assert "2 archived" in run(local, "poll").output
+    data = tmp_path / "data"
+    first, second = platform.videos
+    changed = next((data / "archive").rglob(f"{second.video_id}.mp4"))
+    changed.chmod(0o644)
+    changed.write_bytes(changed.read_bytes()[:-1] + b"\x00")                # one video's original altered
+    cluster = _config(tmp_path, endpoint, name)
+    moved = run(cluster, "cluster", "import", "--from", str(data))
+    assert moved.exit_code == 1
+    assert "of 1 video(s) into s3://" in moved.output
+    assert f"not moved: {second.video_id}" in moved.output and "changed since capture" in moved.output
+    db = sqlite3.connect(data / "dalel.sqlite3")
+    states = dict(db.execute("SELECT v.video_id, count(f.version_id) FROM files f JOIN videos v ON v.id = f.video"
+                             " GROUP BY v.video_id"))
+    assert states[first.video_id] > 0 and states[second.video_id] == 0
+    assert not list((data / "archive").rglob(f"{first.video_id}.mp4"))    # the local copy removed
+    assert list((data / "archive").rglob(f"{second.video_id}.mp4"))       # the altered one kept, named
+    entry = json.loads(db.execute("SELECT details FROM custody c JOIN videos v ON v.id = c.video"
+                                  " WHERE v.video_id = ? AND c.event = 'moved'", (first.video_id,)).fetchone()[0])
+    assert entry["to"] == f"s3://{name}/dalel" and all(entry["versions"].values())
+    custody = json.loads(run(cluster, "custody", first.video_id, "--json").output)
+    assert custody["intact"] is True and custody["problems"] == []      # the chain re-verified
+    assert run(cluster, "verify", "--archive").exit_code == 1           # the altered local original, named
+    assert run(cluster, "clip", first.video_id, "10", "13", "--out", str(tmp_path / "c.zip")).exit_code == 0
+    refused = run(cluster, "cluster", "import", "--from", str(tmp_path / "elsewhere"))
+    assert refused.exit_code == 1 and "not this configuration's data folder" in refused.output

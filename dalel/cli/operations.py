@@ -151,3 +151,37 @@ def migrate(ctx: click.Context, app_role: str | None) -> None:
     with PgDatabase(cfg.cluster.database_url) as db:
         applied = db.migrate(app_role=app_role)
         click.echo(f"schema at version {db.version()} ({applied} step(s) applied)")
+
+
+@cli.group()
+def cluster() -> None:
+    """Move an archive into cluster storage."""
+
+
+@cluster.command("import")
+@click.option("--from", "source", required=True, type=click.Path(file_okay=False, path_type=Path),
+              metavar="DATA_DIR", help="The embedded archive whose originals move into S3.")
+@click.pass_context
+def cluster_import(ctx: click.Context, source: Path) -> None:
+    """Move an embedded archive's originals into the S3 archive ([cluster] archive_url).
+
+    Every file is re-hashed on the way (a changed one is named, not moved), stored under Object
+    Lock, its version recorded with a custody entry, the chain re-verified; then the local copy
+    is removed. Today DATA_DIR is this configuration's own data folder (its state stays in
+    SQLite); importing another archive's database needs the PostgreSQL state, not built yet.
+
+    \b
+    Example:
+        dalel --config cluster.toml cluster import --from ./dalel-data
+    """
+    from ..moving import move_to_s3
+    app = app_of(ctx)
+    if source.resolve() != app.config.data_dir.resolve():
+        raise click.ClickException(f"{source} is not this configuration's data folder ({app.config.data_dir}): "
+                                   "importing another archive's database needs the PostgreSQL state, not built yet")
+    videos, files, problems = move_to_s3(app, progress=lambda m: click.echo(m, err=True))
+    click.echo(f"moved {files} file(s) of {videos} video(s) into {app.config.cluster.archive_url}")
+    for p in problems:
+        click.echo(f"not moved: {p}", err=True)
+    if problems:
+        ctx.exit(1)
