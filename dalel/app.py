@@ -42,6 +42,7 @@ class App:
         self._fetcher: monitor.Fetcher | None = None
         self._model_override: str | None = None
         self.last_warning: str | None = None   # what the last add_channel warned about
+        self.user: str | None = None           # the web user acting (named in the audit log)
         self.files = ArchivedFiles(self)
         if config.cluster.database_url:
             raise DalelError("[cluster] database_url: the commands do not run on PostgreSQL yet (only "

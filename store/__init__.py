@@ -7,6 +7,7 @@ from . import custody
 from .clock import parse_stamp, stamp, utcnow
 from .db import Store
 from .records import FileRecord, SegmentRecord, Source, Video, WordRecord
+from .users import ROLES, User
 from .queue import Job, Queue
 from .errors import NotFound, QueryError, StoreError
 from .filters import SearchOptions, check_date, check_scope, scope
@@ -17,7 +18,7 @@ from .watch import (Watch, acknowledge, add_watch, alerts, list_watches, mark_de
                     remove_watch)
 
 __all__ = [
-    "acknowledge", "add_watch", "alerts", "analyse", "ANALYSER_VERSION", "check_date", "check_scope",
+    "acknowledge", "add_watch", "alerts", "ROLES", "User", "analyse", "ANALYSER_VERSION", "check_date", "check_scope",
     "custody", "family", "FileRecord", "guess_lang", "Hit", "index_text", "Job", "LANGUAGES",
     "list_watches", "mark_delivered", "normalise", "NotFound", "parse", "parse_stamp", "Query",
     "QueryError", "Queue", "record_alerts", "remove_watch", "Results", "scope", "search",

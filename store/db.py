@@ -24,6 +24,7 @@ from .schema import MIGRATIONS
 from .sources import Sources
 from .text import ANALYSER_VERSION, fold
 from .transcripts import Transcripts
+from .users import Users
 from .videos import Videos
 
 log = logging.getLogger("dalel.store")
@@ -55,6 +56,7 @@ class Store:
         self.videos = Videos(self)
         self.transcripts = Transcripts(self)
         self.index = Index(self)
+        self.users = Users(self)
         self._migrate()
         self._check_analyser()
 

@@ -243,3 +243,30 @@ MIGRATIONS += (
     ALTER TABLE alerts ADD COLUMN acknowledged_at TEXT
     """,
 )
+
+MIGRATIONS += (
+    # 15: accountable users: accounts with a role, API tokens (only their SHA-256 is kept),
+    # and the audit log of who searched, exported, verified or changed what
+    """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,              -- admin | analyst
+        password_hash TEXT NOT NULL,     -- argon2id
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE user_tokens (
+        id INTEGER PRIMARY KEY,
+        user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        token_sha256 TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        user TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT
+    )
+    """,
+)

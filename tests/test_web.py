@@ -339,3 +339,80 @@ def test_saved_searches_and_alerts_in_the_browser(archive, browser, tmp_path):
         page.screenshot(path=str(SHOTS / "alerts.png"), full_page=True)
         page.click("#watches button")                                 # stop watching
         page.wait_for_selector("#watches td.muted")
+
+
+def _users(archive):
+    from conftest import Dalel
+    import subprocess
+    import sys
+    for name, role in (("amina", "analyst"), ("ops", "admin")):
+        done = subprocess.run([sys.executable, "-m", "dalel", "--data-dir", str(archive), "user", "add", name,
+                               "--role", role], input="correct horse battery\n", capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    return Dalel(archive)
+
+
+def test_users_sign_in_roles_tokens_and_the_audit_log(archive, browser):
+    import json as jsonmod
+    dalel = _users(archive)
+    token = dalel("user", "token", "amina").output.strip()
+    with Server(archive) as srv:
+        assert srv.get("/api/search?q=x")[0] == 401                               # anonymous: refused
+        assert srv.get("/healthz")[0] in (200, 503)                               # health needs no login
+        status, body, _ = srv.get("/api/search?q=" + urllib.parse.quote("выборы"),
+                                  {"Authorization": f"Bearer {token}"})
+        assert status == 200 and jsonmod.loads(body)["total"] >= 3
+        assert srv.get("/api/search?q=x", {"Authorization": "Bearer dalel_forged"})[0] == 401
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.context.add_cookies([{"name": "dalel_session", "value": "1.9999999999.deadbeef",
+                                   "url": srv.base}])                               # a forged session
+        page.goto(srv.base + "/videos")
+        assert page.url.startswith(srv.base + "/login")
+        page.fill("input[name=name]", "amina")
+        page.fill("input[name=password]", "wrong password!")
+        page.click("#login button")
+        page.wait_for_selector("p.error")
+        page.fill("input[name=name]", "amina")
+        page.fill("input[name=password]", "correct horse battery")
+        page.click("#login button")
+        page.wait_for_selector("#videos")                                          # back where it was going
+        assert "amina (analyst)" in page.locator(".whoami").inner_text()
+        page.goto(srv.base + "/search?q=" + urllib.parse.quote('"захвату власти"'))
+        page.click("#export-hits")
+        page.wait_for_selector("#download")
+        page.goto(srv.base + "/channels")
+        csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "dalel_csrf")
+        forbidden = page.request.post(srv.base + "/retry", form={"csrf": csrf}, max_redirects=0)
+        assert forbidden.status == 403 and "needs an admin" in forbidden.text()   # an analyst is no admin
+        admin = browser.new_page()
+        admin.goto(srv.base + "/login")
+        admin.fill("input[name=name]", "ops")
+        admin.fill("input[name=password]", "correct horse battery")
+        admin.click("#login button")
+        admin.wait_for_selector("#channels, form.search")
+        csrf = next(c["value"] for c in admin.context.cookies() if c["name"] == "dalel_csrf")
+        assert admin.request.post(srv.base + "/retry", form={"csrf": csrf}, max_redirects=0).status == 303
+    custody = dalel.json("custody", "DaLeLdemo01")
+    assert any(e["event"] == "export" and e["actor"] == "amina@web" for e in custody["entries"])
+    actions = {(e["user"], e["action"]) for e in dalel.json("audit")}
+    assert {("amina", "search"), ("amina", "export"), ("amina", "login"), ("amina", "login failed")} <= actions
+
+
+def test_sign_in_is_throttled_after_five_failures(archive):
+    from fastapi.testclient import TestClient
+
+    from dalel import config as configmod
+    from dalel.web import create_app
+    from dalel.web import accounts
+    accounts._failures.clear()
+    _users(archive)
+    cfg = archive.parent / "web.toml"
+    cfg.write_text(f'data_dir = "{archive.name}"\n', encoding="utf-8")
+    with TestClient(create_app(configmod.load(str(cfg))), base_url="http://127.0.0.1") as web:
+        csrf = web.get("/login").cookies.get("dalel_csrf") or web.cookies.get("dalel_csrf")
+        answers = [web.post("/login", data={"csrf": csrf, "name": "ops", "password": f"guess {i}"},
+                            follow_redirects=False).status_code for i in range(6)]
+        assert answers[:5] == [303] * 5 and answers[5] == 429
+        right = web.post("/login", data={"csrf": csrf, "name": "ops", "password": "correct horse battery"},
+                         follow_redirects=False)
+        assert right.status_code == 429                                            # even the right one, for a minute

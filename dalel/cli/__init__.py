@@ -5,7 +5,7 @@ shares; each other module registers one family of commands on it.
 """
 from __future__ import annotations
 
-from . import channels, configure, evidence, operations, search, transcripts, watch  # noqa: F401 (registers)
+from . import channels, configure, evidence, operations, search, transcripts, users, watch  # noqa: F401
 from .base import cli, main
 
 __all__ = ["cli", "main"]

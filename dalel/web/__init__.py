@@ -15,7 +15,7 @@ from .. import __version__
 from ..config import Config
 from ..errors import DalelError
 from ..templating import TEMPLATES, environment
-from . import api, pages, security
+from . import accounts, api, pages, security
 from .security import check_bind, is_loopback, session_value
 
 __all__ = ["check_bind", "create_app", "is_loopback", "serve", "session_value"]
@@ -38,12 +38,21 @@ def create_app(config: Config) -> FastAPI:
 
     @web.middleware("http")
     async def guard(request: Request, call_next):
-        if (answer := security.refused(request, token, frozenset(hosts))) is not None:
+        if security.host_name(request.headers.get("host", "")) not in hosts:
+            return security.refused(request, token, frozenset(hosts))
+        who = accounts.identify(request)
+        request.state.who = who
+        if who.users:
+            answer = accounts.refused_without_login(request, who)
+        else:
+            answer = security.refused(request, token, frozenset(hosts))
+        if answer is not None:
             return answer
         response = await call_next(request)
         security.harden(response, token, policy)
         return response
 
+    web.include_router(accounts.router)
     web.include_router(pages.router)
     web.include_router(api.router)
     return web
@@ -53,7 +62,10 @@ def serve(config: Config, host: str, port: int) -> None:
     import socket
 
     import uvicorn
-    check_bind(host, config.web.token)
+    import store
+    with store.Store(config.db_path) as s:      # users guard every address as a token does
+        guarded = config.web.token or ("users" if s.users.any() else "")
+    check_bind(host, guarded)
     try:   # an operator's mistake is one line, not a server log that ends in exit 3
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         with socket.socket(family, socket.SOCK_STREAM) as probe:

@@ -1,9 +1,12 @@
-"""What the pages and the API share: the app per request, a video by id, the search."""
+"""What the pages and the API share: the app per request (naming the user acting), a page
+rendered with its CSRF cookie, a video by id, the search."""
 from __future__ import annotations
 
+import secrets
 from typing import Iterator
 
 from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 import monitor
@@ -12,6 +15,7 @@ import store
 from ..app import App
 from ..errors import USER_ERRORS
 from ..searching import options
+from .security import CSRF_COOKIE
 
 PAGE = 20
 
@@ -26,6 +30,10 @@ class ClipIn(BaseModel):
 def get_app(request: Request) -> Iterator[App]:
     """One `App` (its own database connection) per request."""
     with App(request.app.state.config) as app:
+        who = getattr(request.state, "who", None)
+        if who is not None and who.user is not None:   # custody entries and the audit name the user
+            app.user = who.user.name
+            app.store.actor = f"{who.user.name}@web"
         yield app
 
 
@@ -46,6 +54,9 @@ def run_search(app: App, q: str, lang: str, channel: str, since: str, until: str
     opts = options(channel=channel, lang=lang, since=since, until=until, video=video, limit=limit,
                    offset=offset, lemma=lemma, source=source, sort=sort, per=per,
                    date_names=("since", "until"))
+    if app.user and video is None:
+        app.store.users.audit(app.user, "search", q + "".join(f" {k}:{v}" for k, v in (
+            ("channel", channel), ("lang", lang), ("since", since), ("until", until), ("source", source)) if v))
     return store.search(app.store, store.parse(q), opts)
 
 
@@ -56,3 +67,10 @@ def make_clip(app: App, body: ClipIn) -> dict:
     except USER_ERRORS as exc:
         raise HTTPException(400, str(exc)) from exc
     return {"package": path.name, "sha256": monitor.sha256_file(path), "url": f"/exports/{path.name}"}
+
+
+def page(request: Request, name: str, **ctx) -> HTMLResponse:
+    csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+    resp = request.app.state.templates.TemplateResponse(request, name, {"csrf": csrf, **ctx})
+    resp.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict")
+    return resp

@@ -1,7 +1,6 @@
 """The HTML pages: search, a video with its transcript in sync, channels, files, clips."""
 from __future__ import annotations
 
-import secrets
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,17 +15,11 @@ from ..charts import mentions_chart, period_range
 from ..errors import USER_ERRORS
 from ..formats import FORMATTERS, coverage_line, hms, link_at, parse_time, transcript_json
 from ..searching import html_marked, options, unsure_words
-from .common import PAGE, ClipIn, find_video, get_app, make_clip, run_search, token_of
-from .security import CSRF_COOKIE, check_csrf, confined, confined_new
+from .common import PAGE, ClipIn, find_video, get_app, make_clip, page, run_search, token_of
+from .accounts import require_admin
+from .security import check_csrf, confined, confined_new
 
 router = APIRouter(include_in_schema=False)
-
-
-def page(request: Request, name: str, **ctx) -> HTMLResponse:
-    csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
-    resp = request.app.state.templates.TemplateResponse(request, name, {"csrf": csrf, **ctx})
-    resp.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict")
-    return resp
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -159,7 +152,10 @@ def channels_page(request: Request, app: App = Depends(get_app)) -> HTMLResponse
 def retry_failed(request: Request, csrf: str = Form(""), app: App = Depends(get_app)) -> Response:
     """Every failed video queued again (as `dalel retry --all`), then back to the status page."""
     check_csrf(request, csrf, token_of(request))
-    app.retry_failed()
+    require_admin(request)
+    retried = app.retry_failed()
+    if app.user:
+        app.store.users.audit(app.user, "retry", ", ".join(v.video_id for v in retried))
     return RedirectResponse("/channels", 303)
 
 
@@ -252,6 +248,8 @@ def clip_form(request: Request, csrf: str = Form(""), video_id: str = Form(...),
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from exc
     made = make_clip(app, ClipIn(video_id=video_id, start=begin, end=finish, pad=pad))
+    if app.user:
+        app.store.users.audit(app.user, "clip", f"{video_id} {start}–{end} → {made['package']}")
     return page(request, "clip_ready.html", made=made, video_id=video_id)
 
 
@@ -267,6 +265,8 @@ def export_search(request: Request, csrf: str = Form(""), q: str = Form(...), la
                        lemma=bool(lemma), date_names=("since", "until"))
         out = confined_new(app.config.data_dir / "exports", f"search-{store.utcnow().replace(':', '')}.zip")
         path, n = export(app, q, opts, out, app.config.evidence.pad)
+        if app.user:
+            app.store.users.audit(app.user, "export", f"{q} → {path.name}")
     except USER_ERRORS as exc:
         raise HTTPException(400, str(exc)) from exc
     back = "/search?" + urlencode({k: v for k, v in dict(q=q, lang=lang, channel=channel, since=since,

@@ -37,8 +37,8 @@ def host_name(header: str) -> str:
 def check_bind(host: str, token: str) -> None:
     """Refuse to listen beyond this machine without authentication."""
     if not is_loopback(host) and not token:
-        raise DalelError(f"refusing to listen on {host} without authentication: set [web] token "
-                         "in config.toml (e.g. token = \"$(openssl rand -hex 16)\"), or use --host 127.0.0.1")
+        raise DalelError(f"refusing to listen on {host} without authentication: add a user (`dalel user "
+                         "add NAME --role admin`) or set [web] token in config.toml, or use --host 127.0.0.1")
 
 
 def session_value(token: str) -> str:
