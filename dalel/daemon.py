@@ -180,6 +180,8 @@ class Daemon:
             for src in app.store.sources.all():
                 if self.stopping:
                     return
+                if src.paused:
+                    continue
                 every = src.every_s or self.poll_every
                 due = src.last_checked is None or \
                     store.parse_stamp(src.last_checked) + every * random.uniform(0.9, 1.0) <= store.parse_stamp(now)

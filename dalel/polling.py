@@ -93,7 +93,7 @@ def reconcile_source(app: App, src: store.Source) -> list[store.Video]:
 
 def poll(app: App, channel: str | None = None, progress: Callable[[str], None] = lambda _: None) -> PollReport:
     """Check sources once and archive what is new, in this process (the CLI's `poll`)."""
-    sources = [app.store.sources.get(channel)] if channel else app.store.sources.all()
+    sources = [app.store.sources.get(channel)] if channel else [s for s in app.store.sources.all() if not s.paused]
     report = PollReport(sources=len(sources))
     errors = []
     for src in sources:
@@ -107,7 +107,9 @@ def poll(app: App, channel: str | None = None, progress: Callable[[str], None] =
         report.found += len(new)
         report.unchanged += unchanged
     ids = {s.id for s in sources}
-    pending = [v for v in app.store.videos.all("discovered") if channel is None or v.source_id in ids]
+    # (a paused source's videos wait; videos archived by URL have no source)
+    pending = [v for v in app.store.videos.all("discovered")
+               if v.source_id in ids or (channel is None and v.source_id is None)]
     for video in pending:
         progress(f"archiving {video.video_id} {video.title or ''}")
         try:

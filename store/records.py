@@ -27,6 +27,7 @@ class Source:
     since: str | None = None             # history: archive videos published on or after this
     last_n: int | None = None            # history: archive the N newest at the first check
     cutoff: str | None = None            # the earliest published date archived (from the two)
+    paused: int = 0                      # 1: neither checked nor archived from until resumed
 
 
 @dataclass(frozen=True)

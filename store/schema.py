@@ -270,3 +270,10 @@ MIGRATIONS += (
     )
     """,
 )
+
+MIGRATIONS += (
+    # 16: a paused source is neither checked nor archived from until it is resumed
+    """
+    ALTER TABLE sources ADD COLUMN paused INTEGER NOT NULL DEFAULT 0
+    """,
+)

@@ -65,6 +65,12 @@ class Sources(Repository):
             conn.execute("UPDATE sources SET last_reconciled = ? WHERE id = ?", (utcnow(), source_id))
 
 
+    def set_paused(self, id_or_url: str | int, paused: bool) -> Source:
+        source = self.get(id_or_url)
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE sources SET paused = ? WHERE id = ?", (int(paused), source.id))
+        return self.get(source.id)
+
     def set_cutoff(self, source_id: int, cutoff: str | None) -> None:
         with self.store.transaction() as conn:
             conn.execute("UPDATE sources SET cutoff = ? WHERE id = ?", (cutoff, source_id))

@@ -379,3 +379,36 @@ def test_the_web_groups_failures_by_reason_and_retries_them(platform, dalel, tmp
         assert done.status_code == 303 and done.headers["location"] == "/channels"
     status = dalel.json("status")
     assert status["videos"]["failed"] == 0 and status["queue"] == {"archive_queued": 2}
+
+
+def test_channels_are_added_with_their_history_paused_and_removed_in_the_browser(platform, dalel, tmp_path):
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from dalel import config as configmod
+    from dalel.web import create_app
+    _dated(platform, 5)
+    config = tmp_path / "web.toml"
+    config.write_text(f'data_dir = "{dalel.data_dir}"\n[monitor]\nmin_request_interval = "0s"\n', encoding="utf-8")
+    with TestClient(create_app(configmod.load(str(config))), base_url="http://127.0.0.1") as web:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', web.get("/channels").text).group(1)
+        added = web.post("/channels", data={"csrf": csrf, "url": platform.feed_url, "name": "Hist",
+                                            "backfill": "last", "last": "2"}, follow_redirects=False)
+        assert added.status_code == 303
+        page = web.get("/channels").text
+        assert "Hist" in page and "pause" in page
+        bad = web.post("/channels", data={"csrf": csrf, "url": "not a url", "backfill": "all"})
+        assert bad.status_code == 200 and 'class="error"' in bad.text
+        src = dalel.json("channel", "list")[0]
+        assert src["last_n"] == 2
+        assert web.post(f"/channels/{src['id']}/pause", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+        assert "0 new video(s)" in dalel("poll").output and dalel.json("status")["videos"]["discovered"] == 0
+        web.post(f"/channels/{src['id']}/resume", data={"csrf": csrf})
+        assert "2 archived" in dalel("poll").output                       # the last 2 of 5; 3 skipped
+        assert dalel.json("status")["videos"]["skipped"] == 3
+        api = web.post("/api/channels", json={"url": platform.feed_url + "&again=1", "since": "2022-04-01"},
+                       headers={"X-CSRF-Token": csrf})
+        assert api.status_code == 201 and api.json()["since"] == "2022-04-01"
+        assert web.post(f"/channels/{src['id']}/remove", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    assert [s["name"] for s in dalel.json("channel", "list")] != ["Hist"]

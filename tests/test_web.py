@@ -363,6 +363,11 @@ def test_users_sign_in_roles_tokens_and_the_audit_log(archive, browser):
                                   {"Authorization": f"Bearer {token}"})
         assert status == 200 and jsonmod.loads(body)["total"] >= 3
         assert srv.get("/api/search?q=x", {"Authorization": "Bearer dalel_forged"})[0] == 401
+        req = urllib.request.Request(srv.base + "/api/channels", method="POST", data=b'{"url": "https://e.org/f.xml"}',
+                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:              # an analyst's token: no admin
+            urllib.request.urlopen(req)
+        assert refused.value.code == 403
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.context.add_cookies([{"name": "dalel_session", "value": "1.9999999999.deadbeef",
                                    "url": srv.base}])                               # a forged session

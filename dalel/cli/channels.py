@@ -70,6 +70,34 @@ def channel_list(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"{s.id}\t{s.kind}\t{s.name or '-'}\t{shown_url(s.url)}")
 
 
+@channel.command("pause")
+@click.argument("id_or_url")
+@click.pass_context
+def channel_pause(ctx: click.Context, id_or_url: str) -> None:
+    """Stop checking a channel for now (its videos and their queue stay).
+
+    \b
+    Example:
+        dalel channel pause 2
+    """
+    src = app_of(ctx).store.sources.set_paused(id_or_url, True)
+    click.echo(f"paused {src.name or src.url}; `dalel channel resume {src.id}` checks it again")
+
+
+@channel.command("resume")
+@click.argument("id_or_url")
+@click.pass_context
+def channel_resume(ctx: click.Context, id_or_url: str) -> None:
+    """Check a paused channel again.
+
+    \b
+    Example:
+        dalel channel resume 2
+    """
+    src = app_of(ctx).store.sources.set_paused(id_or_url, False)
+    click.echo(f"resumed {src.name or src.url}")
+
+
 @channel.command("remove")
 @click.argument("id_or_url")
 @click.pass_context

@@ -6,11 +6,15 @@ from dataclasses import asdict
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
+from pydantic import BaseModel
+
 import store
 
 from ..app import App
+from ..errors import USER_ERRORS
 from ..formats import results_json, transcript_json
-from .common import PAGE, ClipIn, find_video, get_app, make_clip, run_search, token_of
+from .common import PAGE, ClipIn, add_channel, find_video, get_app, make_clip, run_search, token_of
+from .accounts import require_admin
 from .security import check_csrf
 
 router = APIRouter()
@@ -63,6 +67,27 @@ def api_transcript(video_id: str, app: App = Depends(get_app)) -> Response:
     except store.NotFound as exc:
         raise HTTPException(404, str(exc)) from exc
     return Response(transcript_json(t, video.video_id), media_type="application/json")
+
+
+class ChannelIn(BaseModel):
+    url: str
+    name: str = ""
+    since: str = ""
+    last: int | None = None
+
+
+@router.post("/api/channels", status_code=201, summary="Watch a channel (admins): its history since a date, "
+             "the last N videos, or all")
+def api_add_channel(body: ChannelIn, request: Request, app: App = Depends(get_app)) -> dict:
+    check_csrf(request, request.headers.get("X-CSRF-Token", ""), token_of(request))
+    require_admin(request)
+    try:
+        src = add_channel(app, body.url.strip(), body.name.strip(), body.since, body.last)
+    except store.QueryError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    except USER_ERRORS as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return asdict(src) | {"warning": app.last_warning}
 
 
 @router.post("/api/clips", summary="Write an evidence package of a range")

@@ -74,3 +74,15 @@ def page(request: Request, name: str, **ctx) -> HTMLResponse:
     resp = request.app.state.templates.TemplateResponse(request, name, {"csrf": csrf, **ctx})
     resp.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict")
     return resp
+
+
+def add_channel(app: App, url: str, name: str, since: str, last: int | None) -> store.Source:
+    """A channel added from the browser or the API (admins), with its history chosen."""
+    if since:
+        store.check_date(since, "since")
+    if last is not None and not 1 <= last <= 100_000:
+        raise store.QueryError("last: give a number of videos from 1 to 100000")
+    src = app.add_channel(url, name or None, None, since=since or None, last_n=last)
+    if app.user:
+        app.store.users.audit(app.user, "channel add", src.url)
+    return src

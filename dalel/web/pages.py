@@ -15,7 +15,7 @@ from ..charts import mentions_chart, period_range
 from ..errors import USER_ERRORS
 from ..formats import FORMATTERS, coverage_line, hms, link_at, parse_time, transcript_json
 from ..searching import html_marked, options, unsure_words
-from .common import PAGE, ClipIn, find_video, get_app, make_clip, page, run_search, token_of
+from .common import PAGE, ClipIn, add_channel, find_video, get_app, make_clip, page, run_search, token_of
 from .accounts import require_admin
 from .security import check_csrf, confined, confined_new
 
@@ -146,6 +146,41 @@ def videos_page(request: Request, channel: str = "", state: str = "", removed: s
 @router.get("/channels", response_class=HTMLResponse)
 def channels_page(request: Request, app: App = Depends(get_app)) -> HTMLResponse:
     return page(request, "channels.html", status=app.status())
+
+
+@router.post("/channels", response_class=HTMLResponse)
+def channels_add(request: Request, csrf: str = Form(""), url: str = Form(...), name: str = Form(""),
+                 backfill: str = Form("all"), since: str = Form(""), last: str = Form(""),
+                 app: App = Depends(get_app)) -> Response:
+    """Add a channel: its whole history, since a date, or the last N videos."""
+    check_csrf(request, csrf, token_of(request))
+    require_admin(request)
+    try:
+        add_channel(app, url.strip(), name.strip(), since if backfill == "since" else "",
+                     int(last) if backfill == "last" and last.strip().isdigit() else None)
+    except USER_ERRORS as exc:
+        return page(request, "channels.html", status=app.status(), error=str(exc))
+    return RedirectResponse("/channels", 303)
+
+
+@router.post("/channels/{source_id}/{action}", response_class=HTMLResponse)
+def channel_action(request: Request, source_id: str, action: str, csrf: str = Form(""),
+                   app: App = Depends(get_app)) -> Response:
+    """Pause, resume or remove a channel (admins)."""
+    check_csrf(request, csrf, token_of(request))
+    require_admin(request)
+    try:
+        if action in ("pause", "resume"):
+            app.store.sources.set_paused(source_id, action == "pause")
+        elif action == "remove":
+            app.store.sources.remove(source_id)
+        else:
+            raise HTTPException(404, "use pause, resume or remove")
+    except store.NotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    if app.user:
+        app.store.users.audit(app.user, f"channel {action}", source_id)
+    return RedirectResponse("/channels", 303)
 
 
 @router.post("/retry", response_class=HTMLResponse)

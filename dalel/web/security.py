@@ -90,8 +90,11 @@ def harden(response, token: str, policy: str = CSP) -> None:
 
 
 def check_csrf(request: Request, sent: str, token: str) -> None:
-    """A POST must carry the CSRF cookie's value (double submit), or a bearer token."""
-    if token and request.headers.get("Authorization", "").startswith("Bearer "):
+    """A POST must carry the CSRF cookie's value (double submit), or a bearer token that
+    authenticated it (the [web] token, or a user's: a header no other site can make a browser send)."""
+    who = getattr(request.state, "who", None)
+    by_bearer = request.headers.get("Authorization", "").startswith("Bearer ")
+    if by_bearer and (token or (who is not None and who.user is not None)):
         return
     cookie = request.cookies.get(CSRF_COOKIE, "")
     if not cookie or not sent or not hmac.compare_digest(cookie.encode(errors="replace"),
