@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -80,10 +81,14 @@ def run(ctx: click.Context) -> None:
         logging.getLogger().setLevel(logging.INFO)
     daemon = Daemon(cfg)
     daemon.run_until_stopped()
-    if daemon.busy_workers():
+    lingering = [t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive()
+                 and not t.daemon]
+    if daemon.busy_workers() or lingering:
         # A transcription still inside the speech engine's native threads would abort the
-        # interpreter's exit ("terminate called…", exit 134); its work is checkpointed and
-        # resumes on the next start, and every database write is a committed transaction.
+        # interpreter's exit ("terminate called…", exit 134), and a scheduled check still
+        # running (a slow source) would hold it: the process ends now. Work is checkpointed
+        # and resumes on the next start; every database write is a transaction (an unfinished
+        # one is rolled back).
         logging.shutdown()
         sys.stdout.flush()
         os._exit(0)
