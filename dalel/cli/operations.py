@@ -81,8 +81,9 @@ def run(ctx: click.Context) -> None:
         logging.getLogger().setLevel(logging.INFO)
     daemon = Daemon(cfg)
     daemon.run_until_stopped()
+    # (the scheduler's pool threads are joined at interpreter exit, even after shutdown(wait=False))
     lingering = [t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive()
-                 and not t.daemon]
+                 and (not t.daemon or t.name.startswith("ThreadPoolExecutor"))]
     if daemon.busy_workers() or lingering:
         # A transcription still inside the speech engine's native threads would abort the
         # interpreter's exit ("terminate called…", exit 134), and a scheduled check still
