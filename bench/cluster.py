@@ -30,20 +30,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 import psycopg  # noqa: E402
 
 import store  # noqa: E402
-from search_speed import SAMPLES, build_dalel, pick_queries  # noqa: E402
+from search_speed import build_dalel, pick_queries, time_queries  # noqa: E402
 from servers import postgres_server  # noqa: E402
 from store import tsquery  # noqa: E402
-
-
-def timed(run, queries: list[str]) -> tuple[float, float, int]:
-    times = []
-    for _ in range(-(-SAMPLES // len(queries))):
-        for q in queries:
-            start = time.perf_counter()
-            run(q)
-            times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))], len(times)
 
 
 def concurrent(url: str, db: Path, queries: list[str], clients: int = 8, rounds: int = 3) -> tuple[float, float, int]:
@@ -105,9 +94,9 @@ def main() -> None:
             print("dalel search (matcher, sentences, context; top 50), candidates from each engine")
             print(f"{'query':<8} {'FTS5 p50':>9} {'p95':>7}   {'PostgreSQL p50':>14} {'p95':>7}   (ms; samples)")
             for kind, qs in queries.items():
-                f50, f95, k = timed(lambda q: store.search(s, store.parse(q), store.SearchOptions(limit=50),
+                f50, f95, k = time_queries(lambda q: store.search(s, store.parse(q), store.SearchOptions(limit=50),
                                                            approximate=False), qs)
-                p50, p95, _ = timed(lambda q: store.search(s, store.parse(q), store.SearchOptions(limit=50),
+                p50, p95, _ = time_queries(lambda q: store.search(s, store.parse(q), store.SearchOptions(limit=50),
                                                            approximate=False, candidates=source), qs)
                 print(f"{kind:<8} {f50:>9.1f} {f95:>7.1f}   {p50:>14.1f} {p95:>7.1f}   ({k})")
             c50, c95, k = concurrent(url, db, [q for qs in queries.values() for q in qs])
