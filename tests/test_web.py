@@ -421,3 +421,30 @@ def test_sign_in_is_throttled_after_five_failures(archive):
         right = web.post("/login", data={"csrf": csrf, "name": "ops", "password": "correct horse battery"},
                          follow_redirects=False)
         assert right.status_code == 429                                            # even the right one, for a minute
+
+
+@pytest.mark.parametrize("width, height, label", [(1280, 900, "desktop"), (390, 844, "phone")])
+def test_every_page_renders_offline_at_desktop_and_phone_width(archive, browser, width, height, label):
+    """Each page loads with every request off this machine refused (no CDN, no web font), at
+    both widths, with nothing wider than the screen; screenshots in tests/artifacts/."""
+    with Server(archive) as srv:
+        page = browser.new_page(viewport={"width": width, "height": height})
+        elsewhere: list[str] = []
+
+        def only_here(route):
+            if route.request.url.startswith(srv.base):
+                route.continue_()
+            else:
+                elsewhere.append(route.request.url)
+                route.abort()
+        page.route("**/*", only_here)
+        for name, path in (("home", "/"), ("search", "/search?q=" + urllib.parse.quote("выборы")),
+                           ("videos", "/videos"), ("video", "/videos/DaLeLdemo01"), ("alerts", "/alerts"),
+                           ("channels", "/channels"), ("api", "/api")):
+            page.goto(srv.base + path)
+            page.wait_for_load_state("load")
+            assert page.locator("main").count() == 1, path
+            overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 2, f"{path} is {overflow}px wider than the screen"
+            page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
+        assert elsewhere == []
