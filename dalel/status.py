@@ -70,8 +70,7 @@ def report(app: App) -> dict:
         "failed": [{"video_id": v.video_id, "title": v.title, "error": v.error} for v in failed],
         "failures_by_reason": by_reason(failed),
         # streams: being recorded now, live and waiting (live = "after"), announced
-        "live": [{"video_id": v.video_id, "title": v.title, "live_status": v.live_status}
-                 for v in app.store.videos.all() if v.live_status in ("recording", "is_live", "upcoming")],
+        "live": app.store.videos.live(),
         "removed": [{"video_id": v.video_id, "title": v.title, "removed_at": v.removed_at,
                      "message": next((e["detail"] for e in reversed(app.store.videos.events(v))
                                       if e["event"] == "removed_at_source"), None)}

@@ -279,6 +279,11 @@ class Videos(Repository):
         return [{"period": p, "count": round(sum(c.values()), 3), "channels": c}
                 for p, c in sorted(periods.items())][-weeks:]
 
+    def live(self) -> list[dict[str, Any]]:
+        """Streams being recorded, live (and archived once ended) or announced."""
+        return self.store.rows("SELECT video_id, title, live_status FROM videos"
+                               " WHERE live_status IN ('recording', 'is_live', 'upcoming') ORDER BY id")
+
     def file(self, path: str) -> FileRecord | None:
         """An archived file by its archive-relative path."""
         rows = self.store.rows("SELECT * FROM files WHERE path = ? ORDER BY id DESC LIMIT 1", (path,))
