@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from itertools import islice, product
 
-from .match import Plan, boundary_splits
+from .match import Plan
+from .phrases import boundary_splits, phrase_terms
 from .query import Node, Or, Term
 
 MAX_COMBINATIONS = 64
@@ -91,14 +92,12 @@ def compile_segments(plan: Plan, approximate: bool) -> str:
 def compile_crossing(plan: Plan, approximate: bool) -> str | None:
     """For a query of exact phrases only: the expression that matches a bridge row only where
     a phrase crosses its boundary ("a b c" as "a ᛝ b c" or "a b ᛝ c"). None otherwise."""
-    root = plan.query.root
-    terms = [root] if isinstance(root, Term) else list(root.items) if isinstance(root, Or) else []
-    if approximate or not terms or not all(isinstance(t, Term) and len(t.words) > 1
-                                           and not t.prefix and not t.fuzzy for t in terms):
+    terms = phrase_terms(plan.query, approximate)
+    if terms is None:
         return None
     out = []
     for term in terms:
-        phrases = _phrases(plan, term, False)  # type: ignore[arg-type]
+        phrases = _phrases(plan, term, False)
         if phrases is None:
             return None
         for phrase in phrases:

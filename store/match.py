@@ -23,7 +23,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from .text import BOUNDARY, BRIDGE, LANGUAGES, WORD_RE, analyse, family, normalise, words
+from .text import LANGUAGES, WORD_RE, analyse, family, normalise, words
 from .index import similar
 from .text.fuzzy import fold
 from .query import Near, Node, Or, Query, Term
@@ -67,13 +67,6 @@ class Plan:
         if approximate:
             alts |= set(spec.similar.values())
         return sorted(alts)
-
-
-def boundary_splits(stems: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """A phrase's indexed forms with the segment-boundary token at each place a bridge row may
-    hold it (each side keeps at most BRIDGE words): "a b c" → "a ᛝ b c", "a b ᛝ c"."""
-    return [(*stems[:k], BOUNDARY, *stems[k:])
-            for k in range(max(1, len(stems) - BRIDGE), min(len(stems), BRIDGE + 1))]
 
 
 def resolve(conn: sqlite3.Connection, query: Query, lang: str | None, *, families: bool = True,

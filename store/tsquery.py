@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from itertools import islice, product
 
-from .match import Plan, boundary_splits
+from .match import Plan
+from .phrases import boundary_splits, phrase_terms
 from .search import Candidates, Seed
 from .query import Node, Or, Term
 from .text import BOUNDARY
@@ -79,14 +80,12 @@ def compile_segments(plan: Plan, approximate: bool) -> str:
 def compile_crossing(plan: Plan, approximate: bool) -> str | None:
     """For a query of exact phrases only: the tsquery that matches a bridge row only where a
     phrase crosses its boundary ('a' <-> 'ᛝ' <-> 'b'). None otherwise."""
-    root = plan.query.root
-    terms = [root] if isinstance(root, Term) else list(root.items) if isinstance(root, Or) else []
-    if approximate or not terms or not all(isinstance(t, Term) and len(t.words) > 1
-                                           and not t.prefix and not t.fuzzy for t in terms):
+    terms = phrase_terms(plan.query, approximate)
+    if terms is None:
         return None
     out = []
     for term in terms:
-        per_word = [plan.fts_alternatives(spec, False) for spec in plan.specs[term]]   # type: ignore[index]
+        per_word = [plan.fts_alternatives(spec, False) for spec in plan.specs[term]]
         if any(not alts for alts in per_word):
             continue
         combos = list(islice(product(*per_word), MAX_COMBINATIONS + 1))
