@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench clean fixtures lexicon postgresql
+.PHONY: install demo test test-fast bench clean fixtures lexicon postgresql catalogues
 
 $(STAMP): pyproject.toml requirements/seaweedfs.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ $(HUNSPELL_KK):
 
 lexicon: $(STAMP) $(HUNSPELL_KK)
 	$(BIN)/python scripts/build_kk_lexicon.py $(HUNSPELL_KK)
+
+# Extract the web app's messages into dalel/locale/{ru,kk,en}/LC_MESSAGES/dalel.po (translations
+# kept; the tests fail until every new message is translated).
+catalogues: $(STAMP)
+	$(BIN)/python scripts/catalogues.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -25,9 +25,10 @@ def period_range(period: str) -> tuple[str, str] | None:
     return None
 
 
-def mentions_chart(histogram: list[dict], link: Callable[[str], str | None] = lambda p: None) -> Markup:
+def mentions_chart(histogram: list[dict], link: Callable[[str], str | None] = lambda p: None,
+                   label: Callable[[str], str] = str) -> Markup:
     """An SVG bar chart of a count per period (mentions, hours…), stacked by channel;
-    `link(period)` gives each bar's URL (None: no link)."""
+    `link(period)` gives each bar's URL (None: no link), `label(period)` its name on the axis."""
     import pygal
     from pygal.style import Style
     channels = sorted({c for h in histogram for c in h["channels"]})
@@ -37,7 +38,7 @@ def mentions_chart(histogram: list[dict], link: Callable[[str], str | None] = la
                           legend_at_bottom=True, x_label_rotation=30 if len(histogram) > 8 else 0,
                           show_y_guides=True, print_values=False, style=style, explicit_size=False)
     chart = pygal.StackedBar(config)
-    chart.x_labels = [h["period"] for h in histogram]
+    chart.x_labels = [label(h["period"]) for h in histogram]
     for channel in channels:
         values = []
         for h in histogram:

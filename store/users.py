@@ -116,6 +116,14 @@ class Users:
                                       (user_id,)).fetchone()
         return User(*row) if row else None
 
+    def session_key(self, user_id: int) -> str | None:
+        """What a session is bound to besides the user's id: their name, creation and password.
+        A removed user's session cannot become a later user's who gets the same id, and a new
+        password ends every session signed in with the old one. None: no such user."""
+        row = self.store.conn.execute("SELECT id, name, created_at, password_hash FROM users WHERE id = ?",
+                                      (user_id,)).fetchone()
+        return _sha("\0".join(map(str, row)))[:24] if row else None
+
     def audit(self, user: str, action: str, target: str | None = None) -> None:
         with self.store.transaction() as conn:
             conn.execute("INSERT INTO audit (at, user, action, target) VALUES (?, ?, ?, ?)",

@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from .. import __version__
 from ..config import Config
 from ..errors import DalelError
+from .. import i18n
 from ..templating import TEMPLATES, environment
 from . import accounts, api, pages, security
 from .security import check_bind, is_loopback, session_value
@@ -25,7 +26,7 @@ def create_app(config: Config) -> FastAPI:
     web = FastAPI(title="Dalel", version=__version__, docs_url=None, redoc_url=None,
                   description="Search, transcripts and evidence clips of the Dalel archive.")
     web.state.config = config
-    web.state.templates = Jinja2Templates(env=environment())
+    web.state.templates = {code: Jinja2Templates(env=environment(code)) for code in i18n.LOCALES}
     web.state.template_dir = TEMPLATES
     token = config.web.token
     cluster = config.cluster
@@ -40,6 +41,7 @@ def create_app(config: Config) -> FastAPI:
     async def guard(request: Request, call_next):
         if security.host_name(request.headers.get("host", "")) not in hosts:
             return security.refused(request, token, frozenset(hosts))
+        request.state.locale = i18n.choose(request.cookies.get(i18n.COOKIE), request.headers.get("accept-language"))
         who = accounts.identify(request)
         request.state.who = who
         if who.users:

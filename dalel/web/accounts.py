@@ -17,8 +17,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 import store
 
+from .. import i18n
 from .common import page
-from .security import authorized, check_csrf
+from .security import authorized, check_csrf, local_target
 
 SESSION_COOKIE = "dalel_session"
 SESSION_S = 12 * 3600
@@ -47,16 +48,21 @@ def _sign(secret: bytes, body: str) -> str:
 
 
 def session_for(s: store.Store, user: store.User) -> str:
-    body = f"{user.id}.{int(time.time()) + SESSION_S}"
+    """A signed session value: the user's id, its expiry, and what binds it to this user as
+    they are now (`Users.session_key`); a new value at every sign-in."""
+    body = f"{user.id}.{int(time.time()) + SESSION_S}.{s.users.session_key(user.id)}"
     return f"{body}.{_sign(_secret(s), body)}"
 
 
 def _session_user(s: store.Store, value: str) -> store.User | None:
     parts = value.split(".")
-    if len(parts) != 3 or not all(p.isalnum() for p in parts):
+    if len(parts) != 4 or not all(p.isalnum() for p in parts) or not parts[0].isdigit() or not parts[1].isdigit():
         return None
-    body = f"{parts[0]}.{parts[1]}"
-    if not hmac.compare_digest(_sign(_secret(s), body), parts[2]) or int(parts[1]) < time.time():
+    body = ".".join(parts[:3])
+    if not hmac.compare_digest(_sign(_secret(s), body), parts[3]) or int(parts[1]) < time.time():
+        return None
+    key = s.users.session_key(int(parts[0]))
+    if key is None or not hmac.compare_digest(key, parts[2]):
         return None
     return s.users.by_id(int(parts[0]))
 
@@ -78,7 +84,7 @@ def refused_without_login(request: Request, who: Who) -> Response | None:
     if not who.users or who.user is not None or who.token:
         return None
     path = request.url.path
-    if path in ("/login", "/healthz") or path.startswith("/static/"):
+    if path in ("/login", "/healthz") or path.startswith(("/static/", "/lang/")):
         return None
     if path.startswith("/api/") or path in ("/metrics", "/openapi.json"):
         return JSONResponse({"error": "authentication required: sign in, or send 'Authorization: Bearer "
@@ -118,13 +124,22 @@ def login(request: Request, csrf: str = Form(""), name: str = Form(""), password
         if user is None:
             _failures[client].append(time.monotonic())
             s.users.audit(name[:64] or "?", "login failed", client)
-            return RedirectResponse("/login?" + urlencode({"next": next, "error": "wrong name or password"}), 303)
+            return RedirectResponse("/login?" + urlencode({"next": next, "error": "wrong"}), 303)
         s.users.audit(user.name, "login", client)
         session = session_for(s, user)
-    target = next if next.startswith("/") and not next.startswith("//") else "/"
-    resp = RedirectResponse(target, 303)
+    resp = RedirectResponse(local_target(next), 303)
     # a new session value at every sign-in: whatever cookie was there before (fixation) is replaced
     resp.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="strict", max_age=SESSION_S)
+    return resp
+
+
+@router.get("/lang/{code}")
+def choose_language(code: str, next: str = "/") -> Response:
+    """The language switcher: remembered in a cookie for a year, then back to the page."""
+    if code not in i18n.LOCALES:
+        raise HTTPException(404, f"no interface in {code!r}: use one of {', '.join(i18n.LOCALES)}")
+    resp = RedirectResponse(local_target(next), 303)
+    resp.set_cookie(i18n.COOKIE, code, max_age=365 * 86400, samesite="lax")
     return resp
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 import monitor
 import store
 
+from .. import i18n
 from ..app import App
 from ..errors import USER_ERRORS
 from ..searching import options
@@ -71,8 +72,10 @@ def make_clip(app: App, body: ClipIn) -> dict:
 
 def page(request: Request, name: str, **ctx) -> HTMLResponse:
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
-    resp = request.app.state.templates.TemplateResponse(request, name, {"csrf": csrf, **ctx})
+    templates = request.app.state.templates[getattr(request.state, "locale", i18n.DEFAULT)]
+    resp = templates.TemplateResponse(request, name, {"csrf": csrf, **ctx})
     resp.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict")
+    resp.headers["Vary"] = "Accept-Language, Cookie"   # the page is in the reader's language
     return resp
 
 

@@ -9,11 +9,13 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 import monitor
 import store
+from store.text import language
 
+from .. import i18n
 from ..app import App
 from ..charts import mentions_chart, period_range
 from ..errors import USER_ERRORS
-from ..formats import FORMATTERS, coverage_line, hms, link_at, parse_time, transcript_json
+from ..formats import FORMATTERS, hms, link_at, parse_time, transcript_json
 from ..searching import html_marked, options, unsure_words
 from .common import PAGE, ClipIn, add_channel, find_video, get_app, make_clip, page, run_search, token_of
 from .accounts import require_admin
@@ -29,7 +31,8 @@ def home(request: Request, app: App = Depends(get_app)) -> HTMLResponse:
     weeks = app.store.videos.hours_per_week()
     return page(request, "home.html", status=app.status(), channels=app.store.videos.overview(),
                 newest=app.store.videos.browse(limit=10)[1], alerts=store.alerts(app.store, limit=10),
-                chart=mentions_chart(weeks) if weeks else None, languages=store.LANGUAGES)
+                chart=mentions_chart(weeks, label=_period_label(request)) if weeks else None,
+                languages=store.LANGUAGES)
 
 
 @router.get("/search", response_class=HTMLResponse)
@@ -51,9 +54,10 @@ def search_page(request: Request, q: str = "", lang: str = "", channel: str = ""
 
     def url(**change: str) -> str:
         return "/search?" + urlencode({k: v for k, v in (base | change).items() if v})
-    ctx.update(results=results, groups=_groups(results), facets=_facets(results, url),
+    ctx.update(results=results, groups=_groups(results), facets=_facets(results, url, request.state.locale),
                chart=mentions_chart(results.histogram, lambda p: url(**dict(zip(("since", "until"), r)))
-                                    if (r := period_range(p)) else None) if results.histogram else None)
+                                    if (r := period_range(p)) else None, _period_label(request))
+               if results.histogram else None)
     if offset > 0:
         ctx["prev_url"] = url(offset=str(max(0, offset - PAGE)))
     if results.total > offset + PAGE:
@@ -61,14 +65,31 @@ def search_page(request: Request, q: str = "", lang: str = "", channel: str = ""
     return page(request, "search.html", **ctx)
 
 
-def _facets(results: store.Results, url) -> list[dict]:
-    """Each facet's values with their counts, and the link that narrows the search to one."""
+def _period_label(request: Request):
+    """A chart's period ("2024-03", "2024-W10", "undated") as the reader's language writes it."""
+    code = request.state.locale
+    return lambda p: i18n.translations(code).gettext(p) if p == "undated" else i18n.period(p, code)
+
+
+def _facets(results: store.Results, url, code: str) -> list[dict]:
+    """Each facet's values with their counts, the label shown in the reader's language, and the
+    link that narrows the search to one."""
+    gettext = i18n.translations(code).gettext
+
     def narrow(facet: str, value: str) -> str | None:
         if facet == "month":
             return url(since=value, until=value) if value != "undated" else None
         return url(**{facet: value}) if value != "unknown" else None
+
+    def label(facet: str, value: str) -> str:
+        if value in ("unknown", "undated") or facet == "source":
+            return gettext(value)
+        if facet == "lang" and value in store.LANGUAGES:
+            return gettext(language(value).name)
+        return i18n.period(value, code) if facet == "month" else value
     names = {"channel": "Channel", "lang": "Language", "source": "Source", "month": "Month"}
-    return [{"name": names[f], "values": [v | {"link": narrow(f, v["value"])} for v in values]}
+    return [{"name": names[f], "values": [v | {"link": narrow(f, v["value"]), "label": label(f, v["value"])}
+                                          for v in values]}
             for f, values in results.facets.items()]
 
 
@@ -97,7 +118,7 @@ def video_page(request: Request, video_id: str, q: str = "", t: float = 0.0,
                  "hit": s["id"] in marks,
                  "html": html_marked(s["text"], marks.get(s["id"], ()), unsure_words(s["text"], s.get("words", ())))}
                 for s in (transcript or {}).get("segments", [])]
-    coverage = coverage_line((transcript.get("settings") or {}).get("coverage")) \
+    coverage = ((transcript.get("settings") or {}).get("coverage") or {"measured": False}) \
         if transcript and transcript.get("source") == "asr" else None
     custody, problems = store.custody.chain(app.store, video)
     return page(request, "video.html", video=video, transcript=transcript, segments=segments,

@@ -89,6 +89,13 @@ def harden(response, token: str, policy: str = CSP) -> None:
     response.headers["Referrer-Policy"] = "no-referrer"
 
 
+def local_target(path: str) -> str:
+    """Where to go back to after a sign-in or a language change: a path on this site only
+    (never `//host` or `/\\host`, which browsers read as another site)."""
+    ok = path.startswith("/") and not path.startswith(("//", "/\\")) and not any(c in path for c in "\r\n\t")
+    return path if ok else "/"
+
+
 def check_csrf(request: Request, sent: str, token: str) -> None:
     """A POST must carry the CSRF cookie's value (double submit), or a bearer token that
     authenticated it (the [web] token, or a user's: a header no other site can make a browser send)."""
