@@ -79,6 +79,7 @@ class Candidates:
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
+        self._videos: dict[tuple, dict[str, int]] = {}   # matching rows per video, by (expr, where, params)
 
     def find(self, plan: Plan, approximate: bool, where: str, params: list,
              limit_for: Callable[[int], int | None]) -> tuple[int, list[Seed], int | None, str]:
@@ -86,9 +87,12 @@ class Candidates:
         conn = self.conn
         expr = fts5.compile_segments(plan, approximate)
         try:
-            rows = _count(conn, "segments_fts", expr, where, params)
-            limit = limit_for(rows)
-            seeds = _candidates(conn, "segments_fts", expr, where, params, limit)
+            if where:   # filtered: one pass over the matching rows counts, ranks and counts per video
+                rows, seeds, limit = self._filtered(expr, where, params, limit_for)
+            else:
+                rows = _count(conn, "segments_fts", expr, where, params)
+                limit = limit_for(rows)
+                seeds = _candidates(conn, "segments_fts", expr, where, params, limit)
             if plan.query.multiword:
                 crossing = fts5.compile_crossing(plan, approximate)
                 seeds += _candidates(conn, "bridges_fts", crossing or expr, where, params, limit, bridge=True)
@@ -96,9 +100,24 @@ class Candidates:
             raise QueryError(f"cannot search for {plan.query.raw!r}: {exc}; simplify the query") from exc
         return rows, seeds, limit, expr
 
+    def _filtered(self, expr: str, where: str, params: list,
+                  limit_for: Callable[[int], int | None]) -> tuple[int, list[Seed], int | None]:
+        """A filtered search reads its matching rows once (the joins with the filters' tables
+        are the cost): their number, the best `limit` of them, and the rows per video."""
+        every = self.conn.execute("SELECT s.transcript, s.seq, s.id, bm25(segments_fts) AS score, v.video_id"
+                                  + _from("segments_fts", where), (expr, *params)).fetchall()
+        per_video: dict[str, int] = {}
+        for row in every:
+            per_video[row[4]] = per_video.get(row[4], 0) + 1
+        self._videos[(expr, where, tuple(params))] = per_video
+        limit = limit_for(len(every))
+        every.sort(key=lambda r: (r[3], r[2]))
+        return len(every), [r[:4] for r in every[:limit]], limit
+
     def per_video(self, expr: str, where: str, params: list, found: list, rows: int) -> dict[str, int]:
         """Matching segment rows per video, for a search whose mentions were not all read."""
-        return _per_video(self.conn, expr, where, params, found, rows)
+        known = self._videos.get((expr, where, tuple(params)))
+        return dict(known) if known is not None else _per_video(self.conn, expr, where, params, found, rows)
 
 
 def search(store: Store, query: Query, options: SearchOptions = SearchOptions(),

@@ -227,11 +227,14 @@ class Videos(Repository):
 
     def browse(self, *, channel: str | None = None, state: str | None = None, removed: bool = False,
                since: str | None = None, until: str | None = None, limit: int = 100,
-               offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+               offset: int = 0, source_id: int | None = None) -> tuple[int, list[dict[str, Any]]]:
         """Videos for a list (newest broadcast first), with their channel's name: (how many match,
         this page)."""
         sql = (" FROM videos v LEFT JOIN sources src ON src.id = v.source_id WHERE 1 = 1")
         params: list[Any] = []
+        if source_id is not None:
+            sql += " AND v.source_id = ?"
+            params.append(source_id)
         if channel:
             sql += " AND (lower(coalesce(v.channel, src.name, '')) = lower(?) OR src.url = ?)"
             params += [channel, channel]
@@ -253,24 +256,27 @@ class Videos(Repository):
             + " ORDER BY v.published IS NULL, v.published DESC, v.id DESC LIMIT ? OFFSET ?", [*params, limit, offset])
         return total, rows
 
-    def overview(self) -> list[dict[str, Any]]:
-        """Per channel: videos, archived and transcribed, and their hours (a dashboard's table)."""
+    def overview(self, source_id: int | None = None) -> list[dict[str, Any]]:
+        """Per channel: videos, archived and transcribed, and their hours (a dashboard's table);
+        one channel's row with `source_id`."""
+        where, params = (" WHERE v.source_id = ?", (source_id,)) if source_id is not None else ("", ())
         return self.store.rows(
-            "SELECT coalesce(src.name, v.channel, 'unknown') AS channel, count(*) AS videos,"
+            "SELECT coalesce(src.name, v.channel, 'unknown') AS channel, max(src.id) AS source_id, count(*) AS videos,"
             " count(*) FILTER (WHERE v.archived_at IS NOT NULL) AS archived,"
             " count(*) FILTER (WHERE v.state = 'transcribed') AS transcribed,"
             f" round(coalesce(sum({_SECONDS}) FILTER (WHERE v.archived_at IS NOT NULL), 0) / 3600.0, 3)"
             " AS archived_hours,"
             f" round(coalesce(sum({_SECONDS}) FILTER (WHERE v.state = 'transcribed'), 0) / 3600.0, 3)"
             " AS transcribed_hours, count(*) FILTER (WHERE v.removed_at IS NOT NULL) AS removed"
-            " FROM videos v LEFT JOIN sources src ON src.id = v.source_id GROUP BY 1 ORDER BY 1")
+            " FROM videos v LEFT JOIN sources src ON src.id = v.source_id" + where + " GROUP BY 1 ORDER BY 1", params)
 
-    def hours_per_week(self, weeks: int = 26) -> list[dict[str, Any]]:
+    def hours_per_week(self, weeks: int = 26, source_id: int | None = None) -> list[dict[str, Any]]:
         """Broadcast hours archived per ISO week (of archiving) and channel, the last `weeks`."""
+        where, params = (" AND v.source_id = ?", (source_id,)) if source_id is not None else ("", ())
         rows = self.store.rows(
             "SELECT substr(v.archived_at, 1, 10) AS day, coalesce(src.name, v.channel, 'unknown') AS channel,"
             f" sum({_SECONDS}) / 3600.0 AS hours FROM videos v LEFT JOIN sources src"
-            " ON src.id = v.source_id WHERE v.archived_at IS NOT NULL GROUP BY 1, 2")
+            " ON src.id = v.source_id WHERE v.archived_at IS NOT NULL" + where + " GROUP BY 1, 2", params)
         periods: dict[str, dict[str, float]] = {}
         for r in rows:
             year, week, _ = dt.date.fromisoformat(r["day"]).isocalendar()

@@ -298,6 +298,19 @@ def test_the_video_list_filters_by_channel_state_and_dates(archive):
         assert bad[0] == 200 and "not a date" in bad[1].decode()
 
 
+def test_a_channel_page_shows_its_source_numbers_hours_and_videos(archive):
+    with Server(archive) as srv:
+        status, body, _ = srv.get("/channels/1")
+        page = body.decode()
+        assert status == 200 and 'id="video-count">2 videos<' in page
+        assert page.index("Новости недели") < page.index("Эфир: о выборах")        # newest broadcast first
+        assert "/feeds/videos.xml" in page and 'href="/search?channel=' in page and "Hours archived per week" in page
+        assert 'action="/channels/1/pause"' in page
+        assert srv.get("/channels/999")[0] == 404
+        assert 'href="/channels/1"' in srv.get("/channels")[1].decode()        # from the list of channels
+        assert 'href="/channels/1"' in srv.get("/")[1].decode()                # and from the dashboard
+
+
 def test_the_home_page_shows_the_archive_at_a_glance(archive, browser):
     with Server(archive) as srv:
         status, body, _ = srv.get("/")
@@ -441,7 +454,8 @@ def test_every_page_renders_offline_at_desktop_and_phone_width(archive, browser,
         page.route("**/*", only_here)
         for name, path in (("home", "/"), ("search", "/search?q=" + urllib.parse.quote("выборы")),
                            ("videos", "/videos"), ("video", "/videos/DaLeLdemo01"), ("alerts", "/alerts"),
-                           ("channels", "/channels"), ("api", "/api")):
+                           ("channels", "/channels"), ("channel", "/channels/1"), ("api", "/api"),
+                           ("login", "/login")):
             page.goto(srv.base + path)
             page.wait_for_load_state("load")
             assert page.locator("main").count() == 1, path
@@ -456,8 +470,8 @@ def test_every_page_renders_offline_at_desktop_and_phone_width(archive, browser,
 NOT_LABELS = {"Dalel", "API", "JSON", "HTML", "CSV", "TXT", "SRT", "VTT", "SHA", "OpenAPI", "YouTube", "yt", "dlp",
               "English", "cookie", "UTC"}
 KK_PAGES = (("home", "/"), ("search", "/search?q=" + urllib.parse.quote("выборы")), ("videos", "/videos"),
-            ("video", "/videos/DaLeLdemo01"), ("alerts", "/alerts"), ("channels", "/channels"), ("api", "/api"),
-            ("login", "/login"))
+            ("video", "/videos/DaLeLdemo01"), ("alerts", "/alerts"), ("channels", "/channels"),
+            ("channel", "/channels/1"), ("api", "/api"), ("login", "/login"))
 
 
 def _data_words(srv) -> set[str]:

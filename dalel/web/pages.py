@@ -169,6 +169,24 @@ def channels_page(request: Request, app: App = Depends(get_app)) -> HTMLResponse
     return page(request, "channels.html", status=app.status())
 
 
+@router.get("/channels/{source_id}", response_class=HTMLResponse)
+def channel_page(request: Request, source_id: str, offset: int = 0, app: App = Depends(get_app)) -> HTMLResponse:
+    """One channel: where it is watched from and how it fares, its hours archived per week, its
+    videos newest first, those that failed."""
+    try:
+        source = app.store.sources.get(source_id)      # its number, URL or name
+    except store.NotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    shown = next(s for s in app.status()["sources"] if s["id"] == source.id)
+    total, videos = app.store.videos.browse(source_id=source.id, limit=PAGE * 5, offset=max(0, offset))
+    weeks = app.store.videos.hours_per_week(source_id=source.id)
+    more = f"/channels/{source.id}?offset={offset + PAGE * 5}" if total > offset + PAGE * 5 else None
+    return page(request, "channel.html", source=shown, videos=videos, total=total, next_url=more,
+                numbers=(app.store.videos.overview(source.id) or [None])[0],
+                failed=app.store.videos.browse(source_id=source.id, state="failed", limit=50)[1],
+                chart=mentions_chart(weeks, label=_period_label(request)) if weeks else None)
+
+
 @router.post("/channels", response_class=HTMLResponse)
 def channels_add(request: Request, csrf: str = Form(""), url: str = Form(...), name: str = Form(""),
                  backfill: str = Form("all"), since: str = Form(""), last: str = Form(""),

@@ -166,3 +166,21 @@ def test_unsure_words_are_marked_beside_the_matches():
     assert '<mark><span' not in html and "призывали</span></mark>" not in html   # nested the same way
     assert str(html_marked("a <b>", [], [(0, 1)])) == \
         '<span class="low" title="speech recognition was unsure of this word">a</span> &lt;b&gt;'
+
+
+def test_a_filtered_common_word_counts_every_matching_segment_per_video(tmp_path):
+    """Above the rows read in full, a filtered search still counts what its filters let through:
+    the total and the count per video are those of the matching segments, not of all of them."""
+    st = store.Store(tmp_path / "dalel.sqlite3")
+    for n, channel, k in (("A1", "Alpha", 400), ("A2", "Alpha", 300), ("B1", "Beta", 500)):
+        video, _ = st.videos.discover("example", n, f"https://example.org/{n}", channel=channel,
+                                      published="2024-05-01T10:00:00+00:00")
+        st.transcripts.add_text(video, source="asr", model="by hand",
+                                segments=segments([f"Выборы прошли спокойно, строка {i}." for i in range(k)]))
+    everything = store.search(st, store.parse("выборы"), store.SearchOptions(limit=20), approximate=False)
+    alpha = store.search(st, store.parse("выборы"), store.SearchOptions(limit=20, channel="Alpha"),
+                         approximate=False)
+    assert not everything.total_exact and everything.total == 1200
+    assert not alpha.total_exact and alpha.total == 700 and alpha.videos == {"A1": 400, "A2": 300}
+    assert len(alpha.hits) == 20 and {h.video_id for h in alpha.hits} <= {"A1", "A2"}
+    st.close()
