@@ -182,7 +182,7 @@ def channel_page(request: Request, source_id: str, offset: int = 0, app: App = D
     weeks = app.store.videos.hours_per_week(source_id=source.id)
     more = f"/channels/{source.id}?offset={offset + PAGE * 5}" if total > offset + PAGE * 5 else None
     return page(request, "channel.html", source=shown, videos=videos, total=total, next_url=more,
-                numbers=(app.store.videos.overview(source.id) or [None])[0],
+                numbers=next(iter(app.store.videos.overview(source.id)), None),
                 failed=app.store.videos.browse(source_id=source.id, state="failed", limit=50)[1],
                 chart=mentions_chart(weeks, label=_period_label(request)) if weeks else None)
 
