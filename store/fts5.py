@@ -29,8 +29,8 @@ def _phrases(plan: Plan, term: Term, approximate: bool) -> list[str] | None:
     specs = plan.specs[term]
     per_word = []
     for spec in specs:
-        if spec.prefix is not None:
-            per_word.append([spec.prefix + "\x00"])   # marks a prefix (only the last word)
+        if spec.prefix is not None:   # "\x00" marks a prefix (only the last word)
+            per_word.append([spec.prefix + "\x00", *sorted(spec.prefix_stems)])
         else:
             per_word.append(plan.fts_alternatives(spec, approximate or term.fuzzy))
     if any(not alts for alts in per_word):
@@ -52,7 +52,8 @@ def _loose(plan: Plan, term: Term, approximate: bool) -> str:
     groups = []
     for spec in plan.specs[term]:
         if spec.prefix is not None:
-            groups.append(_quote(spec.prefix) + " *")
+            starts = [_quote(spec.prefix) + " *", *map(_quote, sorted(spec.prefix_stems))]
+            groups.append("(" + " OR ".join(starts) + ")")
         else:
             alts = plan.fts_alternatives(spec, approximate or term.fuzzy)
             groups.append("(" + " OR ".join(_quote(a) for a in alts) + ")" if alts else '"\x01"')

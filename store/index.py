@@ -30,6 +30,22 @@ def index_segment(conn: sqlite3.Connection, seg_id: int, text: str, lang: str | 
 
 
 
+MAX_PREFIX_STEMS = 200
+
+
+def prefix_stems(conn: sqlite3.Connection, prefix: str) -> frozenset[str]:
+    """The indexed forms of the spoken words that begin with `prefix` but whose own indexed form
+    does not (адамд* → адам, the form of «адамды», «адамдар»): a prefix is asked of the word as
+    spoken as well as of its indexed form. Too many is a QueryError, never a silent cut."""
+    from .errors import QueryError
+    rows = conn.execute("SELECT DISTINCT stem FROM vocabulary WHERE word >= ? AND word < ? AND substr(stem, 1, ?) != ?"
+                        " LIMIT ?", (prefix, prefix + "\U0010ffff", len(prefix), prefix,
+                                     MAX_PREFIX_STEMS + 1)).fetchall()
+    if len(rows) > MAX_PREFIX_STEMS:
+        raise QueryError(f"{prefix}*: too many different words begin with it; give more letters")
+    return frozenset(r[0] for r in rows)
+
+
 def similar(conn: sqlite3.Connection, word: str, stems: frozenset[str]) -> dict[str, str]:
     """Spoken forms (normalised) that may be `word` misheard, with their stems: same folded
     key, or the key with another ending (up to two more letters; keys of 4 or more), or one

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from .text import LANGUAGES, WORD_RE, analyse, family, normalise, words
-from .index import similar
+from .index import prefix_stems, similar
 from .text.fuzzy import fold
 from .query import Near, Node, Or, Query, Term
 
@@ -41,11 +41,15 @@ class WordSpec:
     text: str
     stems: frozenset[str]                  # exact: the indexed forms (families included)
     lemmas: frozenset[str]                 # the word's own indexed forms (no family)
-    prefix: str | None = None              # the indexed form starts with this
+    prefix: str | None = None              # the word as spoken or its indexed form starts with this
     similar: dict[str, str] = field(default_factory=dict, compare=False, hash=False)  # spoken form → stem
+    # a prefix's candidates beyond the indexed forms it begins: those of spoken words it begins
+    prefix_stems: frozenset[str] = frozenset()
 
     def exact(self, tok: "Tok") -> bool:
-        return tok.stem in self.stems if self.prefix is None else tok.stem.startswith(self.prefix)
+        if self.prefix is None:
+            return tok.stem in self.stems
+        return tok.stem.startswith(self.prefix) or tok.word.startswith(self.prefix)
 
     def possible(self, tok: "Tok") -> bool:
         return tok.word in self.similar
@@ -81,7 +85,9 @@ def resolve(conn: sqlite3.Connection, query: Query, lang: str | None, *, familie
         for i, word in enumerate(term.words):
             last_prefix = term.prefix and i == len(term.words) - 1
             if last_prefix:
-                out.append(WordSpec(word, frozenset(), frozenset(), prefix=normalise(word)))
+                start = normalise(word)
+                out.append(WordSpec(word, frozenset(), frozenset(), prefix=start,
+                                    prefix_stems=prefix_stems(conn, start)))
                 continue
             lemmas = frozenset(t.stem for lg in langs for t in analyse(word, lg))
             stems = frozenset(f for s in lemmas for f in family(s)) if families else lemmas

@@ -9,7 +9,7 @@
     выборы OR референдум   either (OR, ||; OR binds the words beside it:
                            a b OR c means a AND (b OR c); group with parentheses)
     выборы -парламент      exclude (-, NOT, !): no hit in a segment that has the word
-    власт*                 prefix of the indexed form
+    власт*                 prefix of the word as spoken or of its indexed form
     эфир~                  this word also in near spellings (misheard by speech recognition)
     channel:X lang:ru video:ID after:2024-01-01 before:2024-12-31 source:asr   filters
     channel:"Ne deidi"     a filter value with spaces
@@ -47,7 +47,7 @@ _FORBIDDEN = {"^": "a boost (^) is not supported: remove it",
 class Term:
     """Words that must be spoken adjacent and in order (one word: just that word)."""
     words: tuple[str, ...]
-    prefix: bool = False        # the last word is a prefix of the indexed form (власт*)
+    prefix: bool = False        # the last word is a prefix of the spoken or indexed form (власт*)
     fuzzy: bool = False         # also in near spellings (эфир~)
 
     @property

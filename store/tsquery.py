@@ -44,7 +44,8 @@ def tsvector_literal(terms: list[str]) -> str:
 def _word(plan: Plan, term: Term, i: int, approximate: bool) -> str:
     spec = plan.specs[term][i]
     if spec.prefix is not None:
-        return lexeme(spec.prefix) + ":*"
+        starts = [lexeme(spec.prefix) + ":*", *map(lexeme, sorted(spec.prefix_stems))]
+        return starts[0] if len(starts) == 1 else "(" + " | ".join(starts) + ")"
     alts = plan.fts_alternatives(spec, approximate or term.fuzzy)
     if not alts:
         return NOTHING

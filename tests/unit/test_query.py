@@ -59,3 +59,25 @@ def test_the_compiler_asks_bridges_only_where_a_phrase_crosses_the_boundary(tmp_
         plan = resolve(s.conn, store.parse('"захват власти"'), "ru", families=False)
         crossing = fts5.compile_crossing(plan, approximate=False)
     assert crossing == f'("захват {store.text.BOUNDARY} власть")'
+
+
+def test_a_prefix_is_asked_of_the_word_as_spoken_and_of_its_indexed_form(tmp_path):
+    """адамд* must find «адамды», «адамдар» although their indexed form is «адам»: the compilers
+    ask for the prefix and for the indexed forms of the spoken words it begins; the matcher
+    keeps only words that begin with it as spoken or indexed (not «адам», «адамға»)."""
+    from store import tsquery
+    from tests.unit.test_search_units import segments
+    with store.Store(tmp_path / "db.sqlite3") as s:
+        video, _ = s.videos.discover("example", "kk1", "https://example.org/kk1", published="2024-05-01")
+        s.transcripts.add_text(video, source="asr", model="by hand", segments=segments(
+            ["Біз адамдарға көмектестік.", "Ол адамды көрді.", "Бір адам келді.", "Адамға айт."], "kk"))
+        plan = resolve(s.conn, store.parse("адамд*"), None)
+        assert fts5.compile_segments(plan, approximate=False) == '("адамд" * OR "адам")'
+        assert tsquery.compile_segments(plan, approximate=False) == "(('адамд':* | 'адам'))"
+        r = store.search(s, store.parse("адамд*"), store.SearchOptions())
+        assert sorted(m for h in r.hits for m in h.matches) == ["адамдарға", "адамды"] and r.total == 2
+        with s.transaction() as conn:   # spoken forms whose indexed forms differ (lemmas): too many
+            conn.executemany("INSERT INTO vocabulary (word, stem, fold) VALUES (?, ?, ?)",
+                             [(f"бар{i}", f"лемма{i}", f"бар{i}") for i in range(250)])
+        with pytest.raises(store.QueryError, match="give more letters"):
+            store.search(s, store.parse("бар*"), store.SearchOptions())
