@@ -104,7 +104,8 @@ def period(value: str, code: str) -> str:
 
 
 # Words of the data shown as labels (video states, job queues, roles, languages, transcript
-# sources, file roles, custody events, facets): marked here so the catalogues carry them; the pages translate them.
+# sources, file roles, custody events, audited actions, facets): marked here so the catalogues
+# carry them; the pages translate them.
 VOCABULARY = (
     N_("discovered"), N_("skipped"), N_("archived"), N_("transcribed"), N_("failed"),
     N_("archive_queued"), N_("archive_running"), N_("transcribe_queued"), N_("transcribe_running"),
@@ -114,5 +115,8 @@ VOCABULARY = (
     N_("asr"), N_("subtitles"), N_("metadata"), N_("import"),
     N_("media"), N_("info"), N_("thumbnail"), N_("description"), N_("chat"), N_("manifest"), N_("timestamp"),
     N_("capture"), N_("transcription"), N_("export"), N_("verification"), N_("fixity"), N_("moved"), N_("final"),
+    N_("channel add"), N_("channel pause"), N_("channel resume"), N_("channel remove"), N_("clip"), N_("login"),
+    N_("login failed"), N_("retry"), N_("search"), N_("user add"), N_("user passwd"), N_("user remove"),
+    N_("user token"),
     N_("Channel"), N_("Language"), N_("Source"), N_("Month"), N_("undated"), N_("unknown"),
 )

@@ -399,7 +399,9 @@ def test_users_sign_in_roles_tokens_and_the_audit_log(archive, browser):
         page.goto(srv.base + "/search?q=" + urllib.parse.quote('"захвату власти"'))
         page.click("#export-hits")
         page.wait_for_selector("#download")
+        assert page.goto(srv.base + "/users").status == 403                      # an admin page
         page.goto(srv.base + "/channels")
+        assert page.locator("#add-channel").count() == 0 and "Admins only" in page.locator("main").inner_text()
         csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "dalel_csrf")
         forbidden = page.request.post(srv.base + "/retry", form={"csrf": csrf}, max_redirects=0)
         assert forbidden.status == 403 and "needs an admin" in forbidden.text()   # an analyst is no admin
@@ -411,6 +413,11 @@ def test_users_sign_in_roles_tokens_and_the_audit_log(archive, browser):
         admin.wait_for_selector("#channels, form.search")
         csrf = next(c["value"] for c in admin.context.cookies() if c["name"] == "dalel_csrf")
         assert admin.request.post(srv.base + "/retry", form={"csrf": csrf}, max_redirects=0).status == 303
+        admin.goto(srv.base + "/users")
+        assert {"amina", "ops"} <= set(admin.locator("#users td:first-child").all_inner_texts())
+        assert "login failed" in admin.locator("#audit").inner_text()
+        admin.goto(srv.base + "/channels")
+        assert admin.locator("#add-channel").count() == 1
     custody = dalel.json("custody", "DaLeLdemo01")
     assert any(e["event"] == "export" and e["actor"] == "amina@web" for e in custody["entries"])
     actions = {(e["user"], e["action"]) for e in dalel.json("audit")}
@@ -455,7 +462,7 @@ def test_every_page_renders_offline_at_desktop_and_phone_width(archive, browser,
         for name, path in (("home", "/"), ("search", "/search?q=" + urllib.parse.quote("выборы")),
                            ("videos", "/videos"), ("video", "/videos/DaLeLdemo01"), ("alerts", "/alerts"),
                            ("channels", "/channels"), ("channel", "/channels/1"), ("api", "/api"),
-                           ("login", "/login")):
+                           ("login", "/login"), ("users", "/users")):
             page.goto(srv.base + path)
             page.wait_for_load_state("load")
             assert page.locator("main").count() == 1, path
@@ -471,7 +478,7 @@ NOT_LABELS = {"Dalel", "API", "JSON", "HTML", "CSV", "TXT", "SRT", "VTT", "SHA",
               "English", "cookie", "UTC"}
 KK_PAGES = (("home", "/"), ("search", "/search?q=" + urllib.parse.quote("выборы")), ("videos", "/videos"),
             ("video", "/videos/DaLeLdemo01"), ("alerts", "/alerts"), ("channels", "/channels"),
-            ("channel", "/channels/1"), ("api", "/api"), ("login", "/login"))
+            ("channel", "/channels/1"), ("api", "/api"), ("login", "/login"), ("users", "/users"))
 
 
 def _data_words(srv) -> set[str]:

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 import store
 
 from .. import i18n
-from .common import page
+from .common import is_admin, page
 from .security import authorized, check_csrf, local_target
 
 SESSION_COOKIE = "dalel_session"
@@ -95,8 +95,7 @@ def refused_without_login(request: Request, who: Who) -> Response | None:
 
 def require_admin(request: Request) -> None:
     """Admins only (channels, settings, users) once users exist; the [web] token counts as admin."""
-    who: Who | None = getattr(request.state, "who", None)
-    if who and who.users and not who.token and (who.user is None or who.user.role != "admin"):
+    if not is_admin(request):
         raise HTTPException(403, "this needs an admin")
 
 
@@ -131,6 +130,14 @@ def login(request: Request, csrf: str = Form(""), name: str = Form(""), password
     # a new session value at every sign-in: whatever cookie was there before (fixation) is replaced
     resp.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="strict", max_age=SESSION_S)
     return resp
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(request: Request) -> HTMLResponse:
+    """Admins only: the accounts with their roles, and the audit log (who did what, when)."""
+    require_admin(request)
+    with store.Store(request.app.state.config.db_path) as s:
+        return page(request, "users.html", users=s.users.all(), audit=s.users.audit_log(limit=300))
 
 
 @router.get("/lang/{code}")

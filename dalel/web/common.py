@@ -70,10 +70,16 @@ def make_clip(app: App, body: ClipIn) -> dict:
     return {"package": path.name, "sha256": monitor.sha256_file(path), "url": f"/exports/{path.name}"}
 
 
+def is_admin(request: Request) -> bool:
+    """Admins: channels, settings, users. Everyone is while no user exists; the [web] token is."""
+    who = getattr(request.state, "who", None)
+    return who is None or not who.users or who.token or (who.user is not None and who.user.role == "admin")
+
+
 def page(request: Request, name: str, **ctx) -> HTMLResponse:
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
     templates = request.app.state.templates[getattr(request.state, "locale", i18n.DEFAULT)]
-    resp = templates.TemplateResponse(request, name, {"csrf": csrf, **ctx})
+    resp = templates.TemplateResponse(request, name, {"csrf": csrf, "admin": is_admin(request), **ctx})
     resp.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict")
     resp.headers["Vary"] = "Accept-Language, Cookie"   # the page is in the reader's language
     return resp
