@@ -48,69 +48,80 @@ def give_hours(db: Path) -> None:
     con.close()
 
 
+PLAIN_SEARCH = (
+    "<!doctype html><title>{{ q }}</title><p>{{ total }} rows</p>{{ chart|safe }}"
+    "{% for name, values in facets %}<div><b>{{ name }}</b>{% for v, n in values %} <a href='?f={{ v }}'>"
+    "{{ v }}</a> {{ n }}{% endfor %}</div>{% endfor %}"
+    "{% for r in rows %}<p>{{ r[2] }} · {{ r[3] }} · {{ r[1] }}</p>{% endfor %}")
+PLAIN_HOME = (
+    "<!doctype html><table>{% for r in channels %}<tr>{% for c in r %}<td>{{ c }}</td>{% endfor %}</tr>"
+    "{% endfor %}</table>{{ chart|safe }}<ul>{% for v in newest %}<li>{{ v[0] }} {{ v[1] }}</li>{% endfor %}</ul>")
+
+
+def plain_chart(rows) -> str:
+    """pygal's StackedBar at its defaults: (period, channel, value) rows."""
+    import pygal
+    bar = pygal.StackedBar()
+    periods = sorted({r[0] for r in rows})
+    bar.x_labels = periods
+    for channel in sorted({r[1] for r in rows}):
+        got = {r[0]: r[2] for r in rows if r[1] == channel}
+        bar.add(channel, [got.get(p, 0) for p in periods])
+    return bar.render(is_unicode=True)
+
+
+def plain_search(db: sqlite3.Connection, q: str) -> dict:
+    """The search page's work on the plain FTS5 table: top 20, total, facets, histogram."""
+    where, params = "", []
+    for key, value in FILTERS.findall(q):
+        col, op = {"lang": ("lang", "="), "after": ("published", ">="), "channel": ("channel", "=")}[key]
+        where += f" AND {col} {op} ?"
+        params.append(value)
+    args = (FILTERS.sub("", q).strip(), *params)
+    match = f"FROM plain WHERE plain MATCH ?{where}"
+    rows = db.execute(f"SELECT rowid, snippet(plain, 0, '[', ']', '…', 12), channel, published {match}"
+                      " ORDER BY rank LIMIT 20", args).fetchall()
+    total = db.execute(f"SELECT count(*) {match}", args).fetchone()[0]
+    facets = [(name, db.execute(f"SELECT {col}, count(*) {match} GROUP BY 1 ORDER BY 2 DESC", args).fetchall())
+              for name, col in (("channel", "channel"), ("lang", "lang"), ("month", "substr(published, 1, 7)"))]
+    histogram = db.execute(f"SELECT substr(published, 1, 7), channel, count(*) {match} GROUP BY 1, 2",
+                           args).fetchall()
+    return {"q": q, "total": total, "rows": rows, "facets": facets, "chart": plain_chart(histogram)}
+
+
+def plain_dashboard(db: sqlite3.Connection) -> dict:
+    channels = db.execute(
+        "SELECT channel, count(*), count(archived_at), sum(state = 'transcribed'), sum(duration) / 3600.0,"
+        " sum(CASE WHEN state = 'transcribed' THEN duration END) / 3600.0, count(removed_at)"
+        " FROM videos GROUP BY 1").fetchall()
+    weeks = db.execute("SELECT strftime('%Y-%W', archived_at), channel, sum(duration) / 3600.0 FROM videos"
+                       " WHERE archived_at IS NOT NULL GROUP BY 1, 2").fetchall()
+    newest = db.execute("SELECT video_id, title FROM videos ORDER BY published DESC LIMIT 10").fetchall()
+    return {"channels": channels, "chart": plain_chart(weeks[-26 * 2:]), "newest": newest}
+
+
 def plain_app(plain_db: Path, videos_db: Path):
     """The baseline: FastAPI + FTS5 + pygal + Jinja2 at their defaults, the same pages' work."""
-    import pygal
     from fastapi import FastAPI
     from fastapi.responses import HTMLResponse
     from jinja2 import Environment
     env = Environment(autoescape=True)
-    page = env.from_string(
-        "<!doctype html><title>{{ q }}</title><p>{{ total }} rows</p>{{ chart|safe }}"
-        "{% for name, values in facets %}<div><b>{{ name }}</b>{% for v, n in values %} <a href='?f={{ v }}'>"
-        "{{ v }}</a> {{ n }}{% endfor %}</div>{% endfor %}"
-        "{% for r in rows %}<p>{{ r[2] }} · {{ r[3] }} · {{ r[1] }}</p>{% endfor %}")
-    home = env.from_string(
-        "<!doctype html><table>{% for r in channels %}<tr>{% for c in r %}<td>{{ c }}</td>{% endfor %}</tr>"
-        "{% endfor %}</table>{{ chart|safe }}<ul>{% for v in newest %}<li>{{ v[0] }} {{ v[1] }}</li>{% endfor %}</ul>")
+    page, home = env.from_string(PLAIN_SEARCH), env.from_string(PLAIN_HOME)
     web = FastAPI()
     local = threading.local()
 
-    def con(path: Path) -> sqlite3.Connection:
-        key = str(path)
-        if not hasattr(local, key):
-            setattr(local, key, sqlite3.connect(path, check_same_thread=False))
-        return getattr(local, key)
-
-    def chart(rows) -> str:
-        bar = pygal.StackedBar()
-        periods = sorted({r[0] for r in rows})
-        bar.x_labels = periods
-        for channel in sorted({r[1] for r in rows}):
-            got = {r[0]: r[2] for r in rows if r[1] == channel}
-            bar.add(channel, [got.get(p, 0) for p in periods])
-        return bar.render(is_unicode=True)
+    def con(path: Path) -> sqlite3.Connection:   # one connection per server thread
+        if not hasattr(local, str(path)):
+            setattr(local, str(path), sqlite3.connect(path, check_same_thread=False))
+        return getattr(local, str(path))
 
     @web.get("/search", response_class=HTMLResponse)
     def search(q: str) -> str:
-        db = con(plain_db)
-        where, params = "", []
-        for key, value in FILTERS.findall(q):
-            col, op = {"lang": ("lang", "="), "after": ("published", ">="), "channel": ("channel", "=")}[key]
-            where += f" AND {col} {op} ?"
-            params.append(value)
-        args = (FILTERS.sub("", q).strip(), *params)
-        match = f"FROM plain WHERE plain MATCH ?{where}"
-        rows = db.execute(f"SELECT rowid, snippet(plain, 0, '[', ']', '…', 12), channel, published {match}"
-                          " ORDER BY rank LIMIT 20", args).fetchall()
-        total = db.execute(f"SELECT count(*) {match}", args).fetchone()[0]
-        facets = [(name, db.execute(f"SELECT {col}, count(*) {match} GROUP BY 1 ORDER BY 2 DESC", args).fetchall())
-                  for name, col in (("channel", "channel"), ("lang", "lang"), ("month", "substr(published, 1, 7)"))]
-        histogram = db.execute(f"SELECT substr(published, 1, 7), channel, count(*) {match} GROUP BY 1, 2",
-                               args).fetchall()
-        return page.render(q=q, total=total, rows=rows, facets=facets, chart=chart(histogram))
+        return page.render(**plain_search(con(plain_db), q))
 
     @web.get("/", response_class=HTMLResponse)
     def dashboard() -> str:
-        db = con(videos_db)
-        channels = db.execute(
-            "SELECT channel, count(*), count(archived_at), sum(state = 'transcribed'), sum(duration) / 3600.0,"
-            " sum(CASE WHEN state = 'transcribed' THEN duration END) / 3600.0, count(removed_at)"
-            " FROM videos GROUP BY 1").fetchall()
-        weeks = db.execute("SELECT strftime('%Y-%W', archived_at), channel, sum(duration) / 3600.0 FROM videos"
-                           " WHERE archived_at IS NOT NULL GROUP BY 1, 2").fetchall()
-        newest = db.execute("SELECT video_id, title FROM videos ORDER BY published DESC LIMIT 10").fetchall()
-        return home.render(channels=channels, chart=chart(weeks[-26 * 2:]), newest=newest)
+        return home.render(**plain_dashboard(con(videos_db)))
     return web
 
 
