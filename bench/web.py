@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import re
 import sqlite3
-import statistics
 import sys
 import tempfile
 import threading
@@ -35,7 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 
-from search_speed import SAMPLES, build_dalel, build_plain, pick_queries  # noqa: E402
+from search_speed import build_dalel, build_plain, pick_queries, time_queries  # noqa: E402
 
 FILTERS = re.compile(r"\b(lang|after|channel):(\S+)")
 
@@ -146,17 +145,13 @@ class Served:
 
 
 def timed(client: httpx.Client, urls: list[str]) -> tuple[float, float, int]:
-    """p50 and p95 in ms over ≥ SAMPLES fetches, each URL in turn; every answer must be a 200."""
-    times = []
-    for _ in range(-(-SAMPLES // len(urls))):
-        for url in urls:
-            start = time.perf_counter()
-            r = client.get(url)
-            times.append((time.perf_counter() - start) * 1000)
-            if r.status_code != 200:
-                raise SystemExit(f"{url}: {r.status_code} {r.text[:200]}")
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))], len(times)
+    """p50 and p95 in ms over ≥ SAMPLES fetches (search_speed's sampler), each URL in turn; every
+    answer must be a 200."""
+    def fetch(url: str) -> None:
+        r = client.get(url)
+        if r.status_code != 200:
+            raise SystemExit(f"{url}: {r.status_code} {r.text[:200]}")
+    return time_queries(fetch, urls)
 
 
 def main() -> None:
