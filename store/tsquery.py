@@ -100,30 +100,47 @@ def compile_crossing(plan: Plan, approximate: bool) -> str | None:
 
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS segments_tsv (id bigint PRIMARY KEY, tsv tsvector NOT NULL);
-CREATE TABLE IF NOT EXISTS bridges_tsv (id bigint PRIMARY KEY, tsv tsvector NOT NULL);
-CREATE INDEX IF NOT EXISTS segments_tsv_gin ON segments_tsv USING gin (tsv);
-CREATE INDEX IF NOT EXISTS bridges_tsv_gin ON bridges_tsv USING gin (tsv)
+CREATE TABLE IF NOT EXISTS segments_tsv (id bigint PRIMARY KEY, video bigint NOT NULL, tsv tsvector NOT NULL);
+CREATE TABLE IF NOT EXISTS bridges_tsv (id bigint PRIMARY KEY, tsv tsvector NOT NULL)
 """
+# GIN by default; RUM (postgresql-15-rum) when the server has it: it returns a common word's
+# best-ranked rows in rank order from the index, where GIN scores every match to rank them.
+INDEXES = {"gin": "CREATE INDEX IF NOT EXISTS {table}_idx ON {table} USING gin (tsv)",
+           "rum": "CREATE INDEX IF NOT EXISTS {table}_idx ON {table} USING rum (tsv rum_tsvector_ops)"}
+
+
+def index_method(pg) -> str:
+    """"rum" when the RUM extension can be used on this server, else "gin"."""
+    try:
+        pg.execute("CREATE EXTENSION IF NOT EXISTS rum")
+    except Exception:   # psycopg's error for an extension the server does not have
+        return "gin"
+    return "rum"
 
 
 def mirror(pg, sqlite_conn, batch: int = 5000) -> int:
-    """Copy a store's search index (each segment's and bridge's analysed words) into
-    PostgreSQL tsvectors; `pg` is a psycopg connection. Returns the rows written."""
+    """Copy a store's search index (each segment's and bridge's analysed words, and each
+    segment's video) into PostgreSQL tsvectors, indexed with RUM when the server has it, else
+    GIN; `pg` is a psycopg connection in autocommit mode. Returns the rows written."""
     for statement in SCHEMA.split(";"):
         if statement.strip():
             pg.execute(statement)
+    method = index_method(pg)
     n = 0
-    for table, fts in (("segments_tsv", "segments_fts"), ("bridges_tsv", "bridges_fts")):
-        rows = sqlite_conn.execute(f"SELECT rowid, terms FROM {fts}")
+    for table, sql in (("segments_tsv", "SELECT f.rowid, f.terms, s.video FROM segments_fts f"
+                                        " JOIN segments s ON s.id = f.rowid"),
+                       ("bridges_tsv", "SELECT rowid, terms FROM bridges_fts")):
+        rows = sqlite_conn.execute(sql)
+        columns = "id, tsv, video" if table == "segments_tsv" else "id, tsv"
+        marks = "%s, CAST(%s AS tsvector)" + (", %s" if table == "segments_tsv" else "")
         while chunk := rows.fetchmany(batch):
             with pg.cursor() as cur:
-                cur.executemany(f"INSERT INTO {table} (id, tsv) VALUES (%s, CAST(%s AS tsvector))"
+                cur.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})"
                                 " ON CONFLICT (id) DO UPDATE SET tsv = EXCLUDED.tsv",
-                                [(rowid, tsvector_literal(terms.split())) for rowid, terms in chunk])
+                                [(row[0], tsvector_literal(row[1].split()), *row[2:]) for row in chunk])
             n += len(chunk)
-    pg.execute("ANALYZE segments_tsv")
-    pg.execute("ANALYZE bridges_tsv")
+        pg.execute(INDEXES[method].format(table=table))
+        pg.execute(f"ANALYZE {table}")
     return n
 
 
@@ -134,11 +151,19 @@ class PostgresCandidates(Candidates):
     def __init__(self, pg, sqlite_conn):
         super().__init__(sqlite_conn)
         self.pg = pg
+        found = pg.execute("SELECT am.amname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                           " JOIN pg_am am ON am.oid = c.relam WHERE c.relname = 'segments_tsv_idx'").fetchone()
+        self.method = found[0] if found else "gin"
 
     def _rows(self, table: str, expr: str, limit: int | None) -> list[tuple[int, float]]:
-        cap = "" if limit is None else f" LIMIT {int(limit)}"
+        if limit is None:       # every candidate is read: the order is only the hits' ranking
+            return self.pg.execute(f"SELECT id, -ts_rank(tsv, q) FROM {table}, CAST(%s AS tsquery) q"
+                                   " WHERE tsv @@ q ORDER BY 2, id", (expr,)).fetchall()
+        if self.method == "rum":  # the best-ranked straight from the index (distance: lower is better)
+            return self.pg.execute(f"SELECT id, tsv <=> q FROM {table}, CAST(%s AS tsquery) q"
+                                   f" WHERE tsv @@ q ORDER BY tsv <=> q LIMIT {int(limit)}", (expr,)).fetchall()
         return self.pg.execute(f"SELECT id, -ts_rank(tsv, q) FROM {table}, CAST(%s AS tsquery) q"
-                               f" WHERE tsv @@ q ORDER BY 2, id{cap}", (expr,)).fetchall()
+                               f" WHERE tsv @@ q ORDER BY 2, id LIMIT {int(limit)}", (expr,)).fetchall()
 
     def _seeds(self, rows: list[tuple[int, float]], bridge: bool) -> list[Seed]:
         where: dict[int, tuple[int, int]] = {}
@@ -152,14 +177,16 @@ class PostgresCandidates(Candidates):
         return seeds + [(t, seq + 1, None, score) for t, seq, _, score in seeds] if bridge else seeds
 
     def per_video(self, expr: str, where: str, params: list, found: list, rows: int) -> dict[str, int]:
-        ids = [r[0] for r in self.pg.execute("SELECT id FROM segments_tsv WHERE tsv @@ CAST(%s AS tsquery)", (expr,))]
+        """Matching segment rows per video, counted by PostgreSQL (each row knows its video)."""
+        per = dict(self.pg.execute("SELECT video, count(*) FROM segments_tsv WHERE tsv @@ CAST(%s AS tsquery)"
+                                   " GROUP BY video", (expr,)).fetchall())
         counts: dict[str, int] = {}
-        for i in range(0, len(ids), 500):
-            part = ids[i:i + 500]
-            for vid, n in self.conn.execute(
-                    "SELECT v.video_id, count(*) FROM segments s JOIN videos v ON v.id = s.video"
-                    f" WHERE s.id IN ({','.join('?' * len(part))}) GROUP BY v.id", part):
-                counts[vid] = counts.get(vid, 0) + n
+        pks = list(per)
+        for i in range(0, len(pks), 500):
+            part = pks[i:i + 500]
+            for pk, vid in self.conn.execute(
+                    f"SELECT id, video_id FROM videos WHERE id IN ({','.join('?' * len(part))})", part):
+                counts[vid] = per[pk]
         return counts
 
     def find(self, plan, approximate, where, params, limit_for):

@@ -66,3 +66,27 @@ def test_the_tsvector_holds_dalel_s_forms_with_their_positions(postgres):
             " FROM CAST(%s AS tsvector) v",
             ("'захват' <-> 'власть'", "'захват' <2> 'власть'", "'мирн':* & !'суд'", vector)).fetchone()
         assert (phrase, near, loose) == (False, True, True)
+
+
+def test_a_common_word_gets_its_best_rows_from_the_index_rum_where_the_server_has_it(postgres, tmp_path):
+    """Above the rows read in full, PostgreSQL proposes the best-ranked rows — from the RUM index
+    in rank order where the server has the extension (Debian's postgresql-15-rum), else by GIN
+    and ts_rank — and counts the rows per video itself; totals and counts agree with FTS5."""
+    s = store.Store(tmp_path / "common.sqlite3")
+    for n in range(3):
+        video, _ = s.videos.discover("common", f"c{n}", f"https://example.org/c{n}", channel="common")
+        s.transcripts.add_text(video, source="asr", model="by hand", segments=[
+            store.SegmentRecord(float(i), i + 0.9, f"Выборы прошли спокойно, строка {i}.", "ru") for i in range(300)])
+    with psycopg.connect(postgres, autocommit=True) as pg:
+        pg.execute("DROP TABLE IF EXISTS segments_tsv, bridges_tsv")
+        tsquery.mirror(pg, s.conn)
+        source = tsquery.PostgresCandidates(pg, s.conn)
+        available = pg.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'rum'").fetchone()
+        assert source.method == ("rum" if available else "gin")
+        fts = store.search(s, store.parse("выборы"), store.SearchOptions(limit=20), approximate=False)
+        tsq = store.search(s, store.parse("выборы"), store.SearchOptions(limit=20), approximate=False,
+                           candidates=source)
+    assert not fts.total_exact and fts.total == tsq.total == 900
+    assert fts.videos == tsq.videos == {"c0": 300, "c1": 300, "c2": 300}
+    assert len(tsq.hits) == 20 and {h.matches for h in tsq.hits} == {("Выборы",)}
+    s.close()
