@@ -107,7 +107,7 @@ def period(value: str, code: str) -> str:
 # sources, file roles, custody events, audited actions, facets): marked here so the catalogues
 # carry them; the pages translate them.
 VOCABULARY = (
-    N_("discovered"), N_("skipped"), N_("archived"), N_("transcribed"), N_("failed"),
+    N_("discovered"), N_("skipped"), N_("archived"), N_("transcribed"), N_("failed"), N_("removed"),
     N_("archive_queued"), N_("archive_running"), N_("transcribe_queued"), N_("transcribe_running"),
     N_("timestamp_queued"), N_("timestamp_running"), N_("final_queued"), N_("final_running"),
     N_("youtube"), N_("feed"), N_("ytdlp"),

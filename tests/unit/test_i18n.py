@@ -52,8 +52,10 @@ def test_each_catalogue_translates_every_message_the_interface_shows(code):
                 assert not words, (msgid, s)
 
 
-def test_the_labels_of_the_data_are_in_the_catalogues():
+def test_the_labels_of_the_data_are_in_the_catalogues(tmp_path):
     vocabulary = set(i18n.VOCABULARY)
+    with store.Store(tmp_path / "db.sqlite3") as s:
+        assert set(s.counts()) <= vocabulary                 # the status page's counts
     assert {str(s) for s in store.VideoState} <= vocabulary
     assert set(store.ROLES) <= vocabulary
     assert {lang.name for lang in REGISTRY.values()} <= vocabulary
