@@ -25,16 +25,11 @@ $(CHROMIUM):
 	@command -v apt-get >/dev/null || { echo "install Chromium at $(CHROMIUM) for the browser tests"; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
-# PostgreSQL for the cluster contract tests (the tests start their own server on 127.0.0.1),
-# and its RUM index where Debian has it (optional: the search falls back to GIN without it).
+# PostgreSQL for the cluster contract tests (the tests start their own server on 127.0.0.1).
 PG_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
 postgresql:
 	@test -n "$(PG_INITDB)" || { command -v apt-get >/dev/null || { echo "install PostgreSQL (initdb) for the cluster tests"; exit 1; }; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgresql-contrib >/dev/null; }
-	@pg=$$(ls -d /usr/lib/postgresql/*/ | head -n 1); v=$$(basename $$pg); \
-	  test -e $$pg/lib/rum.so || ! command -v apt-get >/dev/null || \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-$$v-rum >/dev/null 2>&1 || \
-	  echo "postgresql-$$v-rum is not available: the cluster search uses GIN"
 
 # Lint and types first (seconds), then every test; `make test-fast` is the unit tier alone.
 test: $(STAMP) $(CHROMIUM) postgresql

@@ -76,8 +76,8 @@ def main() -> None:
         with psycopg.connect(url, autocommit=True) as pg:
             started = time.perf_counter()
             rows = tsquery.mirror(pg, s.conn)
-            print(f"PostgreSQL mirror: {rows:,} rows in {time.perf_counter() - started:.0f} s (GIN)", flush=True)
             source = tsquery.PostgresCandidates(pg, s.conn)
+            print(f"PostgreSQL mirror: {rows:,} rows in {time.perf_counter() - started:.0f} s (GIN)", flush=True)
             queries = pick_queries(args.segments)
             queries.pop("filtered")             # filters on the mirror: not built yet
             differ, checked = 0, 0

@@ -103,29 +103,19 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS segments_tsv (id bigint PRIMARY KEY, video bigint NOT NULL, tsv tsvector NOT NULL);
 CREATE TABLE IF NOT EXISTS bridges_tsv (id bigint PRIMARY KEY, tsv tsvector NOT NULL)
 """
-# GIN by default; RUM (postgresql-15-rum) when the server has it: it returns a common word's
-# best-ranked rows in rank order from the index, where GIN scores every match to rank them.
-INDEXES = {"gin": "CREATE INDEX IF NOT EXISTS {table}_idx ON {table} USING gin (tsv)",
-           "rum": "CREATE INDEX IF NOT EXISTS {table}_idx ON {table} USING rum (tsv rum_tsvector_ops)"}
-
-
-def index_method(pg) -> str:
-    """"rum" when the RUM extension can be used on this server, else "gin"."""
-    try:
-        pg.execute("CREATE EXTENSION IF NOT EXISTS rum")
-    except Exception:   # psycopg's error for an extension the server does not have
-        return "gin"
-    return "rum"
+# GIN. The RUM index (postgresql-15-rum 1.3.13, Debian's) ranked a common word's top 50 from the
+# index, but its backend died of a segmentation fault within seconds of 8 concurrent searching
+# clients on 1M segments here (sequentially it ran): not an index to hold evidence searches.
+INDEX = "CREATE INDEX IF NOT EXISTS {table}_idx ON {table} USING gin (tsv)"
 
 
 def mirror(pg, sqlite_conn, batch: int = 5000) -> int:
     """Copy a store's search index (each segment's and bridge's analysed words, and each
-    segment's video) into PostgreSQL tsvectors, indexed with RUM when the server has it, else
-    GIN; `pg` is a psycopg connection in autocommit mode. Returns the rows written."""
+    segment's video) into GIN-indexed PostgreSQL tsvectors; `pg` is a psycopg connection.
+    Returns the rows written."""
     for statement in SCHEMA.split(";"):
         if statement.strip():
             pg.execute(statement)
-    method = index_method(pg)
     n = 0
     for table, sql in (("segments_tsv", "SELECT f.rowid, f.terms, s.video FROM segments_fts f"
                                         " JOIN segments s ON s.id = f.rowid"),
@@ -139,7 +129,7 @@ def mirror(pg, sqlite_conn, batch: int = 5000) -> int:
                                 " ON CONFLICT (id) DO UPDATE SET tsv = EXCLUDED.tsv",
                                 [(row[0], tsvector_literal(row[1].split()), *row[2:]) for row in chunk])
             n += len(chunk)
-        pg.execute(INDEXES[method].format(table=table))
+        pg.execute(INDEX.format(table=table))
         pg.execute(f"ANALYZE {table}")
     return n
 
@@ -151,19 +141,11 @@ class PostgresCandidates(Candidates):
     def __init__(self, pg, sqlite_conn):
         super().__init__(sqlite_conn)
         self.pg = pg
-        found = pg.execute("SELECT am.amname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
-                           " JOIN pg_am am ON am.oid = c.relam WHERE c.relname = 'segments_tsv_idx'").fetchone()
-        self.method = found[0] if found else "gin"
 
     def _rows(self, table: str, expr: str, limit: int | None) -> list[tuple[int, float]]:
-        if limit is None:       # every candidate is read: the order is only the hits' ranking
-            return self.pg.execute(f"SELECT id, -ts_rank(tsv, q) FROM {table}, CAST(%s AS tsquery) q"
-                                   " WHERE tsv @@ q ORDER BY 2, id", (expr,)).fetchall()
-        if self.method == "rum":  # the best-ranked straight from the index (distance: lower is better)
-            return self.pg.execute(f"SELECT id, tsv <=> q FROM {table}, CAST(%s AS tsquery) q"
-                                   f" WHERE tsv @@ q ORDER BY tsv <=> q LIMIT {int(limit)}", (expr,)).fetchall()
+        cap = "" if limit is None else f" LIMIT {int(limit)}"
         return self.pg.execute(f"SELECT id, -ts_rank(tsv, q) FROM {table}, CAST(%s AS tsquery) q"
-                               f" WHERE tsv @@ q ORDER BY 2, id LIMIT {int(limit)}", (expr,)).fetchall()
+                               f" WHERE tsv @@ q ORDER BY 2, id{cap}", (expr,)).fetchall()
 
     def _seeds(self, rows: list[tuple[int, float]], bridge: bool) -> list[Seed]:
         where: dict[int, tuple[int, int]] = {}
