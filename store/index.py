@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING
 
+from .errors import QueryError
 from .text import ANALYSER_VERSION, BOUNDARY, BRIDGE, analyse, fold, normalise
 from .text.fuzzy import max_edits, within
 
@@ -37,7 +38,6 @@ def prefix_stems(conn: sqlite3.Connection, prefix: str) -> frozenset[str]:
     """The indexed forms of the spoken words that begin with `prefix` but whose own indexed form
     does not (адамд* → адам, the form of «адамды», «адамдар»): a prefix is asked of the word as
     spoken as well as of its indexed form. Too many is a QueryError, never a silent cut."""
-    from .errors import QueryError
     rows = conn.execute("SELECT DISTINCT stem FROM vocabulary WHERE word >= ? AND word < ? AND substr(stem, 1, ?) != ?"
                         " LIMIT ?", (prefix, prefix + "\U0010ffff", len(prefix), prefix,
                                      MAX_PREFIX_STEMS + 1)).fetchall()
