@@ -54,7 +54,7 @@ def search_page(request: Request, q: str = "", lang: str = "", channel: str = ""
 
     def url(**change: str) -> str:
         return "/search?" + urlencode({k: v for k, v in (base | change).items() if v})
-    ctx.update(results=results, groups=_groups(results), facets=_facets(results, url, request.state.locale),
+    ctx.update(results=results, groups=_groups(results), facets=_facets(results, url, request),
                chart=mentions_chart(results.histogram, lambda p: url(**dict(zip(("since", "until"), r)))
                                     if (r := period_range(p)) else None, _period_label(request))
                if results.histogram else None)
@@ -66,15 +66,15 @@ def search_page(request: Request, q: str = "", lang: str = "", channel: str = ""
 
 
 def _period_label(request: Request):
-    """A chart's period ("2024-03", "2024-W10", "undated") as the reader's language writes it."""
+    """A period ("2024-03", "2024-W10", "undated") as the reader's language writes it."""
     code = request.state.locale
     return lambda p: i18n.translations(code).gettext(p) if p == "undated" else i18n.period(p, code)
 
 
-def _facets(results: store.Results, url, code: str) -> list[dict]:
+def _facets(results: store.Results, url, request: Request) -> list[dict]:
     """Each facet's values with their counts, the label shown in the reader's language, and the
     link that narrows the search to one."""
-    gettext = i18n.translations(code).gettext
+    gettext, period = i18n.translations(request.state.locale).gettext, _period_label(request)
 
     def narrow(facet: str, value: str) -> str | None:
         if facet == "month":
@@ -82,11 +82,11 @@ def _facets(results: store.Results, url, code: str) -> list[dict]:
         return url(**{facet: value}) if value != "unknown" else None
 
     def label(facet: str, value: str) -> str:
-        if value in ("unknown", "undated") or facet == "source":
+        if facet == "month":
+            return period(value)
+        if value == "unknown" or facet == "source":
             return gettext(value)
-        if facet == "lang" and value in store.LANGUAGES:
-            return gettext(language(value).name)
-        return i18n.period(value, code) if facet == "month" else value
+        return gettext(language(value).name) if facet == "lang" and value in store.LANGUAGES else value
     names = {"channel": "Channel", "lang": "Language", "source": "Source", "month": "Month"}
     return [{"name": names[f], "values": [v | {"link": narrow(f, v["value"]), "label": label(f, v["value"])}
                                           for v in values]}
