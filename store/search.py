@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -82,8 +83,10 @@ class Candidates:
         self._videos: dict[tuple, dict[str, int]] = {}   # matching rows per video, by (expr, where, params)
 
     def find(self, plan: Plan, approximate: bool, where: str, params: list,
-             limit_for: Callable[[int], int | None]) -> tuple[int, list[Seed], int | None, str]:
-        """(matching segment rows, seeds best first, the cap applied, the expression)."""
+             limit_for: Callable[[int], int | None],
+             opts: SearchOptions | None = None) -> tuple[int, list[Seed], int | None, str]:
+        """(matching segment rows, seeds best first, the cap applied, the expression); FTS5
+        filters by `where`, another index may by `opts`."""
         conn = self.conn
         expr = fts5.compile_segments(plan, approximate)
         try:
@@ -102,14 +105,11 @@ class Candidates:
 
     def _filtered(self, expr: str, where: str, params: list,
                   limit_for: Callable[[int], int | None]) -> tuple[int, list[Seed], int | None]:
-        """A filtered search reads its matching rows once (the joins with the filters' tables
-        are the cost): their number, the best `limit` of them, and the rows per video."""
+        """One pass over a filtered search's matching rows (the joins are the cost): their number,
+        the best `limit`, the rows per video."""
         every = self.conn.execute("SELECT s.transcript, s.seq, s.id, bm25(segments_fts) AS score, v.video_id"
                                   + _from("segments_fts", where), (expr, *params)).fetchall()
-        per_video: dict[str, int] = {}
-        for row in every:
-            per_video[row[4]] = per_video.get(row[4], 0) + 1
-        self._videos[(expr, where, tuple(params))] = per_video
+        self._videos[(expr, where, tuple(params))] = dict(Counter(row[4] for row in every))
         limit = limit_for(len(every))
         every.sort(key=lambda r: (r[3], r[2]))
         return len(every), [r[:4] for r in every[:limit]], limit
@@ -240,7 +240,7 @@ def _mentions(store: Store, source: Candidates, plan: Plan, opts: SearchOptions,
         if exhaustive or opts.sort != "relevance" or rows <= EXACT_LIMIT:
             return None          # every candidate read: exact counts (and a true order by date)
         return (opts.offset + opts.limit) * 2 + 20
-    rows, seeds, limit, expr = source.find(plan, approximate, where, params, limit_for)
+    rows, seeds, limit, expr = source.find(plan, approximate, where, params, limit_for, opts)
     score: dict[int, float] = {}
     for _tid, _seq, sid, s in seeds:
         if sid is not None:

@@ -13,8 +13,10 @@ place the boundary may fall.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import islice, product
 
+from .filters import SearchOptions, sql_where
 from .match import Plan
 from .phrases import boundary_splits, phrase_terms
 from .search import Candidates, Seed
@@ -100,32 +102,34 @@ def compile_crossing(plan: Plan, approximate: bool) -> str | None:
 
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS segments_tsv (id bigint PRIMARY KEY, video bigint NOT NULL, tsv tsvector NOT NULL);
-CREATE TABLE IF NOT EXISTS bridges_tsv (id bigint PRIMARY KEY, tsv tsvector NOT NULL)
+CREATE TABLE IF NOT EXISTS segments_tsv (id bigint PRIMARY KEY, video bigint NOT NULL, transcript bigint NOT NULL,
+    lang text, source text NOT NULL, tsv tsvector NOT NULL);
+CREATE TABLE IF NOT EXISTS bridges_tsv (id bigint PRIMARY KEY, video bigint NOT NULL, transcript bigint NOT NULL,
+    lang text, source text NOT NULL, tsv tsvector NOT NULL)
 """
 # GIN. The RUM index (postgresql-15-rum 1.3.13, Debian's) ranked a common word's top 50 from the
 # index, but its backend died of a segmentation fault within seconds of 8 concurrent searching
 # clients on 1M segments here (sequentially it ran): not an index to hold evidence searches.
 INDEX = "CREATE INDEX IF NOT EXISTS {table}_idx ON {table} USING gin (tsv)"
+# each row with what the filters ask of it (a bridge row: its first segment's)
+_ROWS = ("SELECT f.rowid, f.terms, s.video, s.transcript, s.lang, t.source FROM {fts} f"
+         " JOIN segments s ON s.id = f.rowid JOIN transcripts t ON t.id = s.transcript")
 
 
 def mirror(pg, sqlite_conn, batch: int = 5000) -> int:
-    """Copy a store's search index (each segment's and bridge's analysed words, and each
-    segment's video) into GIN-indexed PostgreSQL tsvectors; `pg` is a psycopg connection.
-    Returns the rows written."""
+    """Copy a store's search index (each segment's and bridge's analysed words, with the video,
+    transcript, language and transcript source the filters ask about) into GIN-indexed
+    PostgreSQL tsvectors; `pg` is a psycopg connection. Returns the rows written."""
     for statement in SCHEMA.split(";"):
         if statement.strip():
             pg.execute(statement)
     n = 0
-    for table, sql in (("segments_tsv", "SELECT f.rowid, f.terms, s.video FROM segments_fts f"
-                                        " JOIN segments s ON s.id = f.rowid"),
-                       ("bridges_tsv", "SELECT rowid, terms FROM bridges_fts")):
-        rows = sqlite_conn.execute(sql)
-        columns = "id, tsv, video" if table == "segments_tsv" else "id, tsv"
-        marks = "%s, CAST(%s AS tsvector)" + (", %s" if table == "segments_tsv" else "")
+    for table, fts in (("segments_tsv", "segments_fts"), ("bridges_tsv", "bridges_fts")):
+        rows = sqlite_conn.execute(_ROWS.format(fts=fts))
         while chunk := rows.fetchmany(batch):
             with pg.cursor() as cur:
-                cur.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})"
+                cur.executemany(f"INSERT INTO {table} (id, tsv, video, transcript, lang, source)"
+                                " VALUES (%s, CAST(%s AS tsvector), %s, %s, %s, %s)"
                                 " ON CONFLICT (id) DO UPDATE SET tsv = EXCLUDED.tsv",
                                 [(row[0], tsvector_literal(row[1].split()), *row[2:]) for row in chunk])
             n += len(chunk)
@@ -141,11 +145,36 @@ class PostgresCandidates(Candidates):
     def __init__(self, pg, sqlite_conn):
         super().__init__(sqlite_conn)
         self.pg = pg
+        self._last: dict[str, tuple[str, list]] = {}   # each expression's filters, for per_video
 
-    def _rows(self, table: str, expr: str, limit: int | None) -> list[tuple[int, float]]:
+    def _rows(self, table: str, expr: str, limit: int | None, where: str, params: list) -> list[tuple[int, float]]:
         cap = "" if limit is None else f" LIMIT {int(limit)}"
         return self.pg.execute(f"SELECT id, -ts_rank(tsv, q) FROM {table}, CAST(%s AS tsquery) q"
-                               f" WHERE tsv @@ q ORDER BY 2, id{cap}", (expr,)).fetchall()
+                               f" WHERE tsv @@ q{where} ORDER BY 2, id{cap}", (expr, *params)).fetchall()
+
+    def _filters(self, opts: SearchOptions | None) -> tuple[str, list[object]]:
+        """The search's filters on the mirror's columns: the videos a channel, a video id or
+        broadcast dates allow (asked of the store, as FTS5's search asks it), the language, the
+        transcript source, the transcript."""
+        if opts is None:
+            return "", []
+        sql = ""
+        params: list[object] = []
+        if opts.channel or opts.video or opts.since or opts.until:
+            video_level = replace(opts, lang=None, source=None, transcript=None)
+            where, args = sql_where(video_level)
+            params.append([r[0] for r in self.conn.execute(
+                "SELECT v.id FROM videos v LEFT JOIN sources src ON src.id = v.source_id WHERE 1 = 1" + where, args)])
+            sql += " AND video = ANY(%s)"
+        if opts.lang:
+            sql, params = sql + " AND lang = %s", params + [opts.lang]
+        if opts.source == "speech":
+            sql += " AND source != 'metadata'"
+        elif opts.source:
+            sql, params = sql + " AND source = %s", params + [opts.source]
+        if opts.transcript is not None:
+            sql, params = sql + " AND transcript = %s", params + [opts.transcript]
+        return sql, params
 
     def _seeds(self, rows: list[tuple[int, float]], bridge: bool) -> list[Seed]:
         where: dict[int, tuple[int, int]] = {}
@@ -160,8 +189,9 @@ class PostgresCandidates(Candidates):
 
     def per_video(self, expr: str, where: str, params: list, found: list, rows: int) -> dict[str, int]:
         """Matching segment rows per video, counted by PostgreSQL (each row knows its video)."""
+        sql, args = self._last.get(expr, ("", []))
         per = dict(self.pg.execute("SELECT video, count(*) FROM segments_tsv WHERE tsv @@ CAST(%s AS tsquery)"
-                                   " GROUP BY video", (expr,)).fetchall())
+                                   f"{sql} GROUP BY video", (expr, *args)).fetchall())
         counts: dict[str, int] = {}
         pks = list(per)
         for i in range(0, len(pks), 500):
@@ -171,15 +201,15 @@ class PostgresCandidates(Candidates):
                 counts[vid] = per[pk]
         return counts
 
-    def find(self, plan, approximate, where, params, limit_for):
-        if where:
-            raise NotImplementedError("filters on a PostgreSQL mirror: not built yet")
+    def find(self, plan, approximate, where, params, limit_for, opts=None):
         expr = compile_segments(plan, approximate)
-        count = self.pg.execute("SELECT count(*) FROM segments_tsv WHERE tsv @@ CAST(%s AS tsquery)",
-                                (expr,)).fetchone()[0]
+        sql, args = self._filters(opts)
+        self._last[expr] = (sql, args)
+        count = self.pg.execute(f"SELECT count(*) FROM segments_tsv WHERE tsv @@ CAST(%s AS tsquery){sql}",
+                                (expr, *args)).fetchone()[0]
         limit = limit_for(count)
-        seeds = self._seeds(self._rows("segments_tsv", expr, limit), bridge=False)
+        seeds = self._seeds(self._rows("segments_tsv", expr, limit, sql, args), bridge=False)
         if plan.query.multiword:
             crossing = compile_crossing(plan, approximate)
-            seeds += self._seeds(self._rows("bridges_tsv", crossing or expr, limit), bridge=True)
+            seeds += self._seeds(self._rows("bridges_tsv", crossing or expr, limit, sql, args), bridge=True)
         return count, seeds, limit, expr

@@ -87,3 +87,40 @@ def test_a_common_word_is_ranked_and_counted_per_video_by_postgresql(postgres, t
     assert fts.videos == tsq.videos == {"c0": 300, "c1": 300, "c2": 300}
     assert len(tsq.hits) == 20 and {h.matches for h in tsq.hits} == {("Выборы",)}
     s.close()
+
+
+FILTERED = ['выборы channel:"Ne deidi"', "выборы after:2024-03-05", "выборы before:2024-03-02", "выборы lang:ru",
+            "выборы source:metadata", "выборы source:asr", "выборы video:Demo01", '"захвату власти" source:asr',
+            "власть after:2024-03-02 source:asr", "выборы lang:kk", "новости OR выборы channel:Other"]
+
+
+def test_filtered_queries_find_the_same_hits_on_both_backends(postgres, tmp_path):
+    """Channel, dates, video, language and transcript source filter the PostgreSQL candidates as
+    they filter FTS5's: the same mentions, totals and counts per video."""
+    from tests.unit.test_search_units import BROADCAST, NEWS, segments
+    s = store.Store(tmp_path / "filtered.sqlite3")
+    src = s.sources.add("https://example.org/feed.xml", "feed", "https://example.org/feed.xml", "Ne deidi", None)
+    for vid, title, published, lines in (("Demo01", "Эфир: о выборах", "2024-03-01", BROADCAST),
+                                         ("Demo02", "Новости недели: выборы", "2024-03-08", NEWS)):
+        video, _ = s.videos.discover("example", vid, f"https://example.org/{vid}", source_id=src.id, title=title,
+                                     channel="Ne deidi", published=f"{published}T18:00:00+00:00")
+        s.transcripts.add_text(video, source="metadata", model="title", bridges=False,
+                               segments=[store.SegmentRecord(0, 0, title, None)])
+        s.transcripts.add_text(video, source="asr", model="by hand", segments=segments(lines))
+    other, _ = s.videos.discover("example", "Other01", "https://example.org/o", channel="Other",
+                                 published="2024-04-01T10:00:00+00:00")
+    s.transcripts.add_text(other, source="asr", model="by hand", segments=segments(["Новости о выборах."]))
+    with psycopg.connect(postgres, autocommit=True) as pg:
+        pg.execute("DROP TABLE IF EXISTS segments_tsv, bridges_tsv")
+        tsquery.mirror(pg, s.conn)
+        source = tsquery.PostgresCandidates(pg, s.conn)
+        totals = []
+        for q in FILTERED:
+            fts = store.search(s, store.parse(q), store.SearchOptions(limit=100))
+            tsq = store.search(s, store.parse(q), store.SearchOptions(limit=100), candidates=source)
+            assert sorted((h.video_id, h.start, h.matches) for h in fts.hits) == \
+                sorted((h.video_id, h.start, h.matches) for h in tsq.hits), q
+            assert (fts.total, fts.videos) == (tsq.total, tsq.videos), q
+            totals.append(fts.total)
+    assert all(totals[:7]) and totals[9] == 0 and totals[0] != totals[3]   # the filters did narrow
+    s.close()
