@@ -118,5 +118,5 @@ VOCABULARY = (
     N_("channel add"), N_("channel pause"), N_("channel resume"), N_("channel remove"), N_("clip"), N_("login"),
     N_("login failed"), N_("retry"), N_("search"), N_("user add"), N_("user passwd"), N_("user remove"),
     N_("user token"),
-    N_("Channel"), N_("Language"), N_("Source"), N_("Month"), N_("undated"), N_("unknown"),
+    N_("Channel"), N_("Language"), N_("Source"), N_("Year"), N_("Month"), N_("undated"), N_("unknown"),
 )

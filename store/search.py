@@ -61,7 +61,7 @@ class Results:
     total_exact: bool = True            # False: too many to read; total counts segments
     forms: dict[str, list[str]] = field(default_factory=dict)   # query word → indexed forms asked
     # the shape of the answer, counted in mentions (each sums to total when total_exact):
-    # {"channel"|"lang"|"source"|"month": [{"value", "count"}]}, and mentions per period
+    # {"channel"|"lang"|"source"|"year"|"month": [{"value", "count"}]}, and mentions per period
     facets: dict[str, list[dict]] = field(default_factory=dict)
     histogram: list[dict] = field(default_factory=list)
 
@@ -175,21 +175,21 @@ def _period(published: str | None, per: str) -> str:
     if per == "week":
         y, w, _ = dt.date.fromisoformat(published[:10]).isocalendar()
         return f"{y}-W{w:02d}"
-    return published[:7]
+    return published[:4] if per == "year" else published[:7]
 
 
 def shape(mentions: list, per: str = "month") -> tuple[dict[str, list[dict]], list[dict]]:
-    """Facets (channel, language, source, month) and the histogram over time of these
+    """Facets (channel, language, source, year, month) and the histogram over time of these
     mentions: every mention counted once in each, so each sums to their number."""
-    counts: dict[str, dict[str, int]] = {"channel": {}, "lang": {}, "source": {}, "month": {}}
+    counts: dict[str, dict[str, int]] = {"channel": {}, "lang": {}, "source": {}, "year": {}, "month": {}}
     periods: dict[str, dict[str, int]] = {}
     for m in mentions:
         meta = m.run.meta
-        channel = meta["channel"] or "unknown"
-        for facet, value in (("channel", channel), ("lang", meta["lang"] or "unknown"),
-                             ("source", meta["source"]), ("month", _period(meta["published"], "month"))):
+        channel, when = meta["channel"] or "unknown", meta["published"]
+        for facet, value in (("channel", channel), ("lang", meta["lang"] or "unknown"), ("source", meta["source"]),
+                             ("year", _period(when, "year")), ("month", _period(when, "month"))):
             counts[facet][value] = counts[facet].get(value, 0) + 1
-        per_channel = periods.setdefault(_period(meta["published"], per), {})
+        per_channel = periods.setdefault(_period(when, per), {})
         per_channel[channel] = per_channel.get(channel, 0) + 1
     facets = {facet: [{"value": v, "count": n} for v, n in sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))]
               for facet, c in counts.items()}

@@ -241,7 +241,7 @@ def test_facets_narrow_the_hits_and_the_chart_sums_to_them_in_a_browser(archive,
         status, body, _ = srv.get("/api/search?q=" + urllib.parse.quote("выборы"))
         api = json.loads(body)
         assert status == 200 and api["total"] >= 3
-        for facet in ("channel", "lang", "source", "month"):
+        for facet in ("channel", "lang", "source", "year", "month"):
             assert sum(v["count"] for v in api["facets"][facet]) == api["total"]
         assert sum(h["count"] for h in api["histogram"]) == api["total"]
         page = browser.new_page(viewport={"width": 1280, "height": 900})

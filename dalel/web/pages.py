@@ -77,17 +77,17 @@ def _facets(results: store.Results, url, request: Request) -> list[dict]:
     gettext, period = i18n.translations(request.state.locale).gettext, _period_label(request)
 
     def narrow(facet: str, value: str) -> str | None:
-        if facet == "month":
+        if facet in ("year", "month"):
             return url(since=value, until=value) if value != "undated" else None
         return url(**{facet: value}) if value != "unknown" else None
 
     def label(facet: str, value: str) -> str:
         if facet == "month":
             return period(value)
-        if value == "unknown" or facet == "source":
+        if value in ("unknown", "undated") or facet == "source":
             return gettext(value)
         return gettext(language(value).name) if facet == "lang" and value in store.LANGUAGES else value
-    names = {"channel": "Channel", "lang": "Language", "source": "Source", "month": "Month"}
+    names = {"channel": "Channel", "lang": "Language", "source": "Source", "year": "Year", "month": "Month"}
     return [{"name": names[f], "values": [v | {"link": narrow(f, v["value"]), "label": label(f, v["value"])}
                                           for v in values]}
             for f, values in results.facets.items()]

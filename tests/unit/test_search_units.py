@@ -131,9 +131,10 @@ def test_a_misheard_word_is_found_approximately_and_marked(s):
 def test_facets_and_the_histogram_count_every_mention_once(s):
     r = store.search(s, store.parse("выборы source:asr"), store.SearchOptions(limit=1))
     assert r.total == 3 and r.total_exact and len(r.hits) == 1          # one page, all counted
-    for facet in ("channel", "lang", "source", "month"):
+    for facet in ("channel", "lang", "source", "year", "month"):
         assert sum(v["count"] for v in r.facets[facet]) == r.total
     assert r.facets["channel"] == [{"value": "Ne deidi", "count": 3}]
+    assert r.facets["year"] == [{"value": "2024", "count": 3}]
     assert r.facets["month"] == [{"value": "2024-03", "count": 3}]
     assert r.histogram == [{"period": "2024-03", "count": 3, "channels": {"Ne deidi": 3}}]
     weeks = store.search(s, store.parse("выборы source:asr"), store.SearchOptions(per="week")).histogram
