@@ -355,14 +355,19 @@ def test_saved_searches_and_alerts_in_the_browser(archive, browser, tmp_path):
         page.wait_for_selector("#watches td.muted")
 
 
-def _users(archive):
-    from conftest import Dalel
+def _dalel_with_input(archive, text: str, *args: str) -> None:
+    """`dalel ARGS` in a process of its own, `text` on its standard input (a password)."""
     import subprocess
     import sys
+    done = subprocess.run([sys.executable, "-m", "dalel", "--data-dir", str(archive), *args], input=text,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def _users(archive):
+    from conftest import Dalel
     for name, role in (("amina", "analyst"), ("ops", "admin")):
-        done = subprocess.run([sys.executable, "-m", "dalel", "--data-dir", str(archive), "user", "add", name,
-                               "--role", role], input="correct horse battery\n", capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
+        _dalel_with_input(archive, "correct horse battery\n", "user", "add", name, "--role", role)
     return Dalel(archive)
 
 
@@ -536,14 +541,6 @@ def test_the_kazakh_interface_shows_no_english_label(archive, browser):
         assert english.locator("h1").inner_text() == "Channels and status"
         assert srv.get("/lang/xx")[0] == 404
         context.close()
-
-
-def _dalel_with_input(archive, text: str, *args: str) -> None:
-    import subprocess
-    import sys
-    done = subprocess.run([sys.executable, "-m", "dalel", "--data-dir", str(archive), *args], input=text,
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
 
 
 def test_sessions_are_not_fixed_nor_shared_and_a_token_acts_only_as_its_owner(archive, browser):
