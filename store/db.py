@@ -102,7 +102,7 @@ class Store:
         built = self.index.analyser()
         if built is None:
             with self.transaction() as conn:
-                conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('analyser', ?)",
+                conn.execute("INSERT INTO meta (key, value) VALUES ('analyser', ?) ON CONFLICT DO NOTHING",
                              (ANALYSER_VERSION,))
         elif built != ANALYSER_VERSION:
             log.warning("the search index was built by analyser %s, this is %s: run `dalel reindex` "
@@ -110,7 +110,8 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
+                         " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
     def meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -122,10 +123,11 @@ class Store:
     def counts(self) -> dict[str, int]:
         row = self.rows(
             "SELECT count(*) AS discovered,"
-            " sum(state IN ('archived', 'transcribed') OR archived_at IS NOT NULL) AS archived,"
-            " sum(EXISTS (SELECT 1 FROM transcripts t WHERE t.video = videos.id AND t.complete"
-            "            AND t.source = 'asr')) AS transcribed,"
-            " sum(state = 'failed') AS failed, sum(state = 'skipped') AS skipped,"
-            " sum(removed_at IS NOT NULL) AS removed FROM videos")[0]
+            " count(*) FILTER (WHERE state IN ('archived', 'transcribed') OR archived_at IS NOT NULL) AS archived,"
+            " count(*) FILTER (WHERE EXISTS (SELECT 1 FROM transcripts t WHERE t.video = videos.id"
+            "                  AND t.complete AND t.source = 'asr')) AS transcribed,"
+            " count(*) FILTER (WHERE state = 'failed') AS failed,"
+            " count(*) FILTER (WHERE state = 'skipped') AS skipped,"
+            " count(*) FILTER (WHERE removed_at IS NOT NULL) AS removed FROM videos")[0]
         return {k: int(v or 0) for k, v in row.items()}
 

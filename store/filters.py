@@ -90,8 +90,8 @@ def check_scope(store: Store, o: SearchOptions) -> None:
         raise NotFound(f"unknown video id {o.video!r}; see `dalel status` for the archive's videos")
     if o.channel and store.conn.execute(
             "SELECT 1 FROM videos v LEFT JOIN sources src ON src.id = v.source_id"
-            " WHERE v.channel = ? COLLATE NOCASE OR src.name = ? COLLATE NOCASE OR src.url = ?"
-            " UNION SELECT 1 FROM sources WHERE name = ? COLLATE NOCASE OR url = ? LIMIT 1",
+            " WHERE lower(v.channel) = lower(?) OR lower(src.name) = lower(?) OR src.url = ?"
+            " UNION SELECT 1 FROM sources WHERE lower(name) = lower(?) OR url = ? LIMIT 1",
             (o.channel,) * 5).fetchone() is None:
         raise NotFound(f"no channel {o.channel!r} in the archive; see `dalel channel list`")
 
@@ -111,7 +111,7 @@ def sql_where(o: SearchOptions) -> tuple[str, list]:
     sql = ""
     params: list[str | int] = []
     if o.channel:
-        sql += " AND (v.channel = ? COLLATE NOCASE OR src.name = ? COLLATE NOCASE OR src.url = ?)"
+        sql += " AND (lower(v.channel) = lower(?) OR lower(src.name) = lower(?) OR src.url = ?)"
         params += [o.channel, o.channel, o.channel]
     if o.lang:
         sql += " AND s.lang = ?"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING
 
+from .dialect import dialect, tsvector_literal
 from .errors import QueryError
 from .text import ANALYSER_VERSION, BOUNDARY, BRIDGE, analyse, fold, normalise
 from .text.fuzzy import max_edits, within
@@ -20,13 +21,23 @@ def index_segment(conn: sqlite3.Connection, seg_id: int, text: str, lang: str | 
     indexed words); returns (id, indexed words) to pass as `prev` for the next one."""
     tokens = analyse(text, lang)
     own = [t.stem for t in tokens]
-    conn.execute("INSERT INTO segments_fts (rowid, terms) VALUES (?, ?)", (seg_id, " ".join(own)))
-    conn.executemany("INSERT OR IGNORE INTO vocabulary (word, stem, fold) VALUES (?, ?, ?)",
-                     {(w, t.stem, fold(w)) for t in tokens for w in [normalise(t.word)]})
+    pg = dialect(conn) == "postgresql"
+    if pg:
+        conn.execute("UPDATE segments SET terms = ?, tsv = CAST(? AS tsvector) WHERE id = ?",
+                     (" ".join(own), tsvector_literal(own), seg_id))
+    else:
+        conn.execute("INSERT INTO segments_fts (rowid, terms) VALUES (?, ?)", (seg_id, " ".join(own)))
+    conn.executemany("INSERT INTO vocabulary (word, stem, fold) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                     sorted({(w, t.stem, fold(w)) for t in tokens for w in [normalise(t.word)]}))
     if prev is not None and bridges:
         before = prev[1][-BRIDGE:]
-        conn.execute("INSERT INTO bridges_fts (rowid, terms, split) VALUES (?, ?, ?)",
-                     (prev[0], " ".join(before + [BOUNDARY] + own[:BRIDGE]), len(before)))
+        terms = before + [BOUNDARY] + own[:BRIDGE]
+        if pg:
+            conn.execute("INSERT INTO bridges (id, terms, split, tsv) VALUES (?, ?, ?, CAST(? AS tsvector))",
+                         (prev[0], " ".join(terms), len(before), tsvector_literal(terms)))
+        else:
+            conn.execute("INSERT INTO bridges_fts (rowid, terms, split) VALUES (?, ?, ?)",
+                         (prev[0], " ".join(terms), len(before)))
     return seg_id, own
 
 
@@ -106,8 +117,8 @@ class Index(Repository):
             if progress:
                 progress(done)
         with self.store.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('analyser', ?)",
-                         (ANALYSER_VERSION,))
+            conn.execute("INSERT INTO meta (key, value) VALUES ('analyser', ?)"
+                         " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (ANALYSER_VERSION,))
         return done
 
     def spoken_forms(self, stems: list[str]) -> list[str]:

@@ -208,7 +208,7 @@ def load_runs(conn: sqlite3.Connection, seeds: list[tuple[int, int]], pad: int =
         marks = ",".join("?" * len(part))
         terms.update(conn.execute(f"SELECT rowid, terms FROM segments_fts WHERE rowid IN ({marks})", part))
         for seg, start, end, word in conn.execute(
-                f"SELECT segment, start, end, word FROM words WHERE segment IN ({marks})"
+                f"SELECT segment, start, \"end\", word FROM words WHERE segment IN ({marks})"
                 " ORDER BY segment, position", part):
             spoken.setdefault(seg, []).append((start, end, word))
     runs: list[Run] = []

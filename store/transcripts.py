@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from .clock import utcnow
 from .custody import append as custody_append
+from .dialect import dialect
 from .errors import NotFound
 from .index import index_segment
 from .records import SegmentRecord, Video
@@ -56,10 +57,10 @@ class Transcripts(Repository):
                                complete_too=source in ("metadata", "subtitles"))
         cur = conn.execute(
             "INSERT INTO transcripts (video, source, model, settings, language,"
-            " language_probability, audio_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " language_probability, audio_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (video.id, source, model, json.dumps(settings, sort_keys=True), language,
              language_probability, audio_seconds, utcnow()))
-        return int(cur.lastrowid or 0)
+        return int(cur.fetchone()[0])
 
     def resumable(self, video: Video, source: str, model: str) -> tuple[int, float, int] | None:
         """An unfinished transcript of the same model: (id, checkpoint seconds, next seq).
@@ -75,13 +76,15 @@ class Transcripts(Repository):
         with self.store.transaction() as conn:
             late = [r[0] for r in conn.execute(
                 "SELECT id FROM segments WHERE transcript = ? AND start >= ?", (tid, checkpoint))]
-            for table in ("segments_fts", "bridges_fts"):
+            sqlite = dialect(conn) == "sqlite"   # (PostgreSQL keeps a segment's index in its row)
+            for table in ("segments_fts", "bridges_fts") if sqlite else ():
                 conn.executemany(f"DELETE FROM {table} WHERE rowid = ?", [(i,) for i in late])
             conn.executemany("DELETE FROM segments WHERE id = ?", [(i,) for i in late])
             last = conn.execute("SELECT id, seq FROM segments WHERE transcript = ?"
                                 " ORDER BY seq DESC LIMIT 1", (tid,)).fetchone()
             if last:  # its bridge led into a removed segment
-                conn.execute("DELETE FROM bridges_fts WHERE rowid = ?", (last[0],))
+                conn.execute("DELETE FROM bridges_fts WHERE rowid = ?" if sqlite else
+                             "DELETE FROM bridges WHERE id = ?", (last[0],))
         return tid, float(checkpoint), (last[1] + 1 if last else 0)
 
     def set_checkpoint(self, transcript_id: int, seconds: float, coverage: dict | None = None) -> None:
@@ -118,7 +121,7 @@ class Transcripts(Repository):
             "SELECT id FROM transcripts WHERE video = ? AND source = ? AND id != ?" + cond,
             (video_pk, source, keep))]
         for tid in ids:
-            for table in ("segments_fts", "bridges_fts"):
+            for table in ("segments_fts", "bridges_fts") if dialect(conn) == "sqlite" else ():
                 conn.execute(f"DELETE FROM {table} WHERE rowid IN"
                              " (SELECT id FROM segments WHERE transcript = ?)", (tid,))
             conn.execute("DELETE FROM transcripts WHERE id = ?", (tid,))
@@ -143,13 +146,13 @@ class Transcripts(Repository):
         for n, seg in enumerate(segments, start=1):
             text = seg.text.strip()
             cur = conn.execute(
-                "INSERT INTO segments (transcript, video, seq, start, end, text, lang, probability,"
-                " lang_probability) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO segments (transcript, video, seq, start, \"end\", text, lang, probability,"
+                " lang_probability) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (transcript_id, video.id, first_seq + n - 1, seg.start, seg.end, text,
                  seg.lang, seg.probability, seg.lang_probability))
-            seg_id = int(cur.lastrowid or 0)
+            seg_id = int(cur.fetchone()[0])
             conn.executemany(
-                "INSERT INTO words (segment, position, start, end, word, probability)"
+                "INSERT INTO words (segment, position, start, \"end\", word, probability)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [(seg_id, i, w.start, w.end, w.word.strip(), w.probability)
                  for i, w in enumerate(seg.words)])
@@ -162,7 +165,7 @@ class Transcripts(Repository):
         `notes` (e.g. dropped segments) are kept with its settings."""
         with self.store.transaction() as conn:
             row = conn.execute(
-                "SELECT lang, sum(end - start) AS d, avg(lang_probability) FROM segments"
+                "SELECT lang, sum(\"end\" - start) AS d, avg(lang_probability) FROM segments"
                 " WHERE transcript = ? AND lang IS NOT NULL GROUP BY lang ORDER BY d DESC LIMIT 1",
                 (transcript_id,)).fetchone()
             if row:
@@ -187,7 +190,7 @@ class Transcripts(Repository):
 
     def _finish(self, conn: sqlite3.Connection, transcript_id: int, video: Video,
                 elapsed_seconds: float, replaced: list[dict] | None = None) -> None:
-        conn.execute("UPDATE transcripts SET complete = 1, elapsed_seconds = ? WHERE id = ?",
+        conn.execute("UPDATE transcripts SET complete = TRUE, elapsed_seconds = ? WHERE id = ?",
                      (elapsed_seconds, transcript_id))
         source = conn.execute("SELECT source FROM transcripts WHERE id = ?",
                               (transcript_id,)).fetchone()[0]
@@ -223,7 +226,7 @@ class Transcripts(Repository):
         t = rows[0]
         t["settings"] = json.loads(t["settings"] or "{}")
         t["segments"] = self.store.rows(
-            "SELECT id, seq, start, end, text, lang, probability, lang_probability FROM segments"
+            "SELECT id, seq, start, \"end\", text, lang, probability, lang_probability FROM segments"
             " WHERE transcript = ? ORDER BY seq", (t["id"],))
         words = self.store.rows(
             "SELECT w.segment, w.start, w.end, w.word, w.probability FROM words w"

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from itertools import islice, product
 
+from .dialect import lexeme, tsvector_literal
 from .filters import SearchOptions, sql_where
 from .match import Plan
 from .phrases import boundary_splits, phrase_terms
@@ -27,20 +28,6 @@ __all__ = ["PostgresCandidates", "compile_crossing", "compile_segments", "mirror
 
 MAX_COMBINATIONS = 64
 NOTHING = "'" + BOUNDARY * 2 + "'"      # a lexeme never indexed: a word with no indexed form
-
-
-def lexeme(token: str) -> str:
-    """A lexeme as tsquery and tsvector literals quote it."""
-    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-def tsvector_literal(terms: list[str]) -> str:
-    """A segment's (or bridge's) indexed forms as a tsvector with explicit positions, 1-based
-    (positions above 16,383 are clamped by PostgreSQL; a segment is a few dozen words)."""
-    positions: dict[str, list[int]] = {}
-    for i, term in enumerate(terms, start=1):
-        positions.setdefault(term, []).append(i)
-    return " ".join(f"{lexeme(t)}:{','.join(map(str, p[:256]))}" for t, p in positions.items())
 
 
 def _word(plan: Plan, term: Term, i: int, approximate: bool) -> str:

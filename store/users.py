@@ -101,13 +101,13 @@ class Users:
         user = self.get(name)
         token = "dalel_" + secrets.token_urlsafe(32)
         with self.store.transaction() as conn:
-            conn.execute("INSERT INTO user_tokens (user, token_sha256, created_at) VALUES (?, ?, ?)",
+            conn.execute("INSERT INTO user_tokens (\"user\", token_sha256, created_at) VALUES (?, ?, ?)",
                          (user.id, _sha(token), utcnow()))
         return token
 
     def by_token(self, token: str) -> User | None:
         row = self.store.conn.execute(
-            "SELECT u.id, u.name, u.role, u.created_at FROM user_tokens t JOIN users u ON u.id = t.user"
+            "SELECT u.id, u.name, u.role, u.created_at FROM user_tokens t JOIN users u ON u.id = t.\"user\""
             " WHERE t.token_sha256 = ?", (_sha(token),)).fetchone()
         return User(*row) if row else None
 
@@ -126,11 +126,11 @@ class Users:
 
     def audit(self, user: str, action: str, target: str | None = None) -> None:
         with self.store.transaction() as conn:
-            conn.execute("INSERT INTO audit (at, user, action, target) VALUES (?, ?, ?, ?)",
+            conn.execute("INSERT INTO audit (at, \"user\", action, target) VALUES (?, ?, ?, ?)",
                          (utcnow(), user, action, (target or "")[:2000]))
 
     def audit_log(self, limit: int = 1000) -> list[dict[str, Any]]:
-        return self.store.rows("SELECT at AS time, user, action, target FROM audit ORDER BY id DESC LIMIT ?",
+        return self.store.rows("SELECT at AS time, \"user\", action, target FROM audit ORDER BY id DESC LIMIT ?",
                                (limit,))
 
 

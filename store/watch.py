@@ -23,11 +23,12 @@ def add_watch(store: Store, query: str) -> Watch:
     parse(query)  # a malformed query is refused now, not at every check
     try:
         with store.transaction() as conn:
-            cur = conn.execute("INSERT INTO watches (query, created_at) VALUES (?, ?)",
+            cur = conn.execute("INSERT INTO watches (query, created_at) VALUES (?, ?) RETURNING id",
                                (query, utcnow()))
+            pk = int(cur.fetchone()[0])
     except sqlite3.IntegrityError as exc:
         raise StoreError(f"already watching {query!r}; see `dalel watch list`") from exc
-    return Watch(int(cur.lastrowid or 0), query, utcnow())
+    return Watch(pk, query, utcnow())
 
 
 def list_watches(store: Store) -> list[Watch]:
@@ -50,23 +51,23 @@ def record_alerts(store: Store, watch: Watch, hits: list[Hit]) -> list[dict[str,
     new = []
     with store.transaction() as conn:
         for h in hits:
-            cur = conn.execute(
-                "INSERT OR IGNORE INTO alerts (watch, segment, video_id, start, end, text, source,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (watch.id, h.segment_id, h.video_id, h.start, h.end, h.text, h.source, utcnow()))
-            if cur.rowcount:
-                new.append({"id": cur.lastrowid, "watch": watch.id, "query": watch.query,
+            row = conn.execute(
+                "INSERT INTO alerts (watch, segment, video_id, start, \"end\", text, source,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+                (watch.id, h.segment_id, h.video_id, h.start, h.end, h.text, h.source, utcnow())).fetchone()
+            if row:
+                new.append({"id": row[0], "watch": watch.id, "query": watch.query,
                             "video_id": h.video_id, "title": h.title, "start": h.start,
                             "end": h.end, "text": h.text, "source": h.source, "url": h.url})
     return new
 
 
 def alerts(store: Store, limit: int = 100, unacknowledged: bool = False) -> list[dict[str, Any]]:
-    return list(store.db.query(
+    return store.rows(
         "SELECT a.id, a.watch, w.query, a.video_id, a.start, a.end, a.text, a.source,"
         " a.created_at, a.delivered_at, a.acknowledged_at FROM alerts a JOIN watches w ON w.id = a.watch"
         + (" WHERE a.acknowledged_at IS NULL" if unacknowledged else "") + " ORDER BY a.id DESC LIMIT ?",
-        (limit,)))
+        (limit,))
 
 
 def acknowledge(store: Store, alert_ids: list[int]) -> int:
