@@ -36,18 +36,14 @@ class App:
         except OSError as exc:
             raise DalelError(f"cannot create the data folder {config.data_dir}: {exc.strerror or exc}; "
                              "choose a writable --data-dir or data_dir") from exc
-        self.store = store.Store(config.db_path, actor=config.evidence.actor or None)
-        self.queue = store.Queue(self.store)
+        self.store = store.Store(config.store_target, actor=config.evidence.actor or None)
+        self.queue = store.open_queue(self.store)
         self._transcriber: transcribe.Transcriber | None = None
         self._fetcher: monitor.Fetcher | None = None
         self._model_override: str | None = None
         self.last_warning: str | None = None   # what the last add_channel warned about
         self.user: str | None = None           # the web user acting (named in the audit log)
         self.files = ArchivedFiles(self)
-        if config.cluster.database_url:
-            raise DalelError("[cluster] database_url: the commands do not run on PostgreSQL yet (only "
-                             "`dalel migrate` prepares its schema); leave it empty to use this machine's "
-                             "database (the archive can already live in S3: [cluster] archive_url)")
         self.files.check()          # an S3 archive without Object Lock: refuse to start
 
     def close(self) -> None:

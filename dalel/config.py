@@ -223,6 +223,12 @@ class Config:
         return self.data_dir / "dalel.sqlite3"
 
     @property
+    def store_target(self) -> str | Path:
+        """Where the state lives: the cluster's PostgreSQL ([cluster] database_url), else this
+        machine's SQLite file."""
+        return self.cluster.database_url or self.db_path
+
+    @property
     def archive_dir(self) -> Path:
         return self.data_dir / "archive"
 

@@ -301,8 +301,8 @@ class Daemon:
         done = threading.Event()
 
         def keep() -> None:
-            with store.Store(self.config.db_path) as own:
-                queue = store.Queue(own)
+            with store.Store(self.config.store_target) as own:
+                queue = store.open_queue(own)
                 while not done.wait(self.lease_s / 3):
                     try:
                         queue.extend(job, self.owner, self.lease_s)

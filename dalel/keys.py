@@ -106,8 +106,8 @@ KEYS: tuple[Key, ...] = (
       "\"json\": one JSON object a line (time, level, logger, message, exception) for journald or Loki",
       choices=("text", "json")),
     K("cluster", "database_url", "str", "",
-      "PostgreSQL state for many machines (\"postgresql://…\"): `dalel migrate` prepares its schema; "
-      "the other commands do not run on it yet"),
+      "keep the state (sources, videos, transcripts, search index, custody, queue) in PostgreSQL for many "
+      "machines (\"postgresql://…\"); run `dalel migrate` first. \"\" = a SQLite file in the data folder"),
     K("cluster", "archive_url", "str", "",
       "keep the archive in S3 object storage with Object Lock (\"s3://bucket/prefix\"); \"\" = the local data folder. "
       "Credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),

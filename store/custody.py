@@ -63,7 +63,10 @@ def _key(video: "Video") -> str:
 
 def append(conn: sqlite3.Connection, video: "Video", event: str, details: dict[str, Any],
            actor: str | None = None) -> str:
-    """Append an entry inside the caller's transaction; returns its hash."""
+    """Append an entry inside the caller's transaction; returns its hash. On PostgreSQL, under a
+    per-video lock held to the transaction's end: two workers never write one sequence number."""
+    if getattr(conn, "dialect", "sqlite") == "postgresql":
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('custody'), ?)", (video.id % 2**31,))
     last = conn.execute("SELECT seq, hash FROM custody WHERE video = ? ORDER BY seq DESC LIMIT 1",
                         (video.id,)).fetchone()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
@@ -92,10 +95,10 @@ def rolled_back(conn: sqlite3.Connection) -> None:
     _pending.pop(id(conn), None)
 
 
-def last_heads(heads: Path) -> dict[str, tuple[int, str]]:
-    """The last (seq, hash) the heads log holds for each video key."""
+def last_heads(heads: Path | None) -> dict[str, tuple[int, str]]:
+    """The last (seq, hash) the heads log holds for each video key (none without a log)."""
     out: dict[str, tuple[int, str]] = {}
-    if heads.is_file():
+    if heads is not None and heads.is_file():
         with open(heads, encoding="utf-8", errors="replace") as f:
             for line in f:
                 parts = line.rstrip("\n").split("\t")

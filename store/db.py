@@ -18,6 +18,7 @@ from typing import Any, Iterable, Iterator
 import sqlite_utils
 
 from . import custody
+from .dialect import dialect
 from .errors import StoreError
 from .index import Index
 from .schema import MIGRATIONS
@@ -34,8 +35,22 @@ class Store:
     """A connection to one archive database. Not shared between threads."""
 
     def __init__(self, path: Path | str, actor: str | None = None):
-        self.path = Path(path)
         self.actor = actor  # named in the custody log; None: user@host
+        self.url = str(path) if str(path).startswith(("postgresql://", "postgres://")) else None
+        self.path = Path(path) if self.url is None else None
+        self.conn: Any = self._open_postgresql() if self.url else self._open_sqlite()
+        self.dialect = dialect(self.conn)
+        self.sources = Sources(self)
+        self.videos = Videos(self)
+        self.transcripts = Transcripts(self)
+        self.index = Index(self)
+        self.users = Users(self)
+        if self.url is None:
+            self._migrate()
+        self._check_analyser()
+
+    def _open_sqlite(self) -> sqlite3.Connection:
+        assert self.path is not None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -50,15 +65,22 @@ class Store:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.create_function("dalel_fold", 1, fold, deterministic=True)   # migration 11
-        self.conn = conn
         self.db = sqlite_utils.Database(conn)
-        self.sources = Sources(self)
-        self.videos = Videos(self)
-        self.transcripts = Transcripts(self)
-        self.index = Index(self)
-        self.users = Users(self)
-        self._migrate()
-        self._check_analyser()
+        return conn
+
+    def _open_postgresql(self) -> Any:
+        """A cluster's database ([cluster] database_url): its schema is made by `dalel migrate`
+        (the application role may not create tables), so a store only checks it is current."""
+        from .pg.conn import PgConnection
+        from .pg.db import PgDatabase
+        from .pg.schema import STEPS
+
+        assert self.url is not None
+        pg = PgDatabase(self.url, self.actor)
+        if pg.version() < len(STEPS):
+            pg.close()
+            raise StoreError("the PostgreSQL schema is missing or older than this Dalel: run `dalel migrate`")
+        return PgConnection(pg.conn)
 
     def close(self) -> None:
         self.conn.close()
@@ -70,13 +92,14 @@ class Store:
         self.close()
 
     @property
-    def heads_path(self) -> Path:
-        """The custody heads log, beside the database (store/custody.py)."""
-        return self.path.with_name(custody.HEADS)
+    def heads_path(self) -> Path | None:
+        """The custody heads log, beside the database (store/custody.py). None on PostgreSQL:
+        its custody log is append-only by trigger and by privilege, its heads anchored apart."""
+        return self.path.with_name(custody.HEADS) if self.path is not None else None
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
+    def transaction(self) -> Iterator[Any]:
+        self.conn.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
         try:
             yield self.conn
         except BaseException:
@@ -84,6 +107,9 @@ class Store:
             custody.rolled_back(self.conn)
             raise
         self.conn.execute("COMMIT")
+        if self.heads_path is None:
+            custody.rolled_back(self.conn)     # (nothing to copy: see heads_path)
+            return
         try:
             custody.committed(self.conn, self.heads_path)
         except OSError as exc:   # the database holds the entries; the copy is best effort
@@ -118,7 +144,9 @@ class Store:
         return row[0] if row else None
 
     def rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
-        return list(self.db.query(sql, tuple(params)))
+        cur = self.conn.execute(sql, tuple(params))
+        names = [d[0] for d in cur.description or ()]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
 
     def counts(self) -> dict[str, int]:
         row = self.rows(

@@ -11,8 +11,13 @@ rows that a phrase crosses are read.
 """
 from __future__ import annotations
 
+import sqlite3
+from collections import Counter
 from itertools import islice, product
+from typing import Callable
 
+from .errors import QueryError
+from .filters import SearchOptions
 from .match import Plan
 from .phrases import boundary_splits, phrase_terms
 from .query import Node, Or, Term
@@ -107,3 +112,114 @@ def compile_crossing(plan: Plan, approximate: bool) -> str | None:
     if not out:
         return None
     return "(" + " OR ".join(dict.fromkeys(out)) + ")" + _exclusions(plan)
+
+
+# --- the candidates: FTS5 asked with the compiled expression ---------------------------------
+
+Seed = tuple[int, int, int | None, float]    # (transcript, seq, segment id or None, score)
+
+
+class Candidates:
+    """Where a search's candidate rows come from: the full-text index, asked with the query
+    compiled for it. This is SQLite FTS5's (`fts5.py`); another backend's index (PostgreSQL
+    tsquery, `tsquery.py`) gives the same seeds for the same plan, and the matcher decides."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self._videos: dict[tuple, dict[str, int]] = {}   # matching rows per video, by (expr, where, params)
+
+    def find(self, plan: Plan, approximate: bool, where: str, params: list,
+             limit_for: Callable[[int], int | None],
+             opts: SearchOptions | None = None) -> tuple[int, list[Seed], int | None, str]:
+        """(matching segment rows, seeds best first, the cap applied, the expression); FTS5
+        filters by `where`, another index may by `opts`."""
+        conn = self.conn
+        expr = compile_segments(plan, approximate)
+        try:
+            if where:   # filtered: one pass over the matching rows counts, ranks and counts per video
+                rows, seeds, limit = self._filtered(expr, where, params, limit_for)
+            else:
+                rows = _count(conn, "segments_fts", expr, where, params)
+                limit = limit_for(rows)
+                seeds = _candidates(conn, "segments_fts", expr, where, params, limit)
+            if plan.query.multiword:
+                crossing = compile_crossing(plan, approximate)
+                seeds += _candidates(conn, "bridges_fts", crossing or expr, where, params, limit, bridge=True)
+        except sqlite3.OperationalError as exc:
+            raise QueryError(f"cannot search for {plan.query.raw!r}: {exc}; simplify the query") from exc
+        return rows, seeds, limit, expr
+
+    def _filtered(self, expr: str, where: str, params: list,
+                  limit_for: Callable[[int], int | None]) -> tuple[int, list[Seed], int | None]:
+        """One pass over a filtered search's matching rows (the joins are the cost): their number,
+        the best `limit`, the rows per video."""
+        every = self.conn.execute("SELECT s.transcript, s.seq, s.id, bm25(segments_fts) AS score, v.video_id"
+                                  + _from("segments_fts", where), (expr, *params)).fetchall()
+        self._videos[(expr, where, tuple(params))] = dict(Counter(row[4] for row in every))
+        limit = limit_for(len(every))
+        every.sort(key=lambda r: (r[3], r[2]))
+        return len(every), [r[:4] for r in every[:limit]], limit
+
+    def per_video(self, expr: str, where: str, params: list, found: list, rows: int) -> dict[str, int]:
+        """Matching segment rows per video, for a search whose mentions were not all read."""
+        known = self._videos.get((expr, where, tuple(params)))
+        return dict(known) if known is not None else _per_video(self.conn, expr, where, params, found, rows)
+
+
+def _count(conn: sqlite3.Connection, table: str, expr: str, where: str, params: list) -> int:
+    if where:
+        return conn.execute("SELECT count(*)" + _from(table, where), (expr, *params)).fetchone()[0]
+    return conn.execute(f"SELECT count(*) FROM {table} WHERE {table} MATCH ?", (expr,)).fetchone()[0]
+
+
+def _candidates(conn: sqlite3.Connection, table: str, expr: str, where: str, params: list,
+                limit: int | None, bridge: bool = False) -> list[tuple[int, int, int | None, float]]:
+    """(transcript, seq, segment id, bm25) of the matching rows, best first; a bridge row
+    stands for its first segment (the padding reads the next)."""
+    cap = "" if limit is None else f" LIMIT {int(limit)}"
+    if where or bridge:
+        sql = (f"SELECT s.transcript, s.seq, s.id, bm25({table}) AS score" + _from(table, where)
+               + f" ORDER BY score, s.id{cap}")
+        rows = conn.execute(sql, (expr, *params)).fetchall()
+    else:
+        ranked = conn.execute(f"SELECT rowid, bm25({table}) FROM {table} WHERE {table} MATCH ?"
+                              f" ORDER BY bm25({table}), rowid{cap}", (expr,)).fetchall()
+        pos = {}
+        ids = [r[0] for r in ranked]
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            pos.update({r[0]: (r[1], r[2]) for r in conn.execute(
+                "SELECT s.id, s.transcript, s.seq FROM segments s JOIN transcripts t"
+                f" ON t.id = s.transcript AND t.complete WHERE s.id IN ({','.join('?' * len(part))})", part)})
+        rows = [(pos[rid][0], pos[rid][1], rid, score) for rid, score in ranked if rid in pos]
+    if bridge:   # the bridge's score belongs to both segments it joins
+        rows += [(t, seq + 1, None, score) for t, seq, _, score in rows]
+    return rows
+
+
+def _from(table: str, where: str) -> str:
+    return (f" FROM {table} f JOIN segments s ON s.id = f.rowid"
+            " JOIN transcripts t ON t.id = s.transcript AND t.complete"
+            " JOIN videos v ON v.id = s.video"
+            " LEFT JOIN sources src ON src.id = v.source_id"
+            f" WHERE {table} MATCH ?" + where)
+
+
+FULL_COUNT_LIMIT = 20_000   # above this many matching segments, videos are counted for the page only
+
+
+def _per_video(conn: sqlite3.Connection, expr: str, where: str, params: list,
+               found: list, rows: int) -> dict[str, int]:
+    """Matching segments per video (a common word, whose mentions were not all read): for all
+    videos when they are few, else for the videos of the mentions read."""
+    if rows <= FULL_COUNT_LIMIT:
+        return dict(conn.execute("SELECT v.video_id, count(*)" + _from("segments_fts", where)
+                                 + " GROUP BY v.id", (expr, *params)).fetchall())
+    counts = {}
+    for vid in dict.fromkeys(m.video_id for m in found):
+        lo, hi = conn.execute("SELECT min(s.id), max(s.id) FROM segments s JOIN videos v"
+                              " ON v.id = s.video WHERE v.video_id = ?", (vid,)).fetchone()
+        counts[vid] = conn.execute(
+            "SELECT count(*)" + _from("segments_fts", where) + " AND f.rowid BETWEEN ? AND ? AND v.video_id = ?",
+            (expr, *params, lo, hi, vid)).fetchone()[0]
+    return counts

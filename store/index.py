@@ -102,7 +102,10 @@ class Index(Repository):
     def rebuild(self, progress=None) -> int:
         """Rebuild the full-text index, bridges and vocabulary from the stored segments."""
         with self.store.transaction() as conn:
-            for table in ("segments_fts", "bridges_fts"):
+            if self.store.dialect == "postgresql":   # (the index is in the segments' rows)
+                conn.execute("UPDATE segments SET terms = '', tsv = ''::tsvector")
+                conn.execute("DELETE FROM bridges")
+            for table in ("segments_fts", "bridges_fts") if self.store.dialect == "sqlite" else ():
                 conn.execute(f"DELETE FROM {table}")
             conn.execute("DELETE FROM vocabulary")
         done = 0

@@ -9,23 +9,11 @@ from __future__ import annotations
 
 import random
 from typing import Callable
-from dataclasses import dataclass
 
 from .clock import utcnow
 from .db import Store
-
-
-@dataclass(frozen=True)
-class Job:
-    id: int
-    kind: str
-    video: int
-    state: str
-    attempts: int
-    not_before: str
-    lease_owner: str | None
-    lease_until: str | None
-    last_error: str | None
+from .pg.queue import PgQueue
+from .records import Job
 
 
 def _job(row) -> Job:
@@ -146,3 +134,8 @@ class Queue:
             "SELECT kind || '_' || state, count(*) FROM jobs WHERE state IN ('queued', 'running')"
             " GROUP BY kind, state").fetchall()
         return dict(rows)
+
+
+def open_queue(store: Store) -> "Queue | PgQueue":
+    """The store's job queue: the embedded one, or PostgreSQL's on a cluster (same methods)."""
+    return PgQueue(store) if store.dialect == "postgresql" else Queue(store)

@@ -79,3 +79,15 @@ class SegmentRecord:
     words: tuple[WordRecord, ...] = ()
     lang_probability: float | None = None
 
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: str
+    video: int
+    state: str
+    attempts: int
+    not_before: str
+    lease_owner: str | None
+    lease_until: str | None
+    last_error: str | None

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -68,61 +67,13 @@ class Results:
 
 EXACT_LIMIT = 500         # candidate rows read in full for exact counts in a search
 SOURCE_RANK = {"import": 0, "subtitles": 1, "asr": 2, "metadata": 3}
-
-
-Seed = tuple[int, int, int | None, float]    # (transcript, seq, segment id or None, score)
-
-
-class Candidates:
-    """Where a search's candidate rows come from: the full-text index, asked with the query
-    compiled for it. This is SQLite FTS5's (`fts5.py`); another backend's index (PostgreSQL
-    tsquery, `tsquery.py`) gives the same seeds for the same plan, and the matcher decides."""
-
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
-        self._videos: dict[tuple, dict[str, int]] = {}   # matching rows per video, by (expr, where, params)
-
-    def find(self, plan: Plan, approximate: bool, where: str, params: list,
-             limit_for: Callable[[int], int | None],
-             opts: SearchOptions | None = None) -> tuple[int, list[Seed], int | None, str]:
-        """(matching segment rows, seeds best first, the cap applied, the expression); FTS5
-        filters by `where`, another index may by `opts`."""
-        conn = self.conn
-        expr = fts5.compile_segments(plan, approximate)
-        try:
-            if where:   # filtered: one pass over the matching rows counts, ranks and counts per video
-                rows, seeds, limit = self._filtered(expr, where, params, limit_for)
-            else:
-                rows = _count(conn, "segments_fts", expr, where, params)
-                limit = limit_for(rows)
-                seeds = _candidates(conn, "segments_fts", expr, where, params, limit)
-            if plan.query.multiword:
-                crossing = fts5.compile_crossing(plan, approximate)
-                seeds += _candidates(conn, "bridges_fts", crossing or expr, where, params, limit, bridge=True)
-        except sqlite3.OperationalError as exc:
-            raise QueryError(f"cannot search for {plan.query.raw!r}: {exc}; simplify the query") from exc
-        return rows, seeds, limit, expr
-
-    def _filtered(self, expr: str, where: str, params: list,
-                  limit_for: Callable[[int], int | None]) -> tuple[int, list[Seed], int | None]:
-        """One pass over a filtered search's matching rows (the joins are the cost): their number,
-        the best `limit`, the rows per video."""
-        every = self.conn.execute("SELECT s.transcript, s.seq, s.id, bm25(segments_fts) AS score, v.video_id"
-                                  + _from("segments_fts", where), (expr, *params)).fetchall()
-        self._videos[(expr, where, tuple(params))] = dict(Counter(row[4] for row in every))
-        limit = limit_for(len(every))
-        every.sort(key=lambda r: (r[3], r[2]))
-        return len(every), [r[:4] for r in every[:limit]], limit
-
-    def per_video(self, expr: str, where: str, params: list, found: list, rows: int) -> dict[str, int]:
-        """Matching segment rows per video, for a search whose mentions were not all read."""
-        known = self._videos.get((expr, where, tuple(params)))
-        return dict(known) if known is not None else _per_video(self.conn, expr, where, params, found, rows)
+# Each engine's index, asked for candidate rows (the PostgreSQL one registers itself: tsquery.py).
+BACKENDS: dict[str, Callable[[Store], fts5.Candidates]] = {"sqlite": lambda store: fts5.Candidates(store.conn)}
 
 
 def search(store: Store, query: Query, options: SearchOptions = SearchOptions(),
            approximate: bool | None = None, exhaustive: bool = False,
-           candidates: Candidates | None = None) -> Results:
+           candidates: fts5.Candidates | None = None) -> Results:
     """Run a parsed query.
 
     approximate: None — exact forms, and near spellings when those find nothing or a word is
@@ -130,7 +81,7 @@ def search(store: Store, query: Query, options: SearchOptions = SearchOptions(),
     False — exact forms only. exhaustive: read every candidate (a report), never estimate.
     candidates: the index asked for candidate rows (default: the store's FTS5 tables).
     """
-    source = candidates or Candidates(store.conn)
+    source = candidates or BACKENDS[store.dialect](store)
     opts = merge_filters(query, options)
     check_scope(store, opts)
     conn = store.conn
@@ -228,13 +179,13 @@ class _Found:
     per_video: dict[str, int] = field(default_factory=dict)
 
 
-def _mentions(store: Store, source: Candidates, plan: Plan, opts: SearchOptions, *, approximate: bool,
+def _mentions(store: Store, source: fts5.Candidates, plan: Plan, opts: SearchOptions, *, approximate: bool,
               exhaustive: bool) -> _Found:
     conn = store.conn
     where, params = sql_where(opts)
 
     def limit_for(rows: int) -> int | None:
-        if opts.sort != "relevance" and rows > FULL_COUNT_LIMIT:
+        if opts.sort != "relevance" and rows > fts5.FULL_COUNT_LIMIT:
             raise QueryError(f"{rows} matching segments are too many to sort by date; narrow the search "
                              "(a channel, dates) or sort by relevance")
         if exhaustive or opts.sort != "relevance" or rows <= EXACT_LIMIT:
@@ -289,65 +240,6 @@ def _one_per_moment(found: list[_Mention]) -> list[_Mention]:
             best.sources = tuple(sorted({m.run.meta["source"] for m in g}, key=lambda s: SOURCE_RANK.get(s, 9)))
             out.append(best)
     return out
-
-
-def _count(conn: sqlite3.Connection, table: str, expr: str, where: str, params: list) -> int:
-    if where:
-        return conn.execute("SELECT count(*)" + _from(table, where), (expr, *params)).fetchone()[0]
-    return conn.execute(f"SELECT count(*) FROM {table} WHERE {table} MATCH ?", (expr,)).fetchone()[0]
-
-
-def _candidates(conn: sqlite3.Connection, table: str, expr: str, where: str, params: list,
-                limit: int | None, bridge: bool = False) -> list[tuple[int, int, int | None, float]]:
-    """(transcript, seq, segment id, bm25) of the matching rows, best first; a bridge row
-    stands for its first segment (the padding reads the next)."""
-    cap = "" if limit is None else f" LIMIT {int(limit)}"
-    if where or bridge:
-        sql = (f"SELECT s.transcript, s.seq, s.id, bm25({table}) AS score" + _from(table, where)
-               + f" ORDER BY score, s.id{cap}")
-        rows = conn.execute(sql, (expr, *params)).fetchall()
-    else:
-        ranked = conn.execute(f"SELECT rowid, bm25({table}) FROM {table} WHERE {table} MATCH ?"
-                              f" ORDER BY bm25({table}), rowid{cap}", (expr,)).fetchall()
-        pos = {}
-        ids = [r[0] for r in ranked]
-        for i in range(0, len(ids), 500):
-            part = ids[i:i + 500]
-            pos.update({r[0]: (r[1], r[2]) for r in conn.execute(
-                "SELECT s.id, s.transcript, s.seq FROM segments s JOIN transcripts t"
-                f" ON t.id = s.transcript AND t.complete WHERE s.id IN ({','.join('?' * len(part))})", part)})
-        rows = [(pos[rid][0], pos[rid][1], rid, score) for rid, score in ranked if rid in pos]
-    if bridge:   # the bridge's score belongs to both segments it joins
-        rows += [(t, seq + 1, None, score) for t, seq, _, score in rows]
-    return rows
-
-
-def _from(table: str, where: str) -> str:
-    return (f" FROM {table} f JOIN segments s ON s.id = f.rowid"
-            " JOIN transcripts t ON t.id = s.transcript AND t.complete"
-            " JOIN videos v ON v.id = s.video"
-            " LEFT JOIN sources src ON src.id = v.source_id"
-            f" WHERE {table} MATCH ?" + where)
-
-
-FULL_COUNT_LIMIT = 20_000   # above this many matching segments, videos are counted for the page only
-
-
-def _per_video(conn: sqlite3.Connection, expr: str, where: str, params: list,
-               found: list[_Mention], rows: int) -> dict[str, int]:
-    """Matching segments per video (a common word, whose mentions were not all read): for all
-    videos when they are few, else for the videos of the mentions read."""
-    if rows <= FULL_COUNT_LIMIT:
-        return dict(conn.execute("SELECT v.video_id, count(*)" + _from("segments_fts", where)
-                                 + " GROUP BY v.id", (expr, *params)).fetchall())
-    counts = {}
-    for vid in dict.fromkeys(m.video_id for m in found):
-        lo, hi = conn.execute("SELECT min(s.id), max(s.id) FROM segments s JOIN videos v"
-                              " ON v.id = s.video WHERE v.video_id = ?", (vid,)).fetchone()
-        counts[vid] = conn.execute(
-            "SELECT count(*)" + _from("segments_fts", where) + " AND f.rowid BETWEEN ? AND ? AND v.video_id = ?",
-            (expr, *params, lo, hi, vid)).fetchone()[0]
-    return counts
 
 
 def _hits(conn: sqlite3.Connection, page: list[_Mention]) -> list[Hit]:

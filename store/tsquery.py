@@ -20,7 +20,8 @@ from .dialect import lexeme, tsvector_literal
 from .filters import SearchOptions, sql_where
 from .match import Plan
 from .phrases import boundary_splits, phrase_terms
-from .search import Candidates, Seed
+from .fts5 import Candidates, Seed
+from .search import BACKENDS
 from .query import Node, Or, Term
 from .text import BOUNDARY
 
@@ -200,3 +201,8 @@ class PostgresCandidates(Candidates):
             crossing = compile_crossing(plan, approximate)
             seeds += self._seeds(self._rows("bridges_tsv", crossing or expr, limit, sql, args), bridge=True)
         return count, seeds, limit, expr
+
+
+# The store's search on a cluster's PostgreSQL asks its own tsvectors (views over segments and
+# bridges, store/pg/schema.py), the matcher reading the same database.
+BACKENDS["postgresql"] = lambda store: PostgresCandidates(store.conn.raw, store.conn)

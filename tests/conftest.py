@@ -141,3 +141,30 @@ def make_bucket(endpoint: str, name: str, lock: bool = True) -> None:
     import boto3
     s3 = boto3.client("s3", endpoint_url=endpoint)
     s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=lock)
+
+
+def empty_cluster_database(url: str) -> str:
+    """A new database on the PostgreSQL server at `url`, migrated to the current schema (as
+    `dalel migrate` leaves it); returns its URL."""
+    import psycopg
+
+    from store.pg import PgDatabase
+    name = f"dalel_{next(_DATABASES)}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    url = url.rsplit("/", 1)[0] + "/" + name
+    with PgDatabase(url) as db:
+        db.migrate()
+    return url
+
+
+_DATABASES = __import__("itertools").count(1)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def backend(request, tmp_path):
+    """Where a store built by a test lives: a SQLite file, or a cluster's PostgreSQL database
+    (the same contract tests run on both)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "dalel.sqlite3")
+    return empty_cluster_database(request.getfixturevalue("postgres"))

@@ -1,7 +1,9 @@
 """The query language on PostgreSQL: `tsquery` over `tsvector`s built from Dalel's own
 analysed words finds, through the same matcher, exactly the hits FTS5 finds — the whole
 search-quality set (bench/search_quality.txt), word families and --lemma, exact and with
-near spellings — on a real PostgreSQL server."""
+near spellings, filters, counts per video — on a real PostgreSQL server. Each test builds the
+same archive through `Store` twice, in a SQLite file and in a cluster's PostgreSQL database,
+and asks both the same."""
 from __future__ import annotations
 
 import importlib.util
@@ -12,6 +14,7 @@ import psycopg
 import pytest
 
 import store
+from conftest import empty_cluster_database
 from store import tsquery
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,20 +28,33 @@ def _quality():
     return module
 
 
+def pair(postgres: str, path: Path, build) -> tuple[store.Store, store.Store]:
+    """The same archive, built by `build(store)`, in SQLite at `path` and in a new PostgreSQL database."""
+    stores = (store.Store(path), store.Store(empty_cluster_database(postgres)))
+    for st in stores:
+        build(st)
+    return stores
+
+
+def hits(r: store.Results) -> list[tuple]:
+    """The mentions (ranked by each engine's own relevance, bm25 or ts_rank: compared as sets)."""
+    return sorted((h.video_id, h.start, h.matches, h.approximate) for h in r.hits)
+
+
 @pytest.fixture(scope="module")
 def both(postgres, tmp_path_factory):
     quality = _quality()
     segments, cases = quality.load()
-    s = store.Store(tmp_path_factory.mktemp("pgq") / "q.sqlite3")
-    for sid, lang, text in segments:
-        video, _ = s.videos.discover("quality", sid, f"https://example.org/{sid}", channel="quality")
-        s.transcripts.add_text(video, source="asr", model="quality",
-                               segments=[store.SegmentRecord(0.0, 5.0, text, lang)])
-    with psycopg.connect(postgres, autocommit=True) as pg:
-        pg.execute("DROP TABLE IF EXISTS segments_tsv, bridges_tsv")
-        assert tsquery.mirror(pg, s.conn) == len(segments)      # one segment each, no bridges
-        yield s, tsquery.PostgresCandidates(pg, s.conn), cases
-    s.close()
+
+    def build(s):
+        for sid, lang, text in segments:
+            video, _ = s.videos.discover("quality", sid, f"https://example.org/{sid}", channel="quality")
+            s.transcripts.add_text(video, source="asr", model="quality",
+                                   segments=[store.SegmentRecord(0.0, 5.0, text, lang)])
+    lite, pg = pair(postgres, tmp_path_factory.mktemp("pgq") / "q.sqlite3", build)
+    yield lite, pg, cases
+    lite.close()
+    pg.close()
 
 
 @pytest.mark.parametrize("lemma", [False, True], ids=["families", "lemma"])
@@ -49,10 +65,8 @@ def test_every_quality_query_finds_the_same_hits_on_both_backends(both, lemma, a
     for case in cases:
         opts = store.SearchOptions(limit=1000, lemma=lemma)
         fts = store.search(s, store.parse(case.query), opts, approximate=approximate)
-        tsq = store.search(s, store.parse(case.query), opts, approximate=approximate, candidates=pg)
-        # the same mentions (ranked by each engine's own relevance: bm25 or ts_rank)
-        got = sorted((h.video_id, h.start, h.matches, h.approximate) for h in fts.hits)
-        if got != sorted((h.video_id, h.start, h.matches, h.approximate) for h in tsq.hits) or fts.total != tsq.total:
+        tsq = store.search(pg, store.parse(case.query), opts, approximate=approximate)
+        if hits(fts) != hits(tsq) or fts.total != tsq.total:
             differ.append(case.query)
     assert len(cases) > 100 and differ == []
 
@@ -71,22 +85,20 @@ def test_the_tsvector_holds_dalel_s_forms_with_their_positions(postgres):
 def test_a_common_word_is_ranked_and_counted_per_video_by_postgresql(postgres, tmp_path):
     """Above the rows read in full, PostgreSQL proposes the best-ranked rows and counts the rows
     per video itself (each row knows its video); totals and counts agree with FTS5."""
-    s = store.Store(tmp_path / "common.sqlite3")
-    for n in range(3):
-        video, _ = s.videos.discover("common", f"c{n}", f"https://example.org/c{n}", channel="common")
-        s.transcripts.add_text(video, source="asr", model="by hand", segments=[
-            store.SegmentRecord(float(i), i + 0.9, f"Выборы прошли спокойно, строка {i}.", "ru") for i in range(300)])
-    with psycopg.connect(postgres, autocommit=True) as pg:
-        pg.execute("DROP TABLE IF EXISTS segments_tsv, bridges_tsv")
-        tsquery.mirror(pg, s.conn)
-        source = tsquery.PostgresCandidates(pg, s.conn)
-        fts = store.search(s, store.parse("выборы"), store.SearchOptions(limit=20), approximate=False)
-        tsq = store.search(s, store.parse("выборы"), store.SearchOptions(limit=20), approximate=False,
-                           candidates=source)
+    def build(s):
+        for n in range(3):
+            video, _ = s.videos.discover("common", f"c{n}", f"https://example.org/c{n}", channel="common")
+            lines = [f"Выборы прошли спокойно, строка {i}." for i in range(300)]
+            s.transcripts.add_text(video, source="asr", model="by hand", segments=[
+                store.SegmentRecord(float(i), i + 0.9, line, "ru") for i, line in enumerate(lines)])
+    lite, pg = pair(postgres, tmp_path / "common.sqlite3", build)
+    fts = store.search(lite, store.parse("выборы"), store.SearchOptions(limit=20), approximate=False)
+    tsq = store.search(pg, store.parse("выборы"), store.SearchOptions(limit=20), approximate=False)
     assert not fts.total_exact and fts.total == tsq.total == 900
     assert fts.videos == tsq.videos == {"c0": 300, "c1": 300, "c2": 300}
     assert len(tsq.hits) == 20 and {h.matches for h in tsq.hits} == {("Выборы",)}
-    s.close()
+    lite.close()
+    pg.close()
 
 
 FILTERED = ['выборы channel:"Ne deidi"', "выборы after:2024-03-05", "выборы before:2024-03-02", "выборы lang:ru",
@@ -98,29 +110,26 @@ def test_filtered_queries_find_the_same_hits_on_both_backends(postgres, tmp_path
     """Channel, dates, video, language and transcript source filter the PostgreSQL candidates as
     they filter FTS5's: the same mentions, totals and counts per video."""
     from tests.unit.test_search_units import BROADCAST, NEWS, segments
-    s = store.Store(tmp_path / "filtered.sqlite3")
-    src = s.sources.add("https://example.org/feed.xml", "feed", "https://example.org/feed.xml", "Ne deidi", None)
-    for vid, title, published, lines in (("Demo01", "Эфир: о выборах", "2024-03-01", BROADCAST),
-                                         ("Demo02", "Новости недели: выборы", "2024-03-08", NEWS)):
-        video, _ = s.videos.discover("example", vid, f"https://example.org/{vid}", source_id=src.id, title=title,
-                                     channel="Ne deidi", published=f"{published}T18:00:00+00:00")
-        s.transcripts.add_text(video, source="metadata", model="title", bridges=False,
-                               segments=[store.SegmentRecord(0, 0, title, None)])
-        s.transcripts.add_text(video, source="asr", model="by hand", segments=segments(lines))
-    other, _ = s.videos.discover("example", "Other01", "https://example.org/o", channel="Other",
-                                 published="2024-04-01T10:00:00+00:00")
-    s.transcripts.add_text(other, source="asr", model="by hand", segments=segments(["Новости о выборах."]))
-    with psycopg.connect(postgres, autocommit=True) as pg:
-        pg.execute("DROP TABLE IF EXISTS segments_tsv, bridges_tsv")
-        tsquery.mirror(pg, s.conn)
-        source = tsquery.PostgresCandidates(pg, s.conn)
-        totals = []
-        for q in FILTERED:
-            fts = store.search(s, store.parse(q), store.SearchOptions(limit=100))
-            tsq = store.search(s, store.parse(q), store.SearchOptions(limit=100), candidates=source)
-            assert sorted((h.video_id, h.start, h.matches) for h in fts.hits) == \
-                sorted((h.video_id, h.start, h.matches) for h in tsq.hits), q
-            assert (fts.total, fts.videos) == (tsq.total, tsq.videos), q
-            totals.append(fts.total)
+    def build(s):
+        src = s.sources.add("https://example.org/feed.xml", "feed", "https://example.org/feed.xml", "Ne deidi", None)
+        for vid, title, published, lines in (("Demo01", "Эфир: о выборах", "2024-03-01", BROADCAST),
+                                             ("Demo02", "Новости недели: выборы", "2024-03-08", NEWS)):
+            video, _ = s.videos.discover("example", vid, f"https://example.org/{vid}", source_id=src.id, title=title,
+                                         channel="Ne deidi", published=f"{published}T18:00:00+00:00")
+            s.transcripts.add_text(video, source="metadata", model="title", bridges=False,
+                                   segments=[store.SegmentRecord(0, 0, title, None)])
+            s.transcripts.add_text(video, source="asr", model="by hand", segments=segments(lines))
+        other, _ = s.videos.discover("example", "Other01", "https://example.org/o", channel="Other",
+                                     published="2024-04-01T10:00:00+00:00")
+        s.transcripts.add_text(other, source="asr", model="by hand", segments=segments(["Новости о выборах."]))
+    lite, pg = pair(postgres, tmp_path / "filtered.sqlite3", build)
+    totals = []
+    for q in FILTERED:
+        fts = store.search(lite, store.parse(q), store.SearchOptions(limit=100))
+        tsq = store.search(pg, store.parse(q), store.SearchOptions(limit=100))
+        assert hits(fts) == hits(tsq), q
+        assert (fts.total, fts.videos) == (tsq.total, tsq.videos), q
+        totals.append(fts.total)
     assert all(totals[:7]) and totals[9] == 0 and totals[0] != totals[3]   # the filters did narrow
-    s.close()
+    lite.close()
+    pg.close()

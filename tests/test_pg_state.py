@@ -4,6 +4,7 @@ the custody log stays one chain per video under concurrent appends, append-only 
 by privilege."""
 from __future__ import annotations
 
+import json
 import multiprocessing
 import threading
 import time
@@ -143,7 +144,7 @@ def test_custody_is_append_only_by_trigger_and_by_privilege(db, postgres):
         assert app.execute("SELECT count(*) FROM custody").fetchone()[0] == 1
 
 
-def test_dalel_migrate_prepares_the_schema_once_and_the_commands_say_what_runs(postgres, tmp_path):
+def test_dalel_migrate_prepares_the_schema_once_and_the_commands_run_on_it(postgres, tmp_path):
     from click.testing import CliRunner
 
     from dalel.cli import cli
@@ -153,13 +154,16 @@ def test_dalel_migrate_prepares_the_schema_once_and_the_commands_say_what_runs(p
     url = postgres.rsplit("/", 1)[0] + "/migrated"
     config = tmp_path / "cluster.toml"
     config.write_text(f'data_dir = "data"\n[cluster]\ndatabase_url = "{url}"\n', encoding="utf-8")
+    before = CliRunner().invoke(cli, ["--config", str(config), "status"])
+    assert before.exit_code == 1 and "run `dalel migrate`" in before.output      # no schema: one line
+    assert len(before.output.strip().splitlines()) == 1
     first = CliRunner().invoke(cli, ["--config", str(config), "migrate"])
     assert first.exit_code == 0 and "schema at version 1 (1 step(s) applied)" in first.output
     again = CliRunner().invoke(cli, ["--config", str(config), "migrate"])
     assert again.exit_code == 0 and "(0 step(s) applied)" in again.output
-    status = CliRunner().invoke(cli, ["--config", str(config), "status"])
-    assert status.exit_code == 1 and "only `dalel migrate`" in status.output
-    assert len(status.output.strip().splitlines()) == 1
+    status = CliRunner().invoke(cli, ["--config", str(config), "status", "--json"])
+    assert status.exit_code == 0 and json.loads(status.output)["videos"]["discovered"] == 0
+    assert not (tmp_path / "data" / "dalel.sqlite3").exists()
     config.write_text('data_dir = "data"\n[cluster]\ndatabase_url = "postgresql://127.0.0.1:9/x"\n', encoding="utf-8")
     down = CliRunner().invoke(cli, ["--config", str(config), "migrate"])
     assert down.exit_code == 1 and "cannot connect to PostgreSQL" in down.output

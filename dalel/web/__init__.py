@@ -65,7 +65,7 @@ def serve(config: Config, host: str, port: int) -> None:
 
     import uvicorn
     import store
-    with store.Store(config.db_path) as s:      # users guard every address as a token does
+    with store.Store(config.store_target) as s:      # users guard every address as a token does
         guarded = config.web.token or ("users" if s.users.any() else "")
     check_bind(host, guarded)
     try:   # an operator's mistake is one line, not a server log that ends in exit 3

@@ -70,7 +70,7 @@ def _session_user(s: store.Store, value: str) -> store.User | None:
 def identify(request: Request) -> Who:
     config = request.app.state.config
     token = config.web.token
-    with store.Store(config.db_path) as s:
+    with store.Store(config.store_target) as s:
         users = s.users.any()
         bearer = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         user = s.users.by_token(bearer) if users and bearer else None
@@ -118,7 +118,7 @@ def login(request: Request, csrf: str = Form(""), name: str = Form(""), password
     client = request.client.host if request.client else "?"
     if _throttled(client):
         return JSONResponse({"error": "too many failed sign-ins: wait a minute"}, 429)
-    with store.Store(request.app.state.config.db_path) as s:
+    with store.Store(request.app.state.config.store_target) as s:
         user = s.users.check_password(name, password)
         if user is None:
             _failures[client].append(time.monotonic())
@@ -136,7 +136,7 @@ def login(request: Request, csrf: str = Form(""), name: str = Form(""), password
 def users_page(request: Request) -> HTMLResponse:
     """Admins only: the accounts with their roles, and the audit log (who did what, when)."""
     require_admin(request)
-    with store.Store(request.app.state.config.db_path) as s:
+    with store.Store(request.app.state.config.store_target) as s:
         return page(request, "users.html", users=s.users.all(), audit=s.users.audit_log(limit=300))
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import random
 
-from ..queue import Job
-from .db import PgDatabase
+from typing import Any, Callable
+
+from ..records import Job
 
 _STAMP = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 _COLS = ("id, kind, video, state, attempts, " + _STAMP.format("not_before") + ", lease_owner, "
@@ -22,12 +23,13 @@ _COLS = ("id, kind, video, state, attempts, " + _STAMP.format("not_before") + ",
 
 
 class PgQueue:
-    def __init__(self, db: PgDatabase):
-        self.db = db
+    def __init__(self, db: Any):
+        """db: a `PgDatabase`, or a `Store` on PostgreSQL (the same connection)."""
+        self.conn = getattr(db.conn, "raw", db.conn)
 
     def enqueue(self, kind: str, video_pk: int, delay_s: float = 0.0) -> bool:
         """Queue work on a video unless the same work is already open. True when queued now."""
-        row = self.db.conn.execute(
+        row = self.conn.execute(
             "INSERT INTO jobs (kind, video, not_before) VALUES (%s, %s, now() + make_interval(secs => %s))"
             " ON CONFLICT (kind, video) WHERE state IN ('queued', 'running') DO NOTHING RETURNING id",
             (kind, video_pk, delay_s)).fetchone()
@@ -36,7 +38,7 @@ class PgQueue:
     def claim(self, kinds: tuple[str, ...], owner: str, lease_s: float) -> Job | None:
         """Take the next due job of these kinds (or one whose lease ran out): a source with
         fewer jobs running goes first, then the oldest due job; locked rows are skipped."""
-        row = self.db.conn.execute(
+        row = self.conn.execute(
             "WITH busy AS (SELECT w.source_id, count(*) AS n FROM jobs r JOIN videos w ON w.id = r.video"
             "   WHERE r.state = 'running' AND r.lease_until >= now() GROUP BY w.source_id),"
             " next AS (SELECT j.id FROM jobs j JOIN videos v ON v.id = j.video"
@@ -51,11 +53,11 @@ class PgQueue:
         return Job(*row) if row else None
 
     def extend(self, job: Job, owner: str, lease_s: float) -> None:
-        self.db.conn.execute("UPDATE jobs SET lease_until = now() + make_interval(secs => %s)"
+        self.conn.execute("UPDATE jobs SET lease_until = now() + make_interval(secs => %s)"
                              " WHERE id = %s AND lease_owner = %s AND state = 'running'", (lease_s, job.id, owner))
 
     def done(self, job: Job) -> None:
-        self.db.conn.execute("UPDATE jobs SET state = 'done', lease_owner = NULL, lease_until = NULL,"
+        self.conn.execute("UPDATE jobs SET state = 'done', lease_owner = NULL, lease_until = NULL,"
                              " last_error = NULL, updated_at = now() WHERE id = %s", (job.id,))
 
     def retry(self, job: Job, error: str, base_s: float, max_s: float = 6 * 3600,
@@ -64,16 +66,52 @@ class PgQueue:
         delay = min(max_s, base_s * 2 ** min(max(0, job.attempts - 1), 32))
         asked = min(retry_after_s or 0.0, 24 * 3600.0) if retry_after_s == retry_after_s else 0.0
         delay = max(delay * random.uniform(0.8, 1.2), asked)
-        self.db.conn.execute("UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL,"
+        self.conn.execute("UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL,"
                              " not_before = now() + make_interval(secs => %s), last_error = %s, updated_at = now()"
                              " WHERE id = %s", (delay, error, job.id))
         return delay
 
     def fail(self, job: Job, error: str) -> None:
-        self.db.conn.execute("UPDATE jobs SET state = 'failed', lease_owner = NULL, lease_until = NULL,"
+        self.conn.execute("UPDATE jobs SET state = 'failed', lease_owner = NULL, lease_until = NULL,"
                              " last_error = %s, updated_at = now() WHERE id = %s", (error, job.id))
 
     def depth(self) -> dict[str, int]:
-        return dict(self.db.conn.execute(
+        return dict(self.conn.execute(
             "SELECT kind || '_' || state, count(*) FROM jobs WHERE state IN ('queued', 'running')"
             " GROUP BY kind, state").fetchall())
+
+    def top_up(self, kind: str, source_id: int, cap: int) -> int:
+        """Queue `kind` jobs for the source's discovered videos (newest first) until it has
+        `cap` open ones; returns how many were queued."""
+        return self.conn.execute(
+            "INSERT INTO jobs (kind, video) SELECT %s, v.id FROM videos v WHERE v.source_id = %s"
+            " AND v.state = 'discovered' AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = %s"
+            " AND j.video = v.id AND j.state IN ('queued', 'running'))"
+            " ORDER BY v.published IS NULL, v.published DESC, v.id"
+            " LIMIT greatest(0, %s - (SELECT count(*) FROM jobs j JOIN videos w ON w.id = j.video"
+            " WHERE j.kind = %s AND w.source_id = %s AND j.state IN ('queued', 'running')))"
+            " ON CONFLICT DO NOTHING", (kind, source_id, kind, cap, kind, source_id)).rowcount
+
+    def requeue(self, job: Job) -> None:
+        """Put a job back at once, not counting the attempt (work stopped for shutdown)."""
+        self.conn.execute("UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL,"
+                          " attempts = greatest(0, attempts - 1), updated_at = now() WHERE id = %s", (job.id,))
+
+    def release(self, owner_prefix: str, alive: Callable[[str], bool] = lambda owner: False) -> int:
+        """Requeue running jobs of owners (on this host) that are gone; returns how many."""
+        rows = self.conn.execute("SELECT id, lease_owner FROM jobs WHERE state = 'running'"
+                                 " AND starts_with(lease_owner, %s)", (owner_prefix,)).fetchall()
+        dead = [jid for jid, owner in rows if not alive(owner)]
+        for jid in dead:
+            self.conn.execute("UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL,"
+                              " attempts = greatest(0, attempts - 1) WHERE id = %s AND state = 'running'", (jid,))
+        return len(dead)
+
+    def running(self) -> list[dict]:
+        """The jobs being worked on: kind, video, the worker holding the lease and until when."""
+        cur = self.conn.execute(
+            "SELECT j.kind, v.video_id, j.lease_owner AS worker, " + _STAMP.format("j.updated_at") + " AS since, "
+            + _STAMP.format("j.lease_until") + " AS lease_until, j.attempts FROM jobs j JOIN videos v"
+            " ON v.id = j.video WHERE j.state = 'running' ORDER BY j.updated_at")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]

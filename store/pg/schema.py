@@ -11,7 +11,7 @@ STEPS: tuple[str, ...] = (
         id bigserial PRIMARY KEY, url text NOT NULL UNIQUE, kind text NOT NULL, feed_url text,
         name text, every_s integer, etag text, last_modified text, last_checked text,
         last_error text, created_at text NOT NULL, not_before text, last_reconciled text,
-        since text, last_n integer, cutoff text);
+        since text, last_n integer, cutoff text, paused integer NOT NULL DEFAULT 0);
     CREATE TABLE videos (
         id bigserial PRIMARY KEY, platform text NOT NULL, video_id text NOT NULL,
         source_id bigint REFERENCES sources(id) ON DELETE SET NULL, url text NOT NULL, title text,
@@ -20,19 +20,23 @@ STEPS: tuple[str, ...] = (
         discovered_at text NOT NULL, archived_at text, folder text, live_status text,
         last_rechecked text, UNIQUE (platform, video_id));
     CREATE INDEX videos_state ON videos(state);
+    CREATE INDEX videos_source ON videos(source_id);
     CREATE TABLE video_events (
         id bigserial PRIMARY KEY, video bigint NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
         at text NOT NULL, event text NOT NULL, detail text);
+    CREATE INDEX video_events_video ON video_events(video);
     CREATE TABLE files (
         id bigserial PRIMARY KEY, video bigint NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
         role text NOT NULL, path text NOT NULL UNIQUE, size bigint NOT NULL, sha256 text NOT NULL,
         archived_at text NOT NULL, version_id text);
+    CREATE INDEX files_video ON files(video);
     CREATE TABLE transcripts (
         id bigserial PRIMARY KEY, video bigint NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
         source text NOT NULL DEFAULT 'asr', model text, settings text, language text,
         language_probability double precision, audio_seconds double precision,
-        elapsed_seconds double precision, complete integer NOT NULL DEFAULT 0,
+        elapsed_seconds double precision, complete boolean NOT NULL DEFAULT false,
         created_at text NOT NULL, checkpoint double precision NOT NULL DEFAULT 0);
+    CREATE INDEX transcripts_video ON transcripts(video);
     CREATE TABLE segments (
         id bigserial PRIMARY KEY,
         transcript bigint NOT NULL REFERENCES transcripts(id) ON DELETE CASCADE,
@@ -41,18 +45,33 @@ STEPS: tuple[str, ...] = (
         lang text, probability double precision, lang_probability double precision,
         terms text NOT NULL DEFAULT '', tsv tsvector NOT NULL DEFAULT ''::tsvector);
     CREATE INDEX segments_transcript ON segments(transcript, seq);
-    CREATE INDEX segments_tsv ON segments USING gin (tsv);
+    CREATE INDEX segments_video ON segments(video, id);
+    CREATE INDEX segments_tsv_idx ON segments USING gin (tsv);
     CREATE TABLE bridges (id bigint PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE,
         terms text NOT NULL, split integer NOT NULL, tsv tsvector NOT NULL);
-    CREATE INDEX bridges_tsv ON bridges USING gin (tsv);
+    CREATE INDEX bridges_tsv_idx ON bridges USING gin (tsv);
     CREATE TABLE words (
         id bigserial PRIMARY KEY, segment bigint NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
         position integer NOT NULL, start double precision NOT NULL, "end" double precision NOT NULL,
         word text NOT NULL, probability double precision);
     CREATE INDEX words_segment ON words(segment, position);
-    CREATE TABLE vocabulary (word text PRIMARY KEY, stem text NOT NULL, fold text);
+    CREATE TABLE vocabulary (word text COLLATE "C" PRIMARY KEY, stem text COLLATE "C" NOT NULL,
+        fold text COLLATE "C");
     CREATE INDEX vocabulary_stem ON vocabulary(stem);
     CREATE INDEX vocabulary_fold ON vocabulary(fold);
+    -- what the matcher reads as SQLite's FTS5 tables, and what the search asks of the index
+    CREATE VIEW segments_fts AS SELECT id AS rowid, terms FROM segments;
+    CREATE VIEW bridges_fts AS SELECT id AS rowid, terms, split FROM bridges;
+    CREATE VIEW segments_tsv AS SELECT s.id, s.video, s.transcript, s.lang, t.source, s.tsv
+        FROM segments s JOIN transcripts t ON t.id = s.transcript;
+    CREATE VIEW bridges_tsv AS SELECT b.id, s.video, s.transcript, s.lang, t.source, b.tsv
+        FROM bridges b JOIN segments s ON s.id = b.id JOIN transcripts t ON t.id = s.transcript;
+    CREATE FUNCTION dalel_read_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION '% is read-only: write the table it shows', TG_TABLE_NAME; END $$;
+    CREATE TRIGGER segments_fts_read_only INSTEAD OF INSERT OR UPDATE OR DELETE ON segments_fts
+        FOR EACH ROW EXECUTE FUNCTION dalel_read_only();
+    CREATE TRIGGER bridges_fts_read_only INSTEAD OF INSERT OR UPDATE OR DELETE ON bridges_fts
+        FOR EACH ROW EXECUTE FUNCTION dalel_read_only();
     CREATE TABLE jobs (
         id bigserial PRIMARY KEY, kind text NOT NULL,
         video bigint NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
@@ -67,7 +86,15 @@ STEPS: tuple[str, ...] = (
         id bigserial PRIMARY KEY, watch bigint NOT NULL REFERENCES watches(id) ON DELETE CASCADE,
         segment bigint NOT NULL REFERENCES segments(id) ON DELETE CASCADE, video_id text NOT NULL,
         start double precision NOT NULL, "end" double precision NOT NULL, text text NOT NULL,
-        source text NOT NULL, created_at text NOT NULL, delivered_at text, UNIQUE (watch, segment));
+        source text NOT NULL, created_at text NOT NULL, delivered_at text, acknowledged_at text,
+        UNIQUE (watch, segment));
+    CREATE TABLE users (id bigserial PRIMARY KEY, name text NOT NULL UNIQUE, role text NOT NULL,
+        password_hash text NOT NULL, created_at text NOT NULL);
+    CREATE TABLE user_tokens (id bigserial PRIMARY KEY,
+        "user" bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        token_sha256 text NOT NULL UNIQUE, created_at text NOT NULL);
+    CREATE TABLE audit (id bigserial PRIMARY KEY, at text NOT NULL, "user" text NOT NULL,
+        action text NOT NULL, target text);
     CREATE TABLE custody (
         id bigserial PRIMARY KEY, video bigint NOT NULL REFERENCES videos(id), seq integer NOT NULL,
         at text NOT NULL, actor text NOT NULL, event text NOT NULL, details text NOT NULL,

@@ -8,6 +8,7 @@ import pytest
 import store
 from dalel.formats import results_json
 from store import SegmentRecord, WordRecord
+from conftest import empty_cluster_database
 
 BROADCAST = ["Добрый вечер, уважаемые зрители.", "Сегодня мы говорим о выборах в нашей стране.",
              "Мы никогда не призывали", "к насильственному захвату власти.",
@@ -29,9 +30,13 @@ def segments(lines: list[str], lang: str = "ru") -> list[SegmentRecord]:
     return out
 
 
-@pytest.fixture(scope="module")
-def s(tmp_path_factory):
-    st = store.Store(tmp_path_factory.mktemp("hand") / "dalel.sqlite3")
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def s(request, tmp_path_factory):
+    """The hand-built archive in SQLite, and in a cluster's PostgreSQL: every test runs on both."""
+    if request.param == "sqlite":
+        st = store.Store(tmp_path_factory.mktemp("hand") / "dalel.sqlite3")
+    else:
+        st = store.Store(empty_cluster_database(request.getfixturevalue("postgres")))
     src = st.sources.add("https://example.org/feed.xml", "feed", "https://example.org/feed.xml", "Ne deidi", None)
     for vid, title, desc, published, lines in (
             ("Demo01", "Эфир: о выборах и мирных переменах", "Еженедельный эфир канала.", "2024-03-01", BROADCAST),
@@ -169,10 +174,10 @@ def test_unsure_words_are_marked_beside_the_matches():
         '<span class="low" title="speech recognition was unsure of this word">a</span> &lt;b&gt;'
 
 
-def test_a_filtered_common_word_counts_every_matching_segment_per_video(tmp_path):
+def test_a_filtered_common_word_counts_every_matching_segment_per_video(backend):
     """Above the rows read in full, a filtered search still counts what its filters let through:
     the total and the count per video are those of the matching segments, not of all of them."""
-    st = store.Store(tmp_path / "dalel.sqlite3")
+    st = store.Store(backend)
     for n, channel, k in (("A1", "Alpha", 400), ("A2", "Alpha", 300), ("B1", "Beta", 500)):
         video, _ = st.videos.discover("example", n, f"https://example.org/{n}", channel=channel,
                                       published="2024-05-01T10:00:00+00:00")
