@@ -17,20 +17,17 @@ import signal
 import socket
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
-from urllib.parse import urlsplit
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 import monitor
 import store
-import transcribe
 
-from . import finals, stamping
+from . import finals
 from .app import App
 from .config import Config
+from .working import KINDS, Workers
 
 log = logging.getLogger("dalel.daemon")
 STOP_GRACE_S = 5.0
@@ -54,28 +51,35 @@ def owner_alive(owner: str) -> bool:
     return host == socket.gethostname() and _proc_start(int(pid)) == started
 
 
+ROLES = ("daemon", "scheduler", "worker")
+SCHEDULED = ("poll", "recheck", "fixity")     # the scheduler's own duties
+
+
 class Daemon:
-    def __init__(self, config: Config):
-        self.config = config
+    """One process of the daemon. role "daemon" (`dalel run`): the scheduler and workers;
+    "scheduler" (`dalel scheduler`): polling, re-checks and fixity, active only while it holds
+    the scheduler lock (another waits as standby and takes over when it dies); "worker"
+    (`dalel worker`): jobs of `kinds` only."""
+
+    def __init__(self, config: Config, role: str = "daemon", kinds: tuple[str, ...] = KINDS):
+        self.config, self.role, self.kinds = config, role, kinds
         self.owner = owner_id()
         self.state = "stopped"
         self._stop = threading.Event()
         self._wake = threading.Event()
-        self._workers: list[threading.Thread] = []
-        self._hosts: dict[str, threading.Semaphore] = {}   # downloads in flight per host
-        self._hosts_lock = threading.Lock()
+        self.workers = Workers(config, self.owner, self._stop, self._wake)
         self._scheduler: BackgroundScheduler | None = None
+        self._leadership: store.processes.Leadership | None = None
+        self.leading = False
         m = config.monitor
         self.poll_every = m.poll_every
         self.recheck_every = m.recheck_every
         self.reconcile_every = m.reconcile_every
-        self.retry_base = m.retry_base
-        self.lease_s = m.lease
         self.fixity_every = config.evidence.fixity_every
 
     def _set_state(self, state: str) -> None:
         self.state = state
-        log.info("daemon %s (pid %d)", state, os.getpid())
+        log.info("%s %s (pid %d)", self.role, state, os.getpid())
 
     def stop(self, *_: object) -> None:
         self._stop.set()
@@ -94,52 +98,86 @@ class Daemon:
             signal.signal(signal.SIGINT, self.stop)
         app = App(self.config)
         try:
-            self._recover(app)
-            app.sync_config_channels()
+            if self.role != "scheduler":
+                self._recover_local(app)
             self._scheduler = BackgroundScheduler(timezone="UTC")
-            self._scheduler.add_job(self._poll_due, "interval", seconds=min(5.0, self.poll_every),
-                                    id="poll", max_instances=1, coalesce=True,
-                                    next_run_time=_now())
-            self._scheduler.add_job(self._recheck, "interval", seconds=max(1.0, self.recheck_every / 24),
-                                    id="recheck", max_instances=1, coalesce=True, jitter=1)
-            self._scheduler.add_job(self._fixity, "interval", seconds=self.fixity_every,
-                                    id="fixity", max_instances=1, coalesce=True)
+            if self.role != "worker":
+                self._leadership = store.processes.Leadership(app.store)
+                self._lead(app)
+                self._schedule(self._scheduler)
             self._scheduler.add_job(self._heartbeat, "interval", seconds=HEARTBEAT_S, id="heartbeat",
                                     max_instances=1, coalesce=True, next_run_time=_now())
             self._scheduler.start()
-            workers = [(f"archiver-{i + 1}", ("archive", "timestamp"))
-                       for i in range(self.config.monitor.download_workers)] + [
-                (f"transcriber-{i + 1}", ("transcribe",)) for i in range(self.config.transcribe.workers)]
-            for name, kinds in workers:
-                t = threading.Thread(target=self._work, args=(kinds,), name=name, daemon=True)
-                t.start()
-                self._workers.append(t)
+            if self.role != "scheduler":
+                self.workers.start(self.kinds)
             self._set_state("started")
             self._stop.wait()
         finally:
             self._set_state("stopping")
-            if self._scheduler is not None:
-                self._scheduler.shutdown(wait=False)
-            for t in self._workers:
-                t.join(STOP_GRACE_S / max(1, len(self._workers)))
+            self._shut_down(app)
+            self._set_state("stopped")
+
+    def _schedule(self, scheduler: BackgroundScheduler) -> None:
+        scheduler.add_job(self._lead_tick, "interval", seconds=LEAD_CHECK_S, id="lead",
+                          max_instances=1, coalesce=True)
+        scheduler.add_job(self._poll_due, "interval", seconds=min(5.0, self.poll_every),
+                          id="poll", max_instances=1, coalesce=True, next_run_time=_now())
+        scheduler.add_job(self._recheck, "interval", seconds=max(1.0, self.recheck_every / 24),
+                          id="recheck", max_instances=1, coalesce=True, jitter=1)
+        scheduler.add_job(self._fixity, "interval", seconds=self.fixity_every,
+                          id="fixity", max_instances=1, coalesce=True)
+
+    def _shut_down(self, app: App) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+        self.workers.join(STOP_GRACE_S)
+        try:
             released = app.queue.release(self.owner, alive=lambda o: o != self.owner)
             if released:
                 log.info("left %d job(s) in progress for the next start", released)
-            app.close()
-            self._set_state("stopped")
+            store.processes.gone(app.store, self.owner)
+        except Exception as exc:      # the database is gone: the leases run out by themselves
+            log.warning("cannot release this process's jobs: %s", exc)
+        if self._leadership is not None:
+            self._leadership.release()
+        app.close()
 
     def busy_workers(self) -> bool:
         """Whether a worker thread is still running after the stop (a long native call)."""
-        return any(t.is_alive() for t in self._workers)
+        return self.workers.busy()
 
-    def _recover(self, app: App) -> None:
-        """Finish what a previous process left: requeue its jobs, queue what state implies;
-        rebuild the search index if it was built by another analyser (after an upgrade)."""
-        built = app.store.index.analyser()
-        if built != store.ANALYSER_VERSION:
-            log.info("rebuilding the search index: built by analyser %s, this is %s", built,
-                     store.ANALYSER_VERSION)
-            log.info("search index rebuilt: %d segment(s)", app.store.index.rebuild())
+    # --- the one active scheduler ---------------------------------------------
+
+    def _lead(self, app: App) -> None:
+        """Become the active scheduler if no other is (else stand by): on taking over, finish
+        what the queue's state implies and sync the configured channels."""
+        assert self._leadership is not None
+        if not self._leadership.try_lead():
+            if self.leading or self.state == "starting":
+                log.info("scheduler standing by: another scheduler is active")
+            self.leading = False
+            return
+        self.leading = True
+        log.info("scheduler active (pid %d)", os.getpid())
+        self._recover_queue(app)
+        app.sync_config_channels()
+
+    def _lead_tick(self) -> None:
+        assert self._leadership is not None
+        if self.leading:
+            if not self._leadership.held():
+                self.leading = False
+                log.warning("scheduler lost its lock (database connection lost); standing by")
+            return
+        try:
+            with App(self.config) as app:
+                self._lead(app)
+        except Exception as exc:
+            log.warning("scheduler cannot reach the database: %s", str(exc).strip().splitlines()[0][:200])
+
+    def _recover_local(self, app: App) -> None:
+        """What a previous process on this machine left: its jobs requeued at once (their owner
+        is dead), its temporary files removed."""
         host = socket.gethostname() + ":"
         released = app.queue.release(host, alive=owner_alive)
         if released:
@@ -150,6 +188,15 @@ class Daemon:
         removed += self._clean_staging(app)
         if removed:
             log.info("removed %d leftover temporary item(s)", removed)
+
+    def _recover_queue(self, app: App) -> None:
+        """Queue what the state implies (after a crash or a takeover); rebuild the search index
+        if it was built by another analyser (after an upgrade)."""
+        built = app.store.index.analyser()
+        if built != store.ANALYSER_VERSION:
+            log.info("rebuilding the search index: built by analyser %s, this is %s", built,
+                     store.ANALYSER_VERSION)
+            log.info("search index rebuilt: %d segment(s)", app.store.index.rebuild())
         for video in app.store.videos.missing_metadata():
             app.index_extras(video)
         for video in app.store.videos.all("discovered"):
@@ -175,6 +222,8 @@ class Daemon:
 
     def _poll_due(self) -> None:
         """Check every source whose interval has passed (each with its own jitter)."""
+        if not self.leading:
+            return
         with App(self.config) as app:
             now = store.utcnow()
             for src in app.store.sources.all():
@@ -202,14 +251,26 @@ class Daemon:
         # new videos are queued by top_up, at most max_queued_per_source at a time per source
 
     def _heartbeat(self) -> None:
-        """The daemon's sign of life for `dalel status`, /healthz and /metrics."""
+        """Each process's sign of life and current work for `dalel status` (and, from the active
+        scheduler, the daemon's for /healthz and /metrics)."""
         import json
-        with App(self.config) as app:
-            app.store.set_meta("daemon", json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                                     "heartbeat": time.time(), "owner": self.owner}))
+        duties = SCHEDULED if self.role != "worker" else ()
+        kinds = duties + (self.kinds if self.role != "scheduler" else ())
+        try:
+            with App(self.config) as app:
+                store.processes.beat(app.store, self.owner, self.role,
+                                     "standby" if duties and not self.leading else "active",
+                                     kinds, sorted(self.workers.current.values()))
+                if self.leading:
+                    app.store.set_meta("daemon", json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                                             "heartbeat": time.time(), "owner": self.owner}))
+        except Exception as exc:
+            log.warning("cannot record the heartbeat: %s", str(exc).strip().splitlines()[0][:200])
 
     def _recheck(self) -> None:
         """Re-check archived videos at their source, oldest check first (takedowns)."""
+        if not self.leading:
+            return
         with App(self.config) as app:
             due = app.store.videos.due_recheck(store.utcnow(-self.recheck_every), RECHECK_BATCH)
             for video in due:
@@ -221,162 +282,16 @@ class Daemon:
     def _fixity(self) -> None:
         """Re-hash every archived file against its recorded SHA-256 (logged, and in custody)."""
         from .verification import verify_archive
+        if not self.leading:
+            return
         with App(self.config) as app:
             n, bad = verify_archive(app)
         for c in bad:
             log.error("fixity: %s: %s", c.what, c.detail)
         log.info("fixity: %d file(s) checked, %d video(s) changed", n, len(bad))
 
-    # --- workers ---------------------------------------------------------------
-
-    def _work(self, kinds: tuple[str, ...]) -> None:
-        """Claim and run jobs until stopped. A job's failure stays in that job; trouble with
-        the queue itself (the database busy or unreachable) is logged and retried after a
-        pause — the daemon stops only on a signal."""
-        app = App(self.config)
-        lease = self.lease_s
-        try:
-            while not self.stopping:
-                try:
-                    job = app.queue.claim(kinds, self.owner, lease)
-                except Exception:
-                    log.exception("worker %s cannot claim a job; trying again in %.0fs",
-                                  threading.current_thread().name, WORKER_PAUSE_S)
-                    self._stop.wait(WORKER_PAUSE_S)
-                    continue
-                if job is None:
-                    self._wake.wait(1.0)
-                    self._wake.clear()
-                    continue
-                try:
-                    self._run_job(app, job)
-                except Exception:   # even a bug: the job is recorded, the worker goes on
-                    log.exception("job %s %d failed unexpectedly", job.kind, job.id)
-                    self._record_crash(app, job)
-        finally:
-            app.close()
-
-    def _record_crash(self, app: App, job: store.Job) -> None:
-        """An unexpected error: retry the job with back-off, then fail it, as any other."""
-        import traceback
-        reason = "unexpected error: " + traceback.format_exc(limit=1).strip().splitlines()[-1][:300]
-        try:
-            if job.attempts >= self.config.monitor.max_attempts:
-                app.queue.fail(job, reason)
-            else:
-                app.queue.retry(job, reason, self.retry_base)
-        except Exception:
-            log.exception("cannot record the failure of job %d; it is retried after its lease", job.id)
-
-    def _host_slot(self, url: str) -> threading.Semaphore | None:
-        """Wait for a free download slot on the video's host; None when stopping."""
-        host = urlsplit(url).hostname or ""
-        with self._hosts_lock:
-            slot = self._hosts.setdefault(host, threading.Semaphore(self.config.monitor.per_host))
-        while not slot.acquire(timeout=0.5):
-            if self.stopping:
-                return None
-        return slot
-
-    def _run_job(self, app: App, job: store.Job) -> None:
-        video = app.store.videos.by_pk(job.video)
-        slot = None
-        if job.kind == "archive" and video.archived_at is None:
-            slot = self._host_slot(video.url)
-            if slot is None:
-                app.queue.requeue(job)
-                return
-        try:
-            with self._leased(job):
-                self._do_job(app, job, video)
-        finally:
-            if slot is not None:
-                slot.release()
-
-    @contextmanager
-    def _leased(self, job: store.Job) -> Iterator[None]:
-        """Keep extending the job's lease while it runs, whether or not its work reports
-        progress: a live recording by ffmpeg or a long decode says nothing for hours, and must
-        never be claimed a second time. (Its own connection: the worker's is in use.)"""
-        done = threading.Event()
-
-        def keep() -> None:
-            with store.Store(self.config.store_target) as own:
-                queue = store.open_queue(own)
-                while not done.wait(self.lease_s / 3):
-                    try:
-                        queue.extend(job, self.owner, self.lease_s)
-                    except store.StoreError as exc:
-                        log.warning("cannot extend the lease of job %d: %s", job.id, exc)
-
-        keeper = threading.Thread(target=keep, name=f"lease-{job.id}", daemon=True)
-        keeper.start()
-        try:
-            yield
-        finally:
-            done.set()
-            keeper.join(timeout=30)
-
-    def _keeping(self, app: App, job: store.Job):
-        """The should_stop callback a job's work calls as it progresses: it also extends the
-        job's lease (at least every third of it), so a three-hour transcription or a slow
-        download is never claimed a second time while it runs."""
-        last = [time.monotonic()]
-
-        def should_stop() -> bool:
-            if time.monotonic() - last[0] > self.lease_s / 3:
-                app.queue.extend(job, self.owner, self.lease_s)
-                last[0] = time.monotonic()
-            return self.stopping
-        return should_stop
-
-    def _do_job(self, app: App, job: store.Job, video: store.Video) -> None:
-        keep = self._keeping(app, job)
-        try:
-            if job.kind == "archive":
-                if video.archived_at is None:
-                    final = job.attempts >= self.config.monitor.max_attempts
-                    app.archive_video(video, should_stop=keep, final=final,
-                                      record_live=self.config.monitor.live == "record")
-                app.queue.enqueue("transcribe", video.id)
-                self._wake.set()
-            elif job.kind == "transcribe":
-                if video.state != "transcribed":
-                    app.transcribe_video(video, should_stop=keep)
-            elif job.kind == "timestamp" and not stamping.timestamp_capture(app, video, queue=False):
-                why = "no timestamp authority answered"
-                if job.attempts >= self.config.monitor.max_attempts:
-                    app.queue.fail(job, why)
-                else:
-                    app.queue.retry(job, why, self.retry_base)
-                return
-            app.queue.done(job)
-        except monitor.Cancelled:
-            app.queue.requeue(job)
-        except monitor.Deferred as exc:
-            if app.disk_low() is not None:   # checked again every minute: resumes by itself
-                log.warning("%s", exc)
-                app.queue.retry(job, str(exc), DISK_RECHECK_S, retry_after_s=DISK_RECHECK_S)
-            else:
-                app.queue.retry(job, str(exc), self.poll_every, retry_after_s=self.poll_every)
-        except monitor.DownloadError as exc:
-            if exc.permanent or job.attempts >= self.config.monitor.max_attempts:
-                app.queue.fail(job, str(exc))
-            else:
-                delay = app.queue.retry(job, str(exc), self.retry_base, retry_after_s=exc.retry_after)
-                asked = f" (Retry-After {exc.retry_after:.0f}s)" if exc.retry_after else ""
-                log.info("retry %s in %.0fs%s", video.video_id, delay, asked)
-        except (monitor.MonitorError, store.StoreError) as exc:
-            app.queue.fail(job, str(exc))
-        except transcribe.TranscribeError as exc:  # bad audio, missing model: this job only
-            log.warning("failed %s %s: %s", job.kind, video.video_id, exc)
-            app.store.videos.mark_failed(video, f"{job.kind}: {exc}")
-            app.queue.fail(job, str(exc))
-
-
-WORKER_PAUSE_S = 5.0
 HEARTBEAT_S = 5.0
-DISK_RECHECK_S = 60.0
+LEAD_CHECK_S = 2.0     # a standby scheduler tries the lock this often
 
 
 def _now():

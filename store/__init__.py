@@ -3,7 +3,7 @@
 Imports none of its sibling stages.
 """
 from .text import ANALYSER_VERSION, LANGUAGES, Token, analyse, family, guess_lang, index_text, normalise
-from . import custody
+from . import custody, processes
 from .clock import parse_stamp, stamp, utcnow
 from .db import Store
 from .records import FileRecord, SegmentRecord, Source, Video, WordRecord
@@ -20,7 +20,7 @@ from .watch import (Watch, acknowledge, add_watch, alerts, list_watches, mark_de
 
 __all__ = [
     "acknowledge", "add_watch", "alerts", "ROLES", "User", "analyse", "ANALYSER_VERSION", "check_date", "check_scope",
-    "custody", "family", "FileRecord", "guess_lang", "Hit", "index_text", "Job", "LANGUAGES",
+    "custody", "processes", "family", "FileRecord", "guess_lang", "Hit", "index_text", "Job", "LANGUAGES",
     "list_watches", "mark_delivered", "normalise", "NotFound", "parse", "parse_stamp", "Query",
     "QueryError", "Queue", "open_queue", "record_alerts", "remove_watch", "Results", "scope", "search",
     "SearchOptions", "SegmentRecord", "Source", "stamp", "Store", "StoreError", "Token",

@@ -277,3 +277,21 @@ MIGRATIONS += (
     ALTER TABLE sources ADD COLUMN paused INTEGER NOT NULL DEFAULT 0
     """,
 )
+
+MIGRATIONS += (
+    # 17: each process of the daemon (scheduler, workers) with its heartbeat and current jobs,
+    # for `dalel status`; a scheduler is active or standby
+    """
+    CREATE TABLE processes (
+        owner TEXT PRIMARY KEY,          -- host:pid:start, as the job leases name it
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        role TEXT NOT NULL,              -- scheduler | worker | daemon
+        state TEXT NOT NULL,             -- active | standby (a scheduler waiting for the lock)
+        kinds TEXT NOT NULL,             -- the job kinds it works on, comma-separated
+        jobs TEXT NOT NULL,              -- what it works on now: "transcribe DaLeLdemo01", …
+        started_at TEXT NOT NULL,
+        heartbeat_at TEXT NOT NULL
+    )
+    """,
+)

@@ -105,6 +105,9 @@ STEPS: tuple[str, ...] = (
         FOR EACH ROW EXECUTE FUNCTION custody_append_only();
     CREATE TRIGGER custody_no_truncate BEFORE TRUNCATE ON custody
         FOR EACH STATEMENT EXECUTE FUNCTION custody_append_only();
+    CREATE TABLE processes (owner text PRIMARY KEY, host text NOT NULL, pid integer NOT NULL,
+        role text NOT NULL, state text NOT NULL, kinds text NOT NULL, jobs text NOT NULL,
+        started_at text NOT NULL, heartbeat_at text NOT NULL);
     CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL)
     """,
 )
