@@ -27,6 +27,7 @@ import store
 from . import finals
 from .app import App
 from .config import Config
+from .files import SCRATCH, scratch_in_use
 from .working import KINDS, Workers
 
 log = logging.getLogger("dalel.daemon")
@@ -92,6 +93,7 @@ class Daemon:
     # --- life cycle ----------------------------------------------------------
 
     def run_until_stopped(self) -> None:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)   # not a line per heartbeat
         self._set_state("starting")
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self.stop)
@@ -184,7 +186,7 @@ class Daemon:
             log.info("requeued %d job(s) of a stopped process", released)
         keep = {f"{v.platform}-{v.video_id}" for v in app.store.videos.all("discovered")}
         keep.add("staging")    # captures assembled for S3: uploaded and recorded on the next try
-        removed = monitor.clean_tmp(self.config.tmp_dir, keep=lambda p: p.name in keep)
+        removed = monitor.clean_tmp(self.config.tmp_dir, keep=lambda p: p.name in keep or scratch_in_use(p.name))
         removed += self._clean_staging(app)
         if removed:
             log.info("removed %d leftover temporary item(s)", removed)
@@ -254,6 +256,10 @@ class Daemon:
         """Each process's sign of life and current work for `dalel status` (and, from the active
         scheduler, the daemon's for /healthz and /metrics)."""
         import json
+        if self.role != "scheduler":   # a killed worker's scratch copies on this machine
+            for leftover in self.config.tmp_dir.glob(f"{SCRATCH}*"):
+                if not scratch_in_use(leftover.name):
+                    shutil.rmtree(leftover, ignore_errors=True)
         duties = SCHEDULED if self.role != "worker" else ()
         kinds = duties + (self.kinds if self.role != "scheduler" else ())
         try:

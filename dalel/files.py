@@ -4,7 +4,9 @@ capture (`monitor/objects.py`). Originals fetched from S3 for ffmpeg or Whisper 
 copies, checked against the recorded SHA-256 and removed when the work is done."""
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,11 +23,22 @@ __all__ = ["ArchivedFiles"]
 log = logging.getLogger("dalel")
 
 
+SCRATCH = "originals-"
+_SCRATCHES = itertools.count(1)
+
+
+def scratch_in_use(name: str) -> bool:
+    """Whether a scratch folder belongs to a running process (else it is a crash's leftover)."""
+    pid = name[len(SCRATCH):].split("-")[0]
+    return name.startswith(SCRATCH) and pid.isdigit() and Path(f"/proc/{pid}").exists()
+
+
 class ArchivedFiles:
     def __init__(self, app: App):
         self.app = app
         self._objects: monitor.ObjectArchive | None = None
-        self.scratch = app.config.tmp_dir / "originals"
+        # this App's own (workers on one machine share the data folder): originals-PID-N
+        self.scratch = app.config.tmp_dir / f"{SCRATCH}{os.getpid()}-{next(_SCRATCHES)}"
 
     @property
     def objects(self) -> monitor.ObjectArchive | None:

@@ -61,6 +61,9 @@ def report(app: App) -> dict:
         "data_dir": str(app.config.data_dir),
         "archive": app.config.cluster.archive_url or str(app.config.archive_dir),
         "daemon": daemon_state(app),
+        # each scheduler and worker heard from in the last hour: role, state, heartbeat, jobs
+        "processes": [p | {"alive": p["heartbeat_age_s"] <= HEARTBEAT_STALE_S}
+                      for p in store.processes.listed(app.store)],
         "disk": {"free_bytes": free, "min_free_bytes": minimum, "paused": free < minimum},
         "videos": app.store.counts(),
         "coverage": app.store.transcripts.coverage(),

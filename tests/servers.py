@@ -23,8 +23,18 @@ def _pg_bindir() -> Path:
     return found[-1].parent
 
 
+class PgServer(str):
+    """A running server's connection URL, which can also restart the server (for the tests of
+    workers that must reconnect)."""
+
+    def restart(self) -> None:
+        subprocess.run(self._runas + [str(self._bindir / "pg_ctl"), "-D", str(self._data), "-m", "immediate",
+                                      "-l", str(self._data.parent / "log"), "-w", "-o", self._options, "restart"],
+                       check=True, capture_output=True)
+
+
 @contextmanager
-def postgres_server() -> Iterator[str]:
+def postgres_server() -> Iterator[PgServer]:
     """A real PostgreSQL server on 127.0.0.1 for the session (initdb as the `postgres` user
     when run as root, fsync off), dropped at the end; yields its connection URL."""
     bindir = _pg_bindir()
@@ -40,8 +50,10 @@ def postgres_server() -> Iterator[str]:
     options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
     subprocess.run(runas + [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w",
                             "-o", options, "start"], check=True, capture_output=True)
+    server = PgServer(f"postgresql://postgres@127.0.0.1:{port}/postgres")
+    server._runas, server._bindir, server._data, server._options = runas, bindir, data, options
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        yield server
     finally:
         subprocess.run(runas + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
                        capture_output=True)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from ..working import KINDS
+
 from ..formats import coverage_line
 from .. import config as configmod
 from .base import app_of, cli, echo_json
@@ -35,6 +37,10 @@ def status(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"daemon: running (pid {d['pid']} on {d['host']}, last heartbeat {d['heartbeat']})"
                if d["alive"] else "daemon: not running" + (f" (last heartbeat {d['heartbeat']})"
                                                           if d["heartbeat"] else " (`dalel run` starts it)"))
+    for proc in report["processes"]:
+        click.echo(f"  {proc['role']} {proc['owner']} ({proc['state'] if proc['alive'] else 'silent'}, heartbeat"
+                   f" {proc['heartbeat_age_s']:.0f}s ago, {proc['kinds'] or '-'})"
+                   + (f": {proc['jobs']}" if proc["jobs"] else ""))
     disk = report["disk"]
     if disk["paused"]:
         click.echo(f"DOWNLOADS PAUSED: {disk['free_bytes'] / 1e9:.1f} GB free, less than [monitor] "
@@ -66,12 +72,60 @@ def run(ctx: click.Context) -> None:
     """Run the daemon: poll sources on schedule, archive, transcribe, re-check for takedowns.
 
     Stops on SIGTERM or Ctrl-C within seconds; work in progress resumes on the next start.
-    Logs one line per event to stderr (use -v for found/archived/transcribed lines).
+    Logs one line per event to stderr (use -v for found/archived/transcribed lines). On a
+    cluster, `dalel scheduler` and `dalel worker` run the two halves on separate machines.
 
     \b
     Example:
         dalel -v run
     """
+    _run_daemon(ctx, "daemon", KINDS)
+
+
+@cli.command()
+@click.pass_context
+def scheduler(ctx: click.Context) -> None:
+    """Run the scheduler alone: poll sources, queue their videos, re-check for takedowns, fixity.
+
+    Exactly one scheduler is active: it holds a lock in the database ([cluster] database_url:
+    a PostgreSQL advisory lock). Start a second one on another machine and it stands by,
+    taking over within seconds when the active one dies. The jobs it queues are done by
+    `dalel worker` processes.
+
+    \b
+    Example:
+        dalel -v scheduler
+    """
+    _run_daemon(ctx, "scheduler", ())
+
+
+@cli.command()
+@click.option("--kinds", default=",".join(KINDS), show_default=True, metavar="KIND,…",
+              help="The jobs this worker takes: archive, transcribe, timestamp.")
+@click.pass_context
+def worker(ctx: click.Context, kinds: str) -> None:
+    """Run a worker: claim jobs from the queue and do them, on any number of machines.
+
+    Each job is held under a lease the worker extends as it works, so a three-hour
+    transcription is never started twice, and a dead worker's job is taken over when its
+    lease runs out ([monitor] lease). Downloads keep to [monitor] per_host per host across
+    all workers. A GPU machine runs the transcriptions with its own [transcribe] settings.
+
+    \b
+    Example:
+        dalel worker --kinds archive,timestamp
+        dalel --config gpu.toml worker --kinds transcribe
+    """
+    chosen = tuple(dict.fromkeys(k.strip() for k in kinds.split(",") if k.strip()))
+    wrong = [k for k in chosen if k not in KINDS]
+    if wrong or not chosen:
+        duty = " (the scheduler's: `dalel scheduler`)" if set(wrong) & {"poll", "recheck", "fixity"} else ""
+        raise click.BadParameter(f"{', '.join(wrong) or 'none'}{duty}; choose among {', '.join(KINDS)}",
+                                 param_hint="--kinds")
+    _run_daemon(ctx, "worker", chosen)
+
+
+def _run_daemon(ctx: click.Context, role: str, kinds: tuple[str, ...]) -> None:
     from ..daemon import Daemon
     app = app_of(ctx)
     cfg = app.config
@@ -79,7 +133,7 @@ def run(ctx: click.Context) -> None:
     ctx.find_root().obj["app"] = None
     if logging.getLogger().level > logging.INFO:
         logging.getLogger().setLevel(logging.INFO)
-    daemon = Daemon(cfg)
+    daemon = Daemon(cfg, role, kinds)
     daemon.run_until_stopped()
     # (the scheduler's pool threads are joined at interpreter exit, even after shutdown(wait=False))
     lingering = [t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive()
