@@ -264,9 +264,9 @@ class Videos(Repository):
             "SELECT coalesce(src.name, v.channel, 'unknown') AS channel, max(src.id) AS source_id, count(*) AS videos,"
             " count(*) FILTER (WHERE v.archived_at IS NOT NULL) AS archived,"
             " count(*) FILTER (WHERE v.state = 'transcribed') AS transcribed,"
-            f" round(coalesce(sum({_SECONDS}) FILTER (WHERE v.archived_at IS NOT NULL), 0) / 3600.0, 3)"
-            " AS archived_hours,"
-            f" round(coalesce(sum({_SECONDS}) FILTER (WHERE v.state = 'transcribed'), 0) / 3600.0, 3)"
+            f" round(CAST(coalesce(sum({_SECONDS}) FILTER (WHERE v.archived_at IS NOT NULL), 0) / 3600.0"
+            " AS NUMERIC), 3) AS archived_hours,"
+            f" round(CAST(coalesce(sum({_SECONDS}) FILTER (WHERE v.state = 'transcribed'), 0) / 3600.0 AS NUMERIC), 3)"
             " AS transcribed_hours, count(*) FILTER (WHERE v.removed_at IS NOT NULL) AS removed"
             " FROM videos v LEFT JOIN sources src ON src.id = v.source_id" + where + " GROUP BY 1 ORDER BY 1", params)
 

@@ -55,8 +55,35 @@ def test_the_commands_work_on_postgresql_and_s3(platform, cluster, tmp_path):
     assert clipped.exit_code == 0 and clip.stat().st_size, clipped.output
     verified = run("verify", "--archive")
     assert verified.exit_code == 0, verified.output
+    assert run("watch", "add", "мирным переменам").exit_code == 0
+    assert "мирным переменам" in run("watch", "list").output
+    web_pages_work_on_the_cluster(config, first.video_id)
+    added = CliRunner().invoke(cli, ["--config", config, "user", "add", "amina", "--role", "analyst"],
+                               input="a long passphrase\n")
+    assert added.exit_code == 0, added.output
+    assert "amina" in run("user", "list").output and run("user", "token", "amina").output.startswith("dalel_")
     with psycopg.connect(url, autocommit=True) as db:
         media = db.execute("SELECT path FROM files WHERE path LIKE '%.mp4'").fetchone()[0]
         db.execute("UPDATE files SET sha256 = %s WHERE path = %s", ("0" * 64, media))
     bad = run("verify", "--archive")
     assert bad.exit_code == 1 and f"{media} changed" in bad.output
+
+
+def web_pages_work_on_the_cluster(config: str, video_id: str) -> None:
+    """`dalel serve` on the cluster's state: every page answers, search finds the moment, the
+    media is a redirect to a presigned GET of the S3 version."""
+    from fastapi.testclient import TestClient
+
+    from dalel import config as configmod
+    from dalel.web import create_app
+    with TestClient(create_app(configmod.load(config)), base_url="http://127.0.0.1") as web:
+        for page in ("/", "/videos", "/channels", "/channels/1", "/alerts", "/api", f"/videos/{video_id}",
+                     f"/videos/{video_id}/transcript.srt", f"/api/videos/{video_id}/transcript", "/healthz",
+                     "/metrics"):
+            got = web.get(page)
+            assert got.status_code in (200, 503), (page, got.status_code, got.text[:300])
+        found = web.get("/api/search", params={"q": "захват власти"}).json()
+        assert found["total"] == 1 and found["hits"][0]["video_id"] == video_id
+        assert "захвату" in web.get("/search", params={"q": "захват власти"}).text
+        moved = web.get(f"/media/{video_id}", follow_redirects=False)
+        assert moved.status_code == 307
