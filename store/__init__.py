@@ -14,13 +14,15 @@ from .filters import SearchOptions, check_date, check_scope, scope
 from .query import Query, parse
 from .state import TRANSITIONS, VideoState
 from .search import Hit, Results, search
+from .transfer import copy_archive
 from . import tsquery  # noqa: F401  (registers the PostgreSQL search)
 from .watch import (Watch, acknowledge, add_watch, alerts, list_watches, mark_delivered, record_alerts,
                     remove_watch)
 
 __all__ = [
     "acknowledge", "add_watch", "alerts", "ROLES", "User", "analyse", "ANALYSER_VERSION", "check_date", "check_scope",
-    "custody", "processes", "family", "FileRecord", "guess_lang", "Hit", "index_text", "Job", "LANGUAGES",
+    "copy_archive", "custody", "processes", "family", "FileRecord", "guess_lang", "Hit", "index_text", "Job",
+    "LANGUAGES",
     "list_watches", "mark_delivered", "normalise", "NotFound", "parse", "parse_stamp", "Query",
     "QueryError", "Queue", "open_queue", "record_alerts", "remove_watch", "Results", "scope", "search",
     "SearchOptions", "SegmentRecord", "Source", "stamp", "Store", "StoreError", "Token",

@@ -87,3 +87,43 @@ def web_pages_work_on_the_cluster(config: str, video_id: str) -> None:
         assert "захвату" in web.get("/search", params={"q": "захват власти"}).text
         moved = web.get(f"/media/{video_id}", follow_redirects=False)
         assert moved.status_code == 307
+
+
+def test_an_embedded_archive_is_imported_into_the_cluster_with_its_custody(platform, cluster, tmp_path):
+    """`dalel cluster import --from DATA_DIR`: originals into S3 (re-hashed), the state into
+    PostgreSQL with every custody entry as it was, chains verified there, the same search
+    answers; run again, nothing is copied twice."""
+    config, url = cluster
+    local = tmp_path / "local.toml"
+    local.write_text('data_dir = "embedded"\n[monitor]\nmin_request_interval = "0s"\n'
+                     '[transcribe]\nlanguages = ["ru"]\n', encoding="utf-8")
+    embedded = lambda *a: CliRunner().invoke(cli, ["--config", str(local), *a])   # noqa: E731
+    clustered = lambda *a: CliRunner().invoke(cli, ["--config", config, *a])      # noqa: E731
+    assert embedded("channel", "add", platform.feed_url, "--name", "Ne deidi").exit_code == 0
+    assert "2 archived" in embedded("poll").output
+    assert embedded("transcribe").exit_code == 0
+    assert embedded("watch", "add", "мирным переменам").exit_code == 0
+    before = {v: json.loads(embedded("custody", v, "--json").output) for v in ("DaLeLdemo01", "DaLeLdemo02")}
+    asked = json.loads(embedded("search", "выборы", "--json").output)
+    moved = clustered("cluster", "import", "--from", str(tmp_path / "embedded"))
+    assert moved.exit_code == 0, moved.output
+    assert "moved" in moved.output and "copied 2 video(s) into the cluster's database" in moved.output
+    status = json.loads(clustered("status", "--json").output)
+    assert status["videos"]["archived"] == 2 and status["videos"]["transcribed"] == 2
+    assert [s["name"] for s in status["sources"]] == ["Ne deidi"]
+    for vid, was in before.items():
+        now = json.loads(clustered("custody", vid, "--json").output)
+        assert now["intact"] is True and now["problems"] == []
+        assert [e["hash"] for e in now["entries"][:len(was["entries"])]] == [e["hash"] for e in was["entries"]]
+        assert now["entries"][-1]["event"] == "moved"                  # the move to S3, then carried over
+    found = json.loads(clustered("search", "выборы", "--json").output)
+    assert sorted((h["video_id"], h["start"]) for h in found["hits"]) == \
+        sorted((h["video_id"], h["start"]) for h in asked["hits"])
+    assert "мирным переменам" in clustered("watch", "list").output
+    assert clustered("verify", "--archive").exit_code == 0
+    again = clustered("cluster", "import", "--from", str(tmp_path / "embedded"))
+    assert again.exit_code == 0 and "copied 0 video(s)" in again.output and "2 it already held" in again.output
+    with psycopg.connect(url, autocommit=True) as db:
+        assert db.execute("SELECT count(*) FROM videos").fetchone()[0] == 2
+    nothing = clustered("cluster", "import", "--from", str(tmp_path / "nowhere"))
+    assert nothing.exit_code == 1 and "holds no archive" in nothing.output

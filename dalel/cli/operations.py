@@ -220,27 +220,26 @@ def cluster() -> None:
 
 @cluster.command("import")
 @click.option("--from", "source", required=True, type=click.Path(file_okay=False, path_type=Path),
-              metavar="DATA_DIR", help="The embedded archive whose originals move into S3.")
+              metavar="DATA_DIR", help="The embedded archive (its data folder) to move into the cluster.")
 @click.pass_context
 def cluster_import(ctx: click.Context, source: Path) -> None:
-    """Move an embedded archive's originals into the S3 archive ([cluster] archive_url).
+    """Move an embedded archive into the cluster: its originals into S3, its state into PostgreSQL.
 
-    Every file is re-hashed on the way (a changed one is named, not moved), stored under Object
-    Lock, its version recorded with a custody entry, the chain re-verified; then the local copy
-    is removed. Today DATA_DIR is this configuration's own data folder (its state stays in
-    SQLite); importing another archive's database needs the PostgreSQL state, not built yet.
+    With [cluster] archive_url, every original is re-hashed on the way (a changed one is named,
+    not moved), stored under Object Lock, its version recorded with a custody entry, the chain
+    re-verified; then the local copy is removed. With [cluster] database_url, the archive's
+    state (sources, videos, files, transcripts, custody log, watches, accounts) is copied into
+    PostgreSQL, custody entries as they are, each video's chain verified there, the search index
+    rebuilt; a video the cluster already holds is kept as it is. Run it again after a failure:
+    what is done is not done twice.
 
     \b
     Example:
         dalel --config cluster.toml cluster import --from ./dalel-data
     """
-    from ..moving import move_to_s3
+    from ..moving import import_archive
     app = app_of(ctx)
-    if source.resolve() != app.config.data_dir.resolve():
-        raise click.ClickException(f"{source} is not this configuration's data folder ({app.config.data_dir}): "
-                                   "importing another archive's database needs the PostgreSQL state, not built yet")
-    videos, files, problems = move_to_s3(app, progress=lambda m: click.echo(m, err=True))
-    click.echo(f"moved {files} file(s) of {videos} video(s) into {app.config.cluster.archive_url}")
+    problems = import_archive(app, source, progress=lambda m: click.echo(m, err=True), say=click.echo)
     for p in problems:
         click.echo(f"not moved: {p}", err=True)
     if problems:
