@@ -1,4 +1,15 @@
-"""Cluster search: the same queries through Dalel's matcher with candidates from SQLite FTS5
+"""The cluster, measured in three parts (`--part`, default all):
+
+throughput: `dalel scheduler` and 1, 2, 4 `dalel worker` processes on a real PostgreSQL and a
+real SeaweedFS archive and transcribe the same N videos from the loopback platform (the demo's
+two recordings under N ids): wall time from the workers' start to the last transcript, videos
+per minute, the scaling against one worker, and the exactly-once checks of the tests (one
+capture and one transcription in each custody log, no job done twice).
+
+claims: 1, 2, 4, 8 processes claim (and finish) 100 jobs each from the PostgreSQL queue at once:
+p50/p95 of a claim, and every job done exactly once.
+
+search: the same queries through Dalel's matcher with candidates from SQLite FTS5
 and from PostgreSQL (tsquery over a GIN-indexed mirror of the same analysed words).
 
 Builds the corpus of bench/search_speed.py (real Russian and Kazakh sentences from
@@ -7,10 +18,8 @@ PostgreSQL server this script starts on 127.0.0.1 (initdb as the postgres user, 
 checks that both give the same hits, then times p50/p95 of each query kind (≥ 100 samples,
 ranked top 50) on each, and 8 concurrent clients on PostgreSQL.
 
-    .venv/bin/python bench/cluster.py [--segments 1000000] [--keep DIR]
-
-Not measured yet (the parts are not built): archive+transcribe throughput with N workers,
-queue claims from N processes.
+    .venv/bin/python bench/cluster.py [--part throughput,claims,search] [--videos 8]
+                                      [--segments 1000000] [--keep DIR]
 """
 from __future__ import annotations
 
@@ -60,11 +69,107 @@ def concurrent(url: str, db: Path, queries: list[str], clients: int = 8, rounds:
     return statistics.median(times), times[int(0.95 * len(times))], len(times)
 
 
+def throughput(n_videos: int, counts: tuple[int, ...] = (1, 2, 4)) -> None:
+    from conftest import empty_cluster_database, make_bucket
+    from servers import seaweed_server
+    from test_cluster_processes import Cluster, videos
+
+    from dalel.loopback import Platform
+    print(f"archive + transcribe {n_videos} videos ({sum(v.media.stat().st_size for v in videos(n_videos)):,} bytes,"
+          " Whisper base int8 on this machine's cores), scheduler + N workers:")
+    first = None
+    with postgres_server() as pg, seaweed_server() as s3:
+        for n in counts:
+            folder = Path(tempfile.mkdtemp(prefix=f"dalel-tp{n}-"))
+            make_bucket(s3, f"bench-tp{n}")
+            cluster = Cluster(folder, empty_cluster_database(pg), s3, f"bench-tp{n}")
+            with Platform(videos(n_videos)) as platform:
+                cluster.cli("channel", "add", platform.feed_url)
+                cluster.start("scheduler", "scheduler")
+                start = time.monotonic()
+                for i in range(n):
+                    cluster.start(f"worker-{i}", "worker")
+                cluster.wait(lambda c=cluster: c.transcribed() == n_videos, timeout=3600)
+                wall = time.monotonic() - start
+                cluster.stop()
+            cluster.assert_exactly_once(n_videos)
+            first = first or wall
+            print(f"  {n} worker(s): {wall:6.1f} s, {n_videos / wall * 60:5.1f} videos/min, "
+                  f"scaling {first / wall:.2f}x; every video exactly once", flush=True)
+
+
+def _claimer(url: str, name: str, out, ready, go) -> None:
+    from store.pg import PgDatabase, PgQueue
+    with PgDatabase(url) as d:
+        q, done, waits = PgQueue(d), [], []
+        ready.put(name)
+        go.wait(60)
+        while True:
+            start = time.perf_counter()
+            job = q.claim(("archive",), name, 600)
+            waits.append(time.perf_counter() - start)
+            if job is None:
+                break
+            q.done(job)
+            done.append(job.id)
+        out.put((done, waits))
+
+
+def claims(counts: tuple[int, ...] = (1, 2, 4, 8), per_process: int = 100) -> None:
+    import multiprocessing
+
+    from conftest import empty_cluster_database
+    from store.pg import PgDatabase, PgQueue
+    print(f"queue claims from the PostgreSQL queue ({per_process} jobs per process, 7 sources), ms:")
+    with postgres_server() as pg:
+        for n in counts:
+            url = empty_cluster_database(pg)
+            with PgDatabase(url) as d:
+                q = PgQueue(d)
+                for i in range(n * per_process):
+                    src = d.conn.execute("INSERT INTO sources (url, kind, created_at) VALUES (%s, 'feed', 'now')"
+                                         " ON CONFLICT (url) DO UPDATE SET kind = 'feed' RETURNING id",
+                                         (f"https://s{i % 7}.example/feed",)).fetchone()[0]
+                    pk = d.conn.execute("INSERT INTO videos (platform, video_id, url, discovered_at, source_id)"
+                                        " VALUES ('web', %s, %s, 'now', %s) RETURNING id",
+                                        (f"v{i}", f"https://e/v{i}", src)).fetchone()[0]
+                    q.enqueue("archive", pk)
+            ctx = multiprocessing.get_context("spawn")
+            out, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+            procs = [ctx.Process(target=_claimer, args=(url, f"w{k}", out, ready, go)) for k in range(n)]
+            for p in procs:
+                p.start()
+            for _ in procs:
+                ready.get(timeout=60)
+            go.set()
+            results = [out.get(timeout=600) for _ in procs]
+            for p in procs:
+                p.join()
+            done = [j for ids, _ in results for j in ids]
+            waits = sorted(w * 1000 for _, ws in results for w in ws)
+            once = len(done) == len(set(done)) == n * per_process
+            print(f"  {n} process(es): p50 {waits[len(waits) // 2]:.1f}, p95 {waits[int(len(waits) * 0.95)]:.1f}"
+                  f" ({len(waits)} claims); {'every job done exactly once' if once else 'JOBS DONE TWICE OR LOST'}",
+                  flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--part", default="throughput,claims,search")
+    ap.add_argument("--videos", type=int, default=8)
     ap.add_argument("--segments", type=int, default=1_000_000)
     ap.add_argument("--keep", help="build the store into this folder and keep it")
     args = ap.parse_args()
+    parts = set(args.part.split(","))
+    if "throughput" in parts:
+        throughput(args.videos)
+    if "claims" in parts:
+        claims()
+    if "search" in parts:
+        search(args)
+
+
+def search(args: argparse.Namespace) -> None:
     folder = Path(args.keep or tempfile.mkdtemp(prefix="dalel-cluster-"))
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / "dalel.sqlite3"

