@@ -176,6 +176,7 @@ class ClusterConfig:
     s3_endpoint_url: str = _d("cluster", "s3_endpoint_url")
     retention_days: int = _d("cluster", "retention_days")
     legal_hold: bool = _d("cluster", "legal_hold")
+    anchor_every: float = _d("cluster", "anchor_every")
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,9 @@ class Daemon:
                           id="recheck", max_instances=1, coalesce=True, jitter=1)
         scheduler.add_job(self._fixity, "interval", seconds=self.fixity_every,
                           id="fixity", max_instances=1, coalesce=True)
+        if self.config.cluster.archive_url:
+            scheduler.add_job(self._anchor, "interval", seconds=self.config.cluster.anchor_every,
+                              id="anchor", max_instances=1, coalesce=True, next_run_time=_now())
 
     def _shut_down(self, app: App) -> None:
         if self._scheduler is not None:
@@ -284,6 +287,17 @@ class Daemon:
                     return
                 if app.recheck(video) is None and finals.maybe_take_final(app, video):
                     self._wake.set()          # its final version is to be transcribed
+
+    def _anchor(self) -> None:
+        """Every custody chain's head into an Object-Locked object (dalel/anchoring.py)."""
+        from .anchoring import anchor
+        if not self.leading:
+            return
+        try:
+            with App(self.config) as app:
+                anchor(app)
+        except Exception as exc:
+            log.warning("cannot anchor the custody log: %s", str(exc).strip().splitlines()[0][:300])
 
     def _fixity(self) -> None:
         """Re-hash every archived file against its recorded SHA-256 (logged, and in custody)."""

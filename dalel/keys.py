@@ -115,6 +115,9 @@ KEYS: tuple[Key, ...] = (
     K("cluster", "retention_days", "int", 3650,
       "each archived object is locked in COMPLIANCE mode this long: nobody can delete or overwrite it", (1, 36500)),
     K("cluster", "legal_hold", "bool", False, "also place a legal hold on each archived object"),
+    K("cluster", "anchor_every", "duration", "1h",
+      "the scheduler writes every custody chain's head into an Object-Locked object this often (and has it "
+      "timestamped by [evidence] tsa_urls), so a rewritten database is caught by `dalel verify --archive`"),
     K("channels", "url", "str", None, "a channel to watch (as `dalel channel add URL`), in a [[channels]] entry"),
     K("channels", "name", "str", "", "a name to show instead of the source's own title"),
     K("channels", "every", "duration", "", "poll interval for this channel; \"\" = [monitor] poll_every"),

@@ -16,6 +16,7 @@ import monitor
 import store
 
 from . import tsa
+from .anchoring import latest_heads
 from .errors import DalelError
 from .evidence import BAGGING, CHECKSUMS, PAYLOAD, original, sha256_bytes
 
@@ -174,13 +175,17 @@ def _check_file(app: App, f: store.FileRecord, files: list[store.FileRecord], re
 def verify_archive(app: App) -> tuple[int, list[Check]]:
     """Re-hash every archived file and compare it with every record of its hash: the database,
     the capture entries of the custody log, and its folder's manifest.json; check each video's
-    custody chain and its head against the copy kept outside the database. Returns (files
+    custody chain and its head against the copies kept outside the database (the heads log
+    beside an embedded database, the latest custody anchor in S3). Returns (files
     checked, failures); every disagreement is named."""
     failures, n = [], 0
     heads = store.custody.last_heads(app.store.heads_path)
+    anchor, anchored = latest_heads(app)
     for video in app.store.videos.all():
         entries, problems = store.custody.chain(app.store, video)
         bad = list(problems) + store.custody.check_heads(app.store, video, entries, heads)
+        bad += [f"{p} (the custody anchor {anchor})"
+                for p in store.custody.check_heads(app.store, video, entries, anchored)]
         files = app.store.videos.files(video)
         rec = _records(app, entries, files)
         for f in files:

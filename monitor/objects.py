@@ -117,6 +117,20 @@ class ObjectArchive:
                                 permanent=True)
         return StoredObject(path, key, version, size, digest)
 
+    def latest(self, folder: str) -> tuple[str, str] | None:
+        """The last object (by name) under an archive-relative folder and its VersionId: the
+        newest of names that sort by time."""
+        prefix = self.key(folder.rstrip("/") + "/")
+        last = None
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                if last is None or obj["Key"] > last:
+                    last = obj["Key"]
+        if last is None:
+            return None
+        head = self.client.head_object(Bucket=self.bucket, Key=last)
+        return last, str(head.get("VersionId") or "")
+
     def _same(self, key: str, digest: str, path: str) -> str:
         """The version already stored under `key` when it holds the same bytes; else an error."""
         head = self.client.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")

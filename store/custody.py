@@ -109,6 +109,14 @@ def last_heads(heads: Path | None) -> dict[str, tuple[int, str]]:
     return out
 
 
+def all_heads(store: "Store") -> dict[str, tuple[int, str]]:
+    """Every video's chain head in the database: key (platform:id) → (seq, hash)."""
+    rows = store.conn.execute(
+        "SELECT v.platform, v.video_id, c.seq, c.hash FROM custody c JOIN videos v ON v.id = c.video"
+        " WHERE c.seq = (SELECT max(c2.seq) FROM custody c2 WHERE c2.video = c.video) ORDER BY v.id").fetchall()
+    return {f"{platform}:{vid}": (seq, hashed) for platform, vid, seq, hashed in rows}
+
+
 def check_heads(store: "Store", video: "Video", entries: list[Entry],
                 heads: dict[str, tuple[int, str]]) -> list[str]:
     """Problems between the database's chain and the heads log: entries missing at the end

@@ -62,6 +62,14 @@ def test_the_commands_work_on_postgresql_and_s3(platform, cluster, tmp_path):
                                input="a long passphrase\n")
     assert added.exit_code == 0, added.output
     assert "amina" in run("user", "list").output and run("user", "token", "amina").output.startswith("dalel_")
+    anchored = run("cluster", "anchor")
+    assert anchored.exit_code == 0 and "anchored 1 custody chain head(s)" in anchored.output, anchored.output
+    with psycopg.connect(url, autocommit=True) as db:     # a superuser removes the last custody entry
+        db.execute("ALTER TABLE custody DISABLE TRIGGER USER")
+        db.execute("DELETE FROM custody WHERE id = (SELECT max(id) FROM custody)")
+        db.execute("ALTER TABLE custody ENABLE TRIGGER USER")
+    cut = run("verify", "--archive")
+    assert cut.exit_code == 1 and "entries were removed (the custody anchor dalel/anchors/" in cut.output, cut.output
     with psycopg.connect(url, autocommit=True) as db:
         media = db.execute("SELECT path FROM files WHERE path LIKE '%.mp4'").fetchone()[0]
         db.execute("UPDATE files SET sha256 = %s WHERE path = %s", ("0" * 64, media))

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+import store
+
 from ..working import KINDS
 
 from ..formats import coverage_line
@@ -216,6 +218,26 @@ def migrate(ctx: click.Context, app_role: str | None) -> None:
 @cli.group()
 def cluster() -> None:
     """Move an archive into cluster storage."""
+
+
+@cluster.command("anchor")
+@click.pass_context
+def cluster_anchor(ctx: click.Context) -> None:
+    """Write every custody chain's head into an Object-Locked object in S3 now.
+
+    The scheduler does it every [cluster] anchor_every; each anchor is also timestamped by
+    [evidence] tsa_urls when set. `dalel verify --archive` checks every chain against the
+    latest anchor: entries removed since, or a chain recomputed, are named — even when done
+    by someone with every right on the database.
+
+    \b
+    Example:
+        dalel --config cluster.toml cluster anchor
+    """
+    from ..anchoring import anchor
+    app = app_of(ctx)
+    click.echo(f"anchored {len(store.custody.all_heads(app.store))} custody chain head(s) in "
+               f"{app.config.cluster.archive_url}/{anchor(app)}")
 
 
 @cluster.command("import")
