@@ -43,12 +43,24 @@ STEPS: tuple[str, ...] = (
         video bigint NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq integer NOT NULL,
         start double precision NOT NULL, "end" double precision NOT NULL, text text NOT NULL,
         lang text, probability double precision, lang_probability double precision,
-        terms text NOT NULL DEFAULT '', tsv tsvector NOT NULL DEFAULT ''::tsvector);
+        terms text NOT NULL DEFAULT '', tsv tsvector NOT NULL DEFAULT ''::tsvector,
+        source text NOT NULL DEFAULT '');
     CREATE INDEX segments_transcript ON segments(transcript, seq);
     CREATE INDEX segments_video ON segments(video, id);
     CREATE INDEX segments_tsv_idx ON segments USING gin (tsv);
     CREATE TABLE bridges (id bigint PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE,
-        terms text NOT NULL, split integer NOT NULL, tsv tsvector NOT NULL);
+        terms text NOT NULL, split integer NOT NULL, tsv tsvector NOT NULL,
+        video bigint NOT NULL DEFAULT 0, transcript bigint NOT NULL DEFAULT 0, lang text,
+        source text NOT NULL DEFAULT '');
+    -- what the search filters on, beside each indexed row (a transcript's source never changes;
+    -- a bridge row is its first segment's): no join when the index is asked
+    CREATE FUNCTION segments_source() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN NEW.source := (SELECT source FROM transcripts WHERE id = NEW.transcript); RETURN NEW; END $$;
+    CREATE TRIGGER segments_source BEFORE INSERT ON segments FOR EACH ROW EXECUTE FUNCTION segments_source();
+    CREATE FUNCTION bridges_filters() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN SELECT video, transcript, lang, source INTO NEW.video, NEW.transcript, NEW.lang, NEW.source
+              FROM segments WHERE id = NEW.id; RETURN NEW; END $$;
+    CREATE TRIGGER bridges_filters BEFORE INSERT ON bridges FOR EACH ROW EXECUTE FUNCTION bridges_filters();
     CREATE INDEX bridges_tsv_idx ON bridges USING gin (tsv);
     CREATE TABLE words (
         id bigserial PRIMARY KEY, segment bigint NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
@@ -62,10 +74,8 @@ STEPS: tuple[str, ...] = (
     -- what the matcher reads as SQLite's FTS5 tables, and what the search asks of the index
     CREATE VIEW segments_fts AS SELECT id AS rowid, terms FROM segments;
     CREATE VIEW bridges_fts AS SELECT id AS rowid, terms, split FROM bridges;
-    CREATE VIEW segments_tsv AS SELECT s.id, s.video, s.transcript, s.lang, t.source, s.tsv
-        FROM segments s JOIN transcripts t ON t.id = s.transcript;
-    CREATE VIEW bridges_tsv AS SELECT b.id, s.video, s.transcript, s.lang, t.source, b.tsv
-        FROM bridges b JOIN segments s ON s.id = b.id JOIN transcripts t ON t.id = s.transcript;
+    CREATE VIEW segments_tsv AS SELECT id, video, transcript, lang, source, tsv FROM segments;
+    CREATE VIEW bridges_tsv AS SELECT id, video, transcript, lang, source, tsv FROM bridges;
     CREATE FUNCTION dalel_read_only() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN RAISE EXCEPTION '% is read-only: write the table it shows', TG_TABLE_NAME; END $$;
     CREATE TRIGGER segments_fts_read_only INSTEAD OF INSERT OR UPDATE OR DELETE ON segments_fts
