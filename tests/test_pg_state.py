@@ -12,8 +12,8 @@ import time
 import psycopg
 import pytest
 
+import store
 from store.pg import PgDatabase, PgQueue
-from store.pg import custody as pg_custody
 
 
 @pytest.fixture
@@ -113,10 +113,10 @@ def test_custody_is_one_chain_per_video_under_concurrent_appends(db, postgres):
     v = video(db, "c1")
 
     def appender(n: int) -> None:
-        with PgDatabase(postgres) as d:
+        with store.Store(postgres, actor=f"worker-{n}") as s:      # the store's own custody, on PostgreSQL
+            one = s.videos.by_pk(v)
             for i in range(25):
-                with d.transaction() as conn:
-                    pg_custody.append(conn, v, "web:c1", "verification", {"by": n, "i": i}, actor=f"worker-{n}")
+                store.custody.record(s, one, "verification", {"by": n, "i": i})
     threads = [threading.Thread(target=appender, args=(n,)) for n in range(8)]
     for t in threads:
         t.start()
@@ -124,13 +124,14 @@ def test_custody_is_one_chain_per_video_under_concurrent_appends(db, postgres):
         t.join()
     seqs = [r[0] for r in db.conn.execute("SELECT seq FROM custody WHERE video = %s ORDER BY seq", (v,))]
     assert seqs == list(range(1, 201))
-    assert pg_custody.problems(db.conn, v, "web:c1") == []
+    with store.Store(postgres) as s:
+        assert store.custody.chain(s, s.videos.by_pk(v))[1] == []
 
 
 def test_custody_is_append_only_by_trigger_and_by_privilege(db, postgres):
     v = video(db, "c2")
-    with db.transaction() as conn:
-        pg_custody.append(conn, v, "web:c2", "capture", {"sha256": "ab" * 32})
+    with store.Store(postgres) as s:
+        store.custody.record(s, s.videos.by_pk(v), "capture", {"sha256": "ab" * 32})
     with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
         db.conn.execute("UPDATE custody SET details = '{}'")          # even the owner of the table
     with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
