@@ -94,27 +94,12 @@ def throughput(n_videos: int, counts: tuple[int, ...] = (1, 2, 4)) -> None:
                   f"scaling {first / wall:.2f}x; every video exactly once", flush=True)
 
 
-def _claimer(url: str, name: str, out, ready, go) -> None:
-    from store.pg import PgDatabase, PgQueue
-    with PgDatabase(url) as d:
-        q, done, waits = PgQueue(d), [], []
-        ready.put(name)
-        go.wait(60)
-        while True:
-            start = time.perf_counter()
-            job = q.claim(("archive",), name, 600)
-            waits.append(time.perf_counter() - start)
-            if job is None:
-                break
-            q.done(job)
-            done.append(job.id)
-        out.put((done, waits))
-
-
 def claims(counts: tuple[int, ...] = (1, 2, 4, 8), per_process: int = 100) -> None:
     import multiprocessing
 
     from conftest import empty_cluster_database
+    from test_pg_state import claimer   # the test's claiming process: claim, finish, until none is left
+
     from store.pg import PgDatabase, PgQueue
     print(f"queue claims from the PostgreSQL queue ({per_process} jobs per process, 7 sources), ms:")
     with postgres_server() as pg:
@@ -132,7 +117,7 @@ def claims(counts: tuple[int, ...] = (1, 2, 4, 8), per_process: int = 100) -> No
                     q.enqueue("archive", pk)
             ctx = multiprocessing.get_context("spawn")
             out, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-            procs = [ctx.Process(target=_claimer, args=(url, f"w{k}", out, ready, go)) for k in range(n)]
+            procs = [ctx.Process(target=claimer, args=(url, f"w{k}", out, ready, go)) for k in range(n)]
             for p in procs:
                 p.start()
             for _ in procs:

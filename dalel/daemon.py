@@ -53,7 +53,8 @@ def owner_alive(owner: str) -> bool:
 
 
 ROLES = ("daemon", "scheduler", "worker")
-SCHEDULED = ("poll", "recheck", "fixity")     # the scheduler's own duties
+SCHEDULED = ("poll", "recheck", "fixity")     # the scheduler's duties (re-checks and fixity as jobs
+                                              # for the workers when it runs alone)
 
 
 class Daemon:
@@ -277,7 +278,8 @@ class Daemon:
             log.warning("cannot record the heartbeat: %s", str(exc).strip().splitlines()[0][:200])
 
     def _recheck(self) -> None:
-        """Re-check archived videos at their source, oldest check first (takedowns)."""
+        """Re-check archived videos at their source, oldest check first (takedowns): here, or
+        by the workers (`recheck` jobs) when this is a scheduler of its own."""
         if not self.leading:
             return
         with App(self.config) as app:
@@ -285,7 +287,9 @@ class Daemon:
             for video in due:
                 if self.stopping:
                     return
-                if app.recheck(video) is None and finals.maybe_take_final(app, video):
+                if self.role == "scheduler":
+                    app.queue.enqueue("recheck", video.id)
+                elif app.recheck(video) is None and finals.maybe_take_final(app, video):
                     self._wake.set()          # its final version is to be transcribed
 
     def _anchor(self) -> None:
@@ -300,15 +304,22 @@ class Daemon:
             log.warning("cannot anchor the custody log: %s", str(exc).strip().splitlines()[0][:300])
 
     def _fixity(self) -> None:
-        """Re-hash every archived file against its recorded SHA-256 (logged, and in custody)."""
+        """Re-hash every archived file against its recorded SHA-256 (logged, and in custody):
+        here, or by the workers (a `fixity` job per video) when this is a scheduler of its own."""
         from .verification import verify_archive
         if not self.leading:
             return
         with App(self.config) as app:
+            if self.role == "scheduler":
+                for video in app.store.videos.all():
+                    if video.archived_at:
+                        app.queue.enqueue("fixity", video.id)
+                return
             n, bad = verify_archive(app)
         for c in bad:
             log.error("fixity: %s: %s", c.what, c.detail)
         log.info("fixity: %d file(s) checked, %d video(s) changed", n, len(bad))
+
 
 HEARTBEAT_S = 5.0
 LEAD_CHECK_S = 2.0     # a standby scheduler tries the lock this often

@@ -179,25 +179,40 @@ def verify_archive(app: App) -> tuple[int, list[Check]]:
     beside an embedded database, the latest custody anchor in S3). Returns (files
     checked, failures); every disagreement is named."""
     failures, n = [], 0
-    heads = store.custody.last_heads(app.store.heads_path)
-    anchor, anchored = latest_heads(app)
+    heads = Heads(store.custody.last_heads(app.store.heads_path), *latest_heads(app))
     for video in app.store.videos.all():
-        entries, problems = store.custody.chain(app.store, video)
-        bad = list(problems) + store.custody.check_heads(app.store, video, entries, heads)
-        bad += [f"{p} (the custody anchor {anchor})"
-                for p in store.custody.check_heads(app.store, video, entries, anchored)]
-        files = app.store.videos.files(video)
-        rec = _records(app, entries, files)
-        for f in files:
-            n += 1
-            bad += _check_file(app, f, files, rec)
-        if video.archived_at and not rec.captured:
-            bad.append("no capture entry in the custody log")
+        k, bad = verify_video(app, video, heads)
+        n += k
         if bad:
             failures.append(Check(video.video_id, False, "; ".join(bad)))
-        if video.archived_at:
-            store.custody.record(app.store, video, "fixity", {"ok": not bad, "problems": bad})
     return n, failures
+
+
+@dataclass(frozen=True)
+class Heads:
+    """The copies of the chains' heads kept outside the database."""
+    logged: dict[str, tuple[int, str]]
+    anchor: str | None
+    anchored: dict[str, tuple[int, str]]
+
+
+def verify_video(app: App, video: store.Video, heads: Heads | None = None) -> tuple[int, list[str]]:
+    """One video's files and custody chain, as `verify_archive` checks them (a `fixity` job on
+    a cluster's worker); records the fixity entry. Returns (files checked, problems)."""
+    heads = heads or Heads(store.custody.last_heads(app.store.heads_path), *latest_heads(app))
+    entries, problems = store.custody.chain(app.store, video)
+    bad = list(problems) + store.custody.check_heads(app.store, video, entries, heads.logged)
+    bad += [f"{p} (the custody anchor {heads.anchor})"
+            for p in store.custody.check_heads(app.store, video, entries, heads.anchored)]
+    files = app.store.videos.files(video)
+    rec = _records(app, entries, files)
+    for f in files:
+        bad += _check_file(app, f, files, rec)
+    if video.archived_at and not rec.captured:
+        bad.append("no capture entry in the custody log")
+    if video.archived_at:
+        store.custody.record(app.store, video, "fixity", {"ok": not bad, "problems": bad})
+    return len(files), bad
 
 
 def _token_problems(app: App, token: store.FileRecord, files: list[store.FileRecord]) -> list[str]:

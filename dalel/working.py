@@ -17,14 +17,16 @@ import monitor
 import store
 import transcribe
 
-from . import stamping
+from . import finals, stamping
 from .app import App
 from .config import Config
+from .verification import verify_video
 
 log = logging.getLogger("dalel.daemon")
 WORKER_PAUSE_S = 5.0
 DISK_RECHECK_S = 60.0
-KINDS = ("archive", "transcribe", "timestamp")
+KINDS = ("archive", "transcribe", "timestamp", "recheck", "fixity")
+NETWORK = ("archive", "timestamp", "recheck", "fixity")     # done by the downloading threads
 
 
 class Workers:
@@ -44,9 +46,9 @@ class Workers:
         return self._stop.is_set()
 
     def start(self, kinds: tuple[str, ...] = KINDS) -> None:
-        """The configured threads for these kinds: downloaders for archive and timestamp jobs,
-        transcribers for transcribe jobs."""
-        downloads = tuple(k for k in kinds if k in ("archive", "timestamp"))
+        """The configured threads for these kinds: downloaders for archive, timestamp, recheck and
+        fixity jobs, transcribers for transcribe jobs."""
+        downloads = tuple(k for k in kinds if k in NETWORK)
         threads = [(f"archiver-{i + 1}", downloads) for i in range(self.config.monitor.download_workers)
                    if downloads]
         if "transcribe" in kinds:
@@ -201,6 +203,13 @@ class Workers:
             elif job.kind == "transcribe":
                 if video.state != "transcribed":
                     app.transcribe_video(video, should_stop=keep)
+            elif job.kind == "recheck":
+                if app.recheck(video) is None and finals.maybe_take_final(app, video):
+                    self._wake.set()          # its final version is to be transcribed
+            elif job.kind == "fixity":
+                _, bad = verify_video(app, video)
+                if bad:
+                    log.error("fixity: %s: %s", video.video_id, "; ".join(bad))
             elif job.kind == "timestamp" and not stamping.timestamp_capture(app, video, queue=False):
                 why = "no timestamp authority answered"
                 if job.attempts >= self.config.monitor.max_attempts:

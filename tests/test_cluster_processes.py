@@ -30,6 +30,8 @@ per_host = 2
 download_workers = 1
 [transcribe]
 languages = ["ru"]
+[evidence]
+fixity_every = "3s"
 [cluster]
 database_url = "{url}"
 archive_url = "s3://{bucket}/dalel"
@@ -156,8 +158,13 @@ def test_a_scheduler_and_four_workers_do_every_video_exactly_once(cluster):
         roles = sorted((p["role"], p["state"]) for p in status["processes"] if p["alive"])
         assert roles == [("scheduler", "active")] + [("worker", "active")] * 4
         assert status["daemon"]["alive"] and status["videos"]["transcribed"] == 4
+        # re-checks at the source and fixity are jobs too, done by the workers
+        cluster.wait(lambda: {k for (k,) in cluster.rows("SELECT DISTINCT kind FROM jobs WHERE state = 'done'")}
+                     >= {"archive", "transcribe", "recheck", "fixity"})
         cluster.stop()
     cluster.assert_exactly_once(4)
+    fixity = cluster.rows("SELECT details FROM custody WHERE event = 'fixity'")
+    assert fixity and all(json.loads(d)["ok"] for (d,) in fixity)
     assert "scheduler active" in cluster.log("scheduler")
 
 

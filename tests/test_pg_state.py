@@ -71,7 +71,8 @@ def test_claims_go_round_robin_across_sources(db):
     assert len(sources) == 2
 
 
-def _worker(url: str, name: str, out, ready, go) -> None:
+def claimer(url: str, name: str, out, ready, go) -> None:
+    """One process claiming (and finishing) jobs until none is left; puts (ids, claim times)."""
     with PgDatabase(url) as d:
         q, done, waits = PgQueue(d), [], []
         ready.put(name)
@@ -93,7 +94,7 @@ def test_eight_processes_claim_every_job_exactly_once(db, postgres):
         q.enqueue("archive", video(db, f"p{i}", f"https://s{i % 7}.example/feed"))
     ctx = multiprocessing.get_context("spawn")
     out, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-    procs = [ctx.Process(target=_worker, args=(postgres, f"w{n}", out, ready, go)) for n in range(8)]
+    procs = [ctx.Process(target=claimer, args=(postgres, f"w{n}", out, ready, go)) for n in range(8)]
     for p in procs:
         p.start()
     for _ in procs:

@@ -103,12 +103,15 @@ def scheduler(ctx: click.Context) -> None:
 
 @cli.command()
 @click.option("--kinds", default=",".join(KINDS), show_default=True, metavar="KIND,…",
-              help="The jobs this worker takes: archive, transcribe, timestamp.")
+              help="The jobs this worker takes: archive, transcribe, timestamp, recheck, fixity.")
 @click.pass_context
 def worker(ctx: click.Context, kinds: str) -> None:
     """Run a worker: claim jobs from the queue and do them, on any number of machines.
 
-    Each job is held under a lease the worker extends as it works, so a three-hour
+    Archive, timestamp, recheck (is it still at its source?) and fixity (re-hash its files
+    and check its custody chain) jobs take the download threads ([monitor] download_workers),
+    transcribe jobs the transcription threads ([transcribe] workers). Each job is held under a
+    lease the worker extends as it works, so a three-hour
     transcription is never started twice, and a dead worker's job is taken over when its
     lease runs out ([monitor] lease). Downloads keep to [monitor] per_host per host across
     all workers. A GPU machine runs the transcriptions with its own [transcribe] settings.
@@ -121,7 +124,7 @@ def worker(ctx: click.Context, kinds: str) -> None:
     chosen = tuple(dict.fromkeys(k.strip() for k in kinds.split(",") if k.strip()))
     wrong = [k for k in chosen if k not in KINDS]
     if wrong or not chosen:
-        duty = " (the scheduler's: `dalel scheduler`)" if set(wrong) & {"poll", "recheck", "fixity"} else ""
+        duty = " (the scheduler's: `dalel scheduler`)" if "poll" in wrong else ""
         raise click.BadParameter(f"{', '.join(wrong) or 'none'}{duty}; choose among {', '.join(KINDS)}",
                                  param_hint="--kinds")
     _run_daemon(ctx, "worker", chosen)
