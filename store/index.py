@@ -23,8 +23,10 @@ def index_segment(conn: sqlite3.Connection, seg_id: int, text: str, lang: str | 
     own = [t.stem for t in tokens]
     pg = dialect(conn) == "postgresql"
     if pg:
-        conn.execute("UPDATE segments SET terms = ?, tsv = CAST(? AS tsvector) WHERE id = ?",
-                     (" ".join(own), tsvector_literal(own), seg_id))
+        conn.execute("UPDATE segments SET terms = ? WHERE id = ?", (" ".join(own), seg_id))
+        conn.execute("INSERT INTO segments_tsv (id, video, transcript, lang, source, tsv)"
+                     " SELECT s.id, s.video, s.transcript, s.lang, t.source, CAST(? AS tsvector) FROM segments s"
+                     " JOIN transcripts t ON t.id = s.transcript WHERE s.id = ?", (tsvector_literal(own), seg_id))
     else:
         conn.execute("INSERT INTO segments_fts (rowid, terms) VALUES (?, ?)", (seg_id, " ".join(own)))
     conn.executemany("INSERT INTO vocabulary (word, stem, fold) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
@@ -103,7 +105,8 @@ class Index(Repository):
         """Rebuild the full-text index, bridges and vocabulary from the stored segments."""
         with self.store.transaction() as conn:
             if self.store.dialect == "postgresql":   # (the index is in the segments' rows)
-                conn.execute("UPDATE segments SET terms = '', tsv = ''::tsvector")
+                conn.execute("UPDATE segments SET terms = ''")
+                conn.execute("DELETE FROM segments_tsv")
                 conn.execute("DELETE FROM bridges")
             for table in ("segments_fts", "bridges_fts") if self.store.dialect == "sqlite" else ():
                 conn.execute(f"DELETE FROM {table}")

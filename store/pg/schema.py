@@ -43,23 +43,24 @@ STEPS: tuple[str, ...] = (
         video bigint NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq integer NOT NULL,
         start double precision NOT NULL, "end" double precision NOT NULL, text text NOT NULL,
         lang text, probability double precision, lang_probability double precision,
-        terms text NOT NULL DEFAULT '', tsv tsvector NOT NULL DEFAULT ''::tsvector,
-        source text NOT NULL DEFAULT '');
+        terms text NOT NULL DEFAULT '');
     CREATE INDEX segments_transcript ON segments(transcript, seq);
     CREATE INDEX segments_video ON segments(video, id);
-    CREATE INDEX segments_tsv_idx ON segments USING gin (tsv);
+    -- the index: each segment's analysed words as a tsvector with what the search filters on,
+    -- in narrow rows of their own (a bridge row is its first segment's), GIN-indexed
+    CREATE TABLE segments_tsv (id bigint PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE,
+        video bigint NOT NULL, transcript bigint NOT NULL, lang text, source text NOT NULL,
+        tsv tsvector NOT NULL);
+    CREATE INDEX segments_tsv_idx ON segments_tsv USING gin (tsv);
     CREATE TABLE bridges (id bigint PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE,
         terms text NOT NULL, split integer NOT NULL, tsv tsvector NOT NULL,
         video bigint NOT NULL DEFAULT 0, transcript bigint NOT NULL DEFAULT 0, lang text,
         source text NOT NULL DEFAULT '');
-    -- what the search filters on, beside each indexed row (a transcript's source never changes;
-    -- a bridge row is its first segment's): no join when the index is asked
-    CREATE FUNCTION segments_source() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN NEW.source := (SELECT source FROM transcripts WHERE id = NEW.transcript); RETURN NEW; END $$;
-    CREATE TRIGGER segments_source BEFORE INSERT ON segments FOR EACH ROW EXECUTE FUNCTION segments_source();
+    -- what the search filters on, beside each bridge row (its first segment's; a transcript's
+    -- source never changes): no join when the index is asked
     CREATE FUNCTION bridges_filters() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN SELECT video, transcript, lang, source INTO NEW.video, NEW.transcript, NEW.lang, NEW.source
-              FROM segments WHERE id = NEW.id; RETURN NEW; END $$;
+        BEGIN SELECT s.video, s.transcript, s.lang, t.source INTO NEW.video, NEW.transcript, NEW.lang, NEW.source
+              FROM segments s JOIN transcripts t ON t.id = s.transcript WHERE s.id = NEW.id; RETURN NEW; END $$;
     CREATE TRIGGER bridges_filters BEFORE INSERT ON bridges FOR EACH ROW EXECUTE FUNCTION bridges_filters();
     CREATE INDEX bridges_tsv_idx ON bridges USING gin (tsv);
     CREATE TABLE words (
@@ -74,7 +75,6 @@ STEPS: tuple[str, ...] = (
     -- what the matcher reads as SQLite's FTS5 tables, and what the search asks of the index
     CREATE VIEW segments_fts AS SELECT id AS rowid, terms FROM segments;
     CREATE VIEW bridges_fts AS SELECT id AS rowid, terms, split FROM bridges;
-    CREATE VIEW segments_tsv AS SELECT id, video, transcript, lang, source, tsv FROM segments;
     CREATE VIEW bridges_tsv AS SELECT id, video, transcript, lang, source, tsv FROM bridges;
     CREATE FUNCTION dalel_read_only() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN RAISE EXCEPTION '% is read-only: write the table it shows', TG_TABLE_NAME; END $$;
