@@ -164,3 +164,14 @@ def test_a_rolled_back_transaction_leaves_no_head(s):
             raise RuntimeError("crash before commit")
     assert custody.last_heads(s.heads_path) == {}
     assert custody.chain(s, v) == ([], [])
+
+
+# --- the SQL both engines run ------------------------------------------------------------
+
+def test_the_postgresql_adapter_translates_placeholders_only_outside_quotes():
+    from store.pg.conn import translate
+    assert translate("SELECT '?', \"a?b\" FROM t WHERE x = ? AND y LIKE '%z'") == \
+        "SELECT '?', \"a?b\" FROM t WHERE x = %s AND y LIKE '%%z'"
+    assert translate("SELECT 1 FROM t WHERE id IN () OR id IN (?, ?)") == \
+        "SELECT 1 FROM t WHERE id IN (NULL) OR id IN (%s, %s)"
+    assert translate("SELECT 'it''s ?' || ?") == "SELECT 'it''s ?' || %s"
