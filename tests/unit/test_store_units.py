@@ -18,6 +18,21 @@ def s(tmp_path):
         yield st
 
 
+@pytest.fixture
+def both(backend):
+    """A store in SQLite, then in a cluster's PostgreSQL: the queue's and the custody chain's
+    contract holds on both (each with its own queue: store.open_queue)."""
+    with store.Store(backend, actor="tester@test") as st:
+        yield st
+
+
+def _lease_until(s) -> float:
+    """The job's lease expiry as epoch seconds, as each engine stores it."""
+    if s.dialect == "postgresql":
+        return float(s.conn.execute("SELECT extract(epoch FROM lease_until) FROM jobs").fetchone()[0])
+    return store.parse_stamp(s.conn.execute("SELECT lease_until FROM jobs").fetchone()[0])
+
+
 def _video(s, vid="v1", source_id=None, published=None):
     video, _ = s.videos.discover("web", vid, f"https://example.org/{vid}", source_id=source_id,
                                  published=published)
@@ -26,15 +41,17 @@ def _video(s, vid="v1", source_id=None, published=None):
 
 # --- queue ---------------------------------------------------------------------------
 
-def test_enqueueing_the_same_work_twice_queues_it_once(s):
-    q, v = store.Queue(s), _video(s)
+def test_enqueueing_the_same_work_twice_queues_it_once(both):
+    s = both
+    q, v = store.open_queue(s), _video(s)
     assert q.enqueue("archive", v.id) is True
     assert q.enqueue("archive", v.id) is False
     assert sum(q.depth().values()) == 1
 
 
-def test_a_claimed_job_is_not_claimed_again_until_its_lease_expires(s):
-    q, v = store.Queue(s), _video(s)
+def test_a_claimed_job_is_not_claimed_again_until_its_lease_expires(both):
+    s = both
+    q, v = store.open_queue(s), _video(s)
     q.enqueue("archive", v.id)
     job = q.claim(("archive",), "worker-a", lease_s=600)
     assert job is not None and job.lease_owner == "worker-a" and job.attempts == 1
@@ -46,19 +63,20 @@ def test_a_claimed_job_is_not_claimed_again_until_its_lease_expires(s):
     assert again.attempts == 2
 
 
-def test_an_extended_lease_keeps_the_job(s):
-    q, v = store.Queue(s), _video(s)
+def test_an_extended_lease_keeps_the_job(both):
+    s = both
+    q, v = store.open_queue(s), _video(s)
     q.enqueue("transcribe", v.id)
     job = q.claim(("transcribe",), "w", lease_s=0)
     q.extend(job, "w", lease_s=600)
     q.extend(job, "someone-else", lease_s=-600)      # only the owner extends its lease
-    (until,) = s.conn.execute("SELECT lease_until FROM jobs").fetchone()
-    assert store.parse_stamp(until) >= time.time() + 590
+    assert _lease_until(s) >= time.time() + 590
     assert q.claim(("transcribe",), "other", lease_s=60) is None
 
 
-def test_back_off_grows_and_obeys_retry_after_up_to_a_day(s):
-    q, v = store.Queue(s), _video(s)
+def test_back_off_grows_and_obeys_retry_after_up_to_a_day(both):
+    s = both
+    q, v = store.open_queue(s), _video(s)
     q.enqueue("archive", v.id)
     delays = []
     for _ in range(3):
@@ -76,10 +94,11 @@ def test_back_off_grows_and_obeys_retry_after_up_to_a_day(s):
     assert q.claim(("archive",), "w", lease_s=60) is None          # not due before its time
 
 
-def test_jobs_are_claimed_round_robin_across_sources(s):
+def test_jobs_are_claimed_round_robin_across_sources(both):
+    s = both
     a = s.sources.add("https://a.example/feed", "feed", None, None, None)
     b = s.sources.add("https://b.example/feed", "feed", None, None, None)
-    q = store.Queue(s)
+    q = store.open_queue(s)
     for i in range(5):
         q.enqueue("archive", _video(s, f"a{i}", a.id).id)
     q.enqueue("archive", _video(s, "b0", b.id).id)
@@ -87,8 +106,9 @@ def test_jobs_are_claimed_round_robin_across_sources(s):
     assert {s.videos.by_pk(j.video).source_id for j in first} == {a.id, b.id}
 
 
-def test_jobs_of_a_dead_owner_are_released(s):
-    q, v = store.Queue(s), _video(s)
+def test_jobs_of_a_dead_owner_are_released(both):
+    s = both
+    q, v = store.open_queue(s), _video(s)
     q.enqueue("archive", v.id)
     q.claim(("archive",), "host:123:worker", lease_s=3600)
     assert q.release("host:", alive=lambda owner: False) == 1
@@ -123,7 +143,8 @@ def test_an_archive_of_every_older_schema_version_is_upgraded(tmp_path, version)
 
 # --- custody -------------------------------------------------------------------------
 
-def test_the_custody_chain_links_each_entry_to_the_one_before(s):
+def test_the_custody_chain_links_each_entry_to_the_one_before(both):
+    s = both
     v = _video(s)
     first = custody.record(s, v, "capture", {"sha256": "ab" * 32})
     second = custody.record(s, v, "export", {"package": "p.zip"})
