@@ -69,21 +69,16 @@ class Store:
         return conn
 
     def _open_postgresql(self) -> Any:
-        """A cluster's database ([cluster] database_url): its schema is made by `dalel migrate`
-        (the application role may not create tables), so a store only checks it is current."""
-        from .pg.conn import PgConnection
-        from .pg.db import PgDatabase
-        from .pg.schema import STEPS
+        """A connection of this process's pool for the cluster's database ([cluster] database_url;
+        store/pg/conn.py). Its schema is made by `dalel migrate` (the application role may not
+        create tables), so a store only checks, once per process, that it is current."""
+        from .pg.conn import PgConnection, pooled
 
         assert self.url is not None
-        pg = PgDatabase(self.url, self.actor)
-        if pg.version() < len(STEPS):
-            pg.close()
-            raise StoreError("the PostgreSQL schema is missing or older than this Dalel: run `dalel migrate`")
-        return PgConnection(pg.conn)
+        return PgConnection(pooled(self.url))
 
     def close(self) -> None:
-        self.conn.close()
+        self.conn.close()         # (on PostgreSQL: back to the pool)
 
     def __enter__(self) -> "Store":
         return self

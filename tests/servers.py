@@ -48,7 +48,8 @@ def postgres_server() -> Iterator[PgServer]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
+    options = (f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
+               " -c max_connections=300")
     subprocess.run(runas + [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w",
                             "-o", options, "start"], check=True, capture_output=True)
     server = PgServer(f"postgresql://postgres@127.0.0.1:{port}/postgres")

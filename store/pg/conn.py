@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 from functools import lru_cache
 from typing import Any, Iterable
+
+from ..errors import StoreError
 
 __all__ = ["IntegrityError", "PgConnection", "translate"]
 
@@ -37,6 +40,56 @@ def translate(sql: str) -> str:
             continue
         out.append("%%" if ch == "%" else ch)
     return _EMPTY_IN.sub("IN (NULL)", "".join(out))
+
+
+_POOLS: dict[str, Any] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def pooled(url: str) -> Any:
+    """A connection from this process's pool for `url` (made on first use, after checking the
+    schema is current); a connection is checked as it is handed out, so one cut by a server
+    restart is replaced, not given."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(url)
+        if pool is None:
+            from psycopg_pool import ConnectionPool
+
+            from .db import PgDatabase
+            from .schema import STEPS
+            with PgDatabase(url) as db:       # (a one-line error when the server is unreachable)
+                if db.version() < len(STEPS):
+                    raise StoreError("the PostgreSQL schema is missing or older than this Dalel: "
+                                     "run `dalel migrate`")
+            pool = ConnectionPool(url, kwargs={"autocommit": True}, min_size=0, max_size=64, max_idle=60,
+                                  check=ConnectionPool.check_connection, reset=_reset, open=True,
+                                  name="dalel")
+            _POOLS[url] = pool
+    try:
+        return _Borrowed(pool, pool.getconn(timeout=30))
+    except Exception as exc:
+        raise StoreError(f"cannot connect to PostgreSQL: {str(exc).strip().splitlines()[0]}; "
+                         "check [cluster] database_url") from exc
+
+
+def _reset(conn: Any) -> None:
+    """A connection going back to the pool keeps no session lock (a host's download slot)."""
+    conn.execute("SELECT pg_advisory_unlock_all()")
+
+
+class _Borrowed:
+    """A pooled connection: everything a psycopg connection does, and `close` gives it back."""
+
+    def __init__(self, pool: Any, conn: Any):
+        self._pool, self._conn = pool, conn
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._pool.putconn(self._conn)
+            self._conn = None
 
 
 class PgConnection:
