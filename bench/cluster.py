@@ -13,11 +13,9 @@ search: the same corpus written through `Store` into SQLite (FTS5) and into a cl
 PostgreSQL (tsquery over GIN-indexed tsvectors of the same analysed words), the same queries
 through the same matcher: mentions compared, p50/p95 of each kind, 8 concurrent clients.
 
-Builds the corpus of bench/search_speed.py (real Russian and Kazakh sentences from
-../shared/fixtures recombined into segments) into a Dalel store, mirrors its index into a
-PostgreSQL server this script starts on 127.0.0.1 (initdb as the postgres user, fsync off),
-checks that both give the same hits, then times p50/p95 of each query kind (≥ 100 samples,
-ranked top 50) on each, and 8 concurrent clients on PostgreSQL.
+The corpus is bench/search_speed.py's (real Russian and Kazakh sentences from ../shared/fixtures
+recombined into segments); PostgreSQL and SeaweedFS are servers this script starts on 127.0.0.1
+(initdb as the postgres user, fsync off); each query kind is timed ≥ 100 times, ranked top 50.
 
     .venv/bin/python bench/cluster.py [--part throughput,claims,search] [--videos 8]
                                       [--segments 1000000] [--keep DIR]

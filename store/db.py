@@ -139,6 +139,8 @@ class Store:
         return row[0] if row else None
 
     def rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        if self.dialect == "sqlite":
+            return list(self.db.query(sql, tuple(params)))
         cur = self.conn.execute(sql, tuple(params))
         names = [d[0] for d in cur.description or ()]
         return [dict(zip(names, row)) for row in cur.fetchall()]

@@ -25,7 +25,7 @@ from .search import BACKENDS
 from .query import Node, Or, Term
 from .text import BOUNDARY
 
-__all__ = ["PostgresCandidates", "compile_crossing", "compile_segments", "mirror", "tsvector_literal"]
+__all__ = ["PostgresCandidates", "compile_crossing", "compile_segments", "tsvector_literal"]
 
 MAX_COMBINATIONS = 64
 NOTHING = "'" + BOUNDARY * 2 + "'"      # a lexeme never indexed: a word with no indexed form
@@ -89,49 +89,19 @@ def compile_crossing(plan: Plan, approximate: bool) -> str | None:
     return "(" + " | ".join(dict.fromkeys(out)) + ")" + _exclusions(plan)
 
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS segments_tsv (id bigint PRIMARY KEY, video bigint NOT NULL, transcript bigint NOT NULL,
-    lang text, source text NOT NULL, tsv tsvector NOT NULL);
-CREATE TABLE IF NOT EXISTS bridges_tsv (id bigint PRIMARY KEY, video bigint NOT NULL, transcript bigint NOT NULL,
-    lang text, source text NOT NULL, tsv tsvector NOT NULL)
-"""
-# GIN. The RUM index (postgresql-15-rum 1.3.13, Debian's) ranked a common word's top 50 from the
-# index, but its backend died of a segmentation fault within seconds of 8 concurrent searching
-# clients on 1M segments here (sequentially it ran): not an index to hold evidence searches.
-INDEX = "CREATE INDEX IF NOT EXISTS {table}_idx ON {table} USING gin (tsv)"
-# each row with what the filters ask of it (a bridge row: its first segment's)
-_ROWS = ("SELECT f.rowid, f.terms, s.video, s.transcript, s.lang, t.source FROM {fts} f"
-         " JOIN segments s ON s.id = f.rowid JOIN transcripts t ON t.id = s.transcript")
-
-
-def mirror(pg, sqlite_conn, batch: int = 5000) -> int:
-    """Copy a store's search index (each segment's and bridge's analysed words, with the video,
-    transcript, language and transcript source the filters ask about) into GIN-indexed
-    PostgreSQL tsvectors; `pg` is a psycopg connection. Returns the rows written."""
-    for statement in SCHEMA.split(";"):
-        if statement.strip():
-            pg.execute(statement)
-    n = 0
-    for table, fts in (("segments_tsv", "segments_fts"), ("bridges_tsv", "bridges_fts")):
-        rows = sqlite_conn.execute(_ROWS.format(fts=fts))
-        while chunk := rows.fetchmany(batch):
-            with pg.cursor() as cur:
-                cur.executemany(f"INSERT INTO {table} (id, tsv, video, transcript, lang, source)"
-                                " VALUES (%s, CAST(%s AS tsvector), %s, %s, %s, %s)"
-                                " ON CONFLICT (id) DO UPDATE SET tsv = EXCLUDED.tsv",
-                                [(row[0], tsvector_literal(row[1].split()), *row[2:]) for row in chunk])
-            n += len(chunk)
-        pg.execute(INDEX.format(table=table))
-        pg.execute(f"ANALYZE {table}")
-    return n
+# GIN (store/pg/schema.py). The RUM index (postgresql-15-rum 1.3.13, Debian's) ranked a common
+# word's top 50 from the index, but its backend died of a segmentation fault within seconds of 8
+# concurrent searching clients on 1M segments here (sequentially it ran): not an index to hold
+# evidence searches.
 
 
 class PostgresCandidates(Candidates):
-    """Candidate rows from a PostgreSQL mirror of the store's index (`mirror`), asked with the
-    same plan compiled to tsquery; ranked by ts_rank. The matcher then reads the store."""
+    """Candidate rows from a cluster's index (`segments_tsv`, `bridges_tsv`: store/pg/schema.py),
+    asked with the same plan compiled to tsquery; ranked by ts_rank. The matcher then reads the
+    store. `pg` is the psycopg connection, `conn` the store's (the same database)."""
 
-    def __init__(self, pg, sqlite_conn):
-        super().__init__(sqlite_conn)
+    def __init__(self, pg, conn):
+        super().__init__(conn)
         self.pg = pg
         self._last: dict[str, tuple[str, list]] = {}   # each expression's filters, for per_video
 
@@ -141,7 +111,7 @@ class PostgresCandidates(Candidates):
                                f" WHERE tsv @@ q{where} ORDER BY 2, id{cap}", (expr, *params)).fetchall()
 
     def _filters(self, opts: SearchOptions | None) -> tuple[str, list[object]]:
-        """The search's filters on the mirror's columns: the videos a channel, a video id or
+        """The search's filters on the index rows' columns: the videos a channel, a video id or
         broadcast dates allow (asked of the store, as FTS5's search asks it), the language, the
         transcript source, the transcript."""
         if opts is None:
