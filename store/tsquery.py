@@ -103,7 +103,7 @@ class PostgresCandidates(Candidates):
     def __init__(self, pg, conn):
         super().__init__(conn)
         self.pg = pg
-        self._last: dict[str, tuple[str, list]] = {}   # each expression's filters, for per_video
+        self._per: dict[str, dict[int, int]] = {}   # each expression's matching rows per video pk
 
     def _rows(self, table: str, expr: str, limit: int | None, where: str, params: list) -> list[tuple[int, float]]:
         cap = "" if limit is None else f" LIMIT {int(limit)}"
@@ -146,10 +146,9 @@ class PostgresCandidates(Candidates):
         return seeds + [(t, seq + 1, None, score) for t, seq, _, score in seeds] if bridge else seeds
 
     def per_video(self, expr: str, where: str, params: list, found: list, rows: int) -> dict[str, int]:
-        """Matching segment rows per video, counted by PostgreSQL (each row knows its video)."""
-        sql, args = self._last.get(expr, ("", []))
-        per = dict(self.pg.execute("SELECT video, count(*) FROM segments_tsv WHERE tsv @@ CAST(%s AS tsquery)"
-                                   f"{sql} GROUP BY video", (expr, *args)).fetchall())
+        """Matching segment rows per video, as PostgreSQL counted them in `find` (each row knows
+        its video), by platform id."""
+        per = self._per.get(expr) or {}
         counts: dict[str, int] = {}
         pks = list(per)
         for i in range(0, len(pks), 500):
@@ -162,9 +161,11 @@ class PostgresCandidates(Candidates):
     def find(self, plan, approximate, where, params, limit_for, opts=None):
         expr = compile_segments(plan, approximate)
         sql, args = self._filters(opts)
-        self._last[expr] = (sql, args)
-        count = self.pg.execute(f"SELECT count(*) FROM segments_tsv WHERE tsv @@ CAST(%s AS tsquery){sql}",
-                                (expr, *args)).fetchone()[0]
+        # one pass over the matching rows counts them per video (their total is the sum)
+        self._per[expr] = per = dict(self.pg.execute(
+            f"SELECT video, count(*) FROM segments_tsv WHERE tsv @@ CAST(%s AS tsquery){sql} GROUP BY video",
+            (expr, *args)).fetchall())
+        count = sum(per.values())
         limit = limit_for(count)
         seeds = self._seeds(self._rows("segments_tsv", expr, limit, sql, args), bridge=False)
         if plan.query.multiword:
@@ -173,6 +174,6 @@ class PostgresCandidates(Candidates):
         return count, seeds, limit, expr
 
 
-# The store's search on a cluster's PostgreSQL asks its own tsvectors (views over segments and
-# bridges, store/pg/schema.py), the matcher reading the same database.
+# The store's search on a cluster's PostgreSQL asks its own index (segments_tsv, bridges_tsv:
+# store/pg/schema.py), the matcher reading the same database.
 BACKENDS["postgresql"] = lambda store: PostgresCandidates(store.conn.raw, store.conn)
