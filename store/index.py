@@ -19,29 +19,42 @@ def index_segment(conn: sqlite3.Connection, seg_id: int, text: str, lang: str | 
                    prev: tuple[int, list[str]] | None, bridges: bool) -> tuple[int, list[str]]:
     """Index one segment (and the bridge from the one before it, given as its id and
     indexed words); returns (id, indexed words) to pass as `prev` for the next one."""
-    tokens = analyse(text, lang)
-    own = [t.stem for t in tokens]
-    pg = dialect(conn) == "postgresql"
-    if pg:
-        conn.execute("UPDATE segments SET terms = ? WHERE id = ?", (" ".join(own), seg_id))
-        conn.execute("INSERT INTO segments_tsv (id, video, transcript, lang, source, tsv)"
-                     " SELECT s.id, s.video, s.transcript, s.lang, t.source, CAST(? AS tsvector) FROM segments s"
-                     " JOIN transcripts t ON t.id = s.transcript WHERE s.id = ?", (tsvector_literal(own), seg_id))
-    else:
-        conn.execute("INSERT INTO segments_fts (rowid, terms) VALUES (?, ?)", (seg_id, " ".join(own)))
-    conn.executemany("INSERT INTO vocabulary (word, stem, fold) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                     sorted({(w, t.stem, fold(w)) for t in tokens for w in [normalise(t.word)]}))
-    if prev is not None and bridges:
-        before = prev[1][-BRIDGE:]
-        terms = before + [BOUNDARY] + own[:BRIDGE]
-        if pg:
-            conn.execute("INSERT INTO bridges (id, terms, split, tsv) VALUES (?, ?, ?, CAST(? AS tsvector))",
-                         (prev[0], " ".join(terms), len(before), tsvector_literal(terms)))
-        else:
-            conn.execute("INSERT INTO bridges_fts (rowid, terms, split) VALUES (?, ?, ?)",
-                         (prev[0], " ".join(terms), len(before)))
-    return seg_id, own
+    got = index_segments(conn, [(seg_id, text, lang)], prev, bridges)
+    assert got is not None
+    return got
 
+
+def index_segments(conn: sqlite3.Connection, segments: list[tuple[int, str, str | None]],
+                   prev: tuple[int, list[str]] | None, bridges: bool) -> tuple[int, list[str]] | None:
+    """Index consecutive segments of one transcript, given as (id, text, language), and the
+    bridges between them (from `prev`, the one before the first: its id and indexed words), a
+    statement per table for them all; returns the last one's (id, indexed words)."""
+    own_rows, vocabulary, bridge_rows = [], set(), []
+    for seg_id, text, lang in segments:
+        tokens = analyse(text, lang)
+        own = [t.stem for t in tokens]
+        own_rows.append((seg_id, own))
+        vocabulary |= {(w, t.stem, fold(w)) for t in tokens for w in [normalise(t.word)]}
+        if prev is not None and bridges:
+            before = prev[1][-BRIDGE:]
+            bridge_rows.append((prev[0], before + [BOUNDARY] + own[:BRIDGE], len(before)))
+        prev = (seg_id, own)
+    if dialect(conn) == "postgresql":
+        conn.executemany("UPDATE segments SET terms = ? WHERE id = ?", [(" ".join(o), i) for i, o in own_rows])
+        conn.executemany("INSERT INTO segments_tsv (id, video, transcript, lang, source, tsv)"
+                         " SELECT s.id, s.video, s.transcript, s.lang, t.source, CAST(? AS tsvector) FROM segments s"
+                         " JOIN transcripts t ON t.id = s.transcript WHERE s.id = ?",
+                         [(tsvector_literal(o), i) for i, o in own_rows])
+        conn.executemany("INSERT INTO bridges (id, terms, split, tsv) VALUES (?, ?, ?, CAST(? AS tsvector))",
+                         [(i, " ".join(t), k, tsvector_literal(t)) for i, t, k in bridge_rows])
+    else:
+        conn.executemany("INSERT INTO segments_fts (rowid, terms) VALUES (?, ?)",
+                         [(i, " ".join(o)) for i, o in own_rows])
+        conn.executemany("INSERT INTO bridges_fts (rowid, terms, split) VALUES (?, ?, ?)",
+                         [(i, " ".join(t), k) for i, t, k in bridge_rows])
+    conn.executemany("INSERT INTO vocabulary (word, stem, fold) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                     sorted(vocabulary))
+    return prev
 
 
 MAX_PREFIX_STEMS = 200

@@ -10,7 +10,7 @@ from .clock import utcnow
 from .custody import append as custody_append
 from .dialect import dialect
 from .errors import NotFound
-from .index import index_segment
+from .index import index_segments
 from .records import SegmentRecord, Video
 from .state import VideoState, move
 from .text import index_terms
@@ -139,25 +139,26 @@ class Transcripts(Repository):
 
     def _add(self, conn: sqlite3.Connection, transcript_id: int, video: Video, first_seq: int,
              segments: Iterable[SegmentRecord], bridges: bool) -> int:
-        n = 0
+        """The segments, their words and their index rows, a statement per table for them all
+        (ids taken first), so a window of a transcript costs a few round trips on PostgreSQL."""
+        records = list(segments)
+        if not records:
+            return 0
         last = conn.execute("SELECT id, text, lang FROM segments WHERE transcript = ? AND seq = ?",
                             (transcript_id, first_seq - 1)).fetchone()
-        prev = (last[0], index_terms(last[1], last[2])) if last else None
-        for n, seg in enumerate(segments, start=1):
-            text = seg.text.strip()
-            cur = conn.execute(
-                "INSERT INTO segments (transcript, video, seq, start, \"end\", text, lang, probability,"
-                " lang_probability) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (transcript_id, video.id, first_seq + n - 1, seg.start, seg.end, text,
-                 seg.lang, seg.probability, seg.lang_probability))
-            seg_id = int(cur.fetchone()[0])
-            conn.executemany(
-                "INSERT INTO words (segment, position, start, \"end\", word, probability)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [(seg_id, i, w.start, w.end, w.word.strip(), w.probability)
-                 for i, w in enumerate(seg.words)])
-            prev = index_segment(conn, seg_id, text, seg.lang, prev, bridges)
-        return n
+        ids = _new_ids(conn, len(records))
+        conn.executemany(
+            "INSERT INTO segments (id, transcript, video, seq, start, \"end\", text, lang, probability,"
+            " lang_probability) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(pk, transcript_id, video.id, first_seq + n, seg.start, seg.end, seg.text.strip(), seg.lang,
+              seg.probability, seg.lang_probability) for n, (pk, seg) in enumerate(zip(ids, records))])
+        conn.executemany(
+            "INSERT INTO words (segment, position, start, \"end\", word, probability) VALUES (?, ?, ?, ?, ?, ?)",
+            [(pk, i, w.start, w.end, w.word.strip(), w.probability)
+             for pk, seg in zip(ids, records) for i, w in enumerate(seg.words)])
+        index_segments(conn, [(pk, seg.text.strip(), seg.lang) for pk, seg in zip(ids, records)],
+                       (last[0], index_terms(last[1], last[2])) if last else None, bridges)
+        return len(records)
 
     def finish(self, transcript_id: int, video: Video, elapsed_seconds: float,
                           notes: dict[str, Any] | None = None) -> None:
@@ -260,3 +261,13 @@ class Transcripts(Repository):
     def audio_seconds(self) -> float:
         return self.store.conn.execute("SELECT coalesce(sum(audio_seconds), 0) FROM transcripts"
                                  " WHERE complete AND source = 'asr'").fetchone()[0]
+
+
+def _new_ids(conn: sqlite3.Connection, n: int) -> list[int]:
+    """Ids for n new segments: PostgreSQL's sequence; in SQLite the next rowids (its writes are
+    serialised by the caller's transaction, BEGIN IMMEDIATE)."""
+    if dialect(conn) == "postgresql":
+        return [r[0] for r in conn.execute("SELECT nextval(pg_get_serial_sequence('segments', 'id'))"
+                                           " FROM generate_series(1, ?)", (n,)).fetchall()]
+    top = conn.execute("SELECT coalesce(max(id), 0) FROM segments").fetchone()[0]
+    return list(range(top + 1, top + 1 + n))
