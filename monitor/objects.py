@@ -24,7 +24,8 @@ from .errors import DownloadError, MonitorError
 
 __all__ = ["ObjectArchive", "S3Options", "StoredObject"]
 
-MAX_SINGLE_PUT = 5 * 1024 ** 3     # S3's limit for one PUT
+MAX_SINGLE_PUT = 5 * 1024 ** 3     # S3's limit for one PUT; larger files go in parts
+PART_SIZE = 256 * 1024 ** 2         # each part of a multipart upload (S3: 5 MiB to 5 GiB, ≤ 10,000)
 
 
 @dataclass(frozen=True)
@@ -94,17 +95,18 @@ class ObjectArchive:
     def put(self, local: Path, path: str) -> StoredObject:
         from botocore.exceptions import BotoCoreError, ClientError
         size, digest, key = local.stat().st_size, sha256_file(local), self.key(path)
-        if size > MAX_SINGLE_PUT:
-            raise DownloadError(f"{path} is larger than 5 GB: multipart upload is not supported yet",
-                                permanent=True)
         until = datetime.now(timezone.utc) + timedelta(days=self.opts.retention_days)
         extra = {"ObjectLockLegalHoldStatus": "ON"} if self.opts.legal_hold else {}
         try:
-            with open(local, "rb") as body:
-                done = self.client.put_object(
-                    Bucket=self.bucket, Key=key, Body=body, ChecksumSHA256=_b64(digest), IfNoneMatch="*",
-                    ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=until, **extra)
-            version = done.get("VersionId")
+            if size > MAX_SINGLE_PUT:
+                version = self._put_parts(local, key, ObjectLockMode="COMPLIANCE",
+                                          ObjectLockRetainUntilDate=until, **extra)
+            else:
+                with open(local, "rb") as body:
+                    done = self.client.put_object(
+                        Bucket=self.bucket, Key=key, Body=body, ChecksumSHA256=_b64(digest), IfNoneMatch="*",
+                        ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=until, **extra)
+                version = done.get("VersionId")
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code not in ("PreconditionFailed", "412"):
@@ -131,9 +133,35 @@ class ObjectArchive:
         head = self.client.head_object(Bucket=self.bucket, Key=last)
         return last, str(head.get("VersionId") or "")
 
+    def _put_parts(self, local: Path, key: str, **lock: Any) -> str | None:
+        """A file over one PUT's limit, in parts, each with its SHA-256 (the server refuses a part
+        whose bytes differ), under the same lock, completed only if the key is new; returns the
+        VersionId. A failed upload is aborted (no part left behind)."""
+        up = self.client.create_multipart_upload(Bucket=self.bucket, Key=key, ChecksumAlgorithm="SHA256", **lock)
+        parts: list[dict[str, Any]] = []
+        try:
+            with open(local, "rb") as f:
+                while chunk := f.read(PART_SIZE):
+                    number = len(parts) + 1
+                    sha = _b64(hashlib.sha256(chunk).hexdigest())
+                    got = self.client.upload_part(Bucket=self.bucket, Key=key, UploadId=up["UploadId"],
+                                                  PartNumber=number, Body=chunk, ChecksumSHA256=sha)
+                    parts.append({"PartNumber": number, "ETag": got["ETag"], "ChecksumSHA256": sha})
+            done = self.client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=up["UploadId"],
+                                                         MultipartUpload={"Parts": parts}, IfNoneMatch="*")
+        except Exception:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=up["UploadId"])
+            raise
+        return done.get("VersionId")
+
     def _same(self, key: str, digest: str, path: str) -> str:
         """The version already stored under `key` when it holds the same bytes; else an error."""
         head = self.client.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+        if "-" in str(head.get("ChecksumSHA256") or ""):    # stored in parts: its checksum is of theirs
+            if self.sha256(key, str(head.get("VersionId"))) != digest:
+                raise DownloadError(f"{path} is already in the archive with another content; it is never "
+                                    "overwritten", permanent=True)
+            return str(head.get("VersionId") or "")
         if head.get("ChecksumSHA256") != _b64(digest):
             raise DownloadError(f"{path} is already in the archive with another content; it is never "
                                 "overwritten", permanent=True)

@@ -205,3 +205,33 @@ def test_an_embedded_archive_moves_into_s3_rehashed_with_custody(platform, bucke
     assert run(cluster, "clip", first.video_id, "10", "13", "--out", str(tmp_path / "c.zip")).exit_code == 0
     refused = run(cluster, "cluster", "import", "--from", str(tmp_path / "elsewhere"))
     assert refused.exit_code == 1 and "not this configuration's data folder" in refused.output
+
+
+def test_a_file_over_one_put_is_stored_in_parts_locked_and_never_overwritten(bucket, tmp_path, monkeypatch):
+    """Over S3's single-PUT limit (lowered here to 6 MiB, parts of 5 MiB): each part carries its
+    SHA-256, the object is locked like any other, read back byte-exact by its version, and a
+    second upload of the same name stores nothing new (other bytes are refused)."""
+    import os
+
+    from monitor import objects
+    monkeypatch.setattr(objects, "MAX_SINGLE_PUT", 6 * 1024 ** 2)
+    monkeypatch.setattr(objects, "PART_SIZE", 5 * 1024 ** 2)
+    endpoint, name = bucket
+    archive = ObjectArchive(S3Options(f"s3://{name}/archive", endpoint, retention_days=1))
+    big = tmp_path / "long.mp4"
+    big.write_bytes(os.urandom(12 * 1024 ** 2 + 123))                 # three parts
+    stored = archive.put(big, "youtube/Long1/long.mp4")
+    assert stored.version_id and stored.sha256 == hashlib.sha256(big.read_bytes()).hexdigest()
+    assert archive.sha256(stored.key, stored.version_id) == stored.sha256
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    retention = s3.get_object_retention(Bucket=name, Key=stored.key, VersionId=stored.version_id)["Retention"]
+    assert retention["Mode"] == "COMPLIANCE"
+    with pytest.raises(ClientError, match="AccessDenied"):
+        s3.delete_object(Bucket=name, Key=stored.key, VersionId=stored.version_id)
+    assert archive.put(big, "youtube/Long1/long.mp4").version_id == stored.version_id    # resumed: the same
+    other = tmp_path / "other.mp4"
+    other.write_bytes(os.urandom(7 * 1024 ** 2))
+    with pytest.raises(monitor.DownloadError, match="never overwritten"):
+        archive.put(other, "youtube/Long1/long.mp4")
+    assert [v["VersionId"] for v in s3.list_object_versions(Bucket=name, Prefix=stored.key)["Versions"]] == \
+        [stored.version_id]
