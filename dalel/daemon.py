@@ -155,20 +155,24 @@ class Daemon:
     # --- the one active scheduler ---------------------------------------------
 
     def _lead(self, app: App) -> None:
-        """Become the active scheduler if no other is (else stand by): on taking over, finish
-        what the queue's state implies and sync the configured channels."""
+        """At start: become the active scheduler if no other is, else stand by."""
         assert self._leadership is not None
-        if not self._leadership.try_lead():
-            if self.leading or self.state == "starting":
-                log.info("scheduler standing by: another scheduler is active")
-            self.leading = False
-            return
+        if self._leadership.try_lead():
+            self._take_over(app)
+        else:
+            log.info("scheduler standing by: another scheduler is active")
+
+    def _take_over(self, app: App) -> None:
+        """Now the active scheduler: finish what the queue's state implies, sync the configured
+        channels."""
         self.leading = True
         log.info("scheduler active (pid %d)", os.getpid())
         self._recover_queue(app)
         app.sync_config_channels()
 
     def _lead_tick(self) -> None:
+        """Every LEAD_CHECK_S: the active scheduler checks it still holds the lock; a standby
+        tries to take it (and only then opens the archive)."""
         assert self._leadership is not None
         if self.leading:
             if not self._leadership.held():
@@ -176,8 +180,9 @@ class Daemon:
                 log.warning("scheduler lost its lock (database connection lost); standing by")
             return
         try:
-            with App(self.config) as app:
-                self._lead(app)
+            if self._leadership.try_lead():
+                with App(self.config) as app:
+                    self._take_over(app)
         except Exception as exc:
             log.warning("scheduler cannot reach the database: %s", str(exc).strip().splitlines()[0][:200])
 
