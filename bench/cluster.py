@@ -93,10 +93,8 @@ def throughput(n_videos: int, counts: tuple[int, ...] = (1, 2, 4)) -> None:
 
 
 def claims(counts: tuple[int, ...] = (1, 2, 4, 8), per_process: int = 100) -> None:
-    import multiprocessing
-
     from conftest import empty_cluster_database
-    from test_pg_state import claimer   # the test's claiming process: claim, finish, until none is left
+    from test_pg_state import claim_in_processes, video   # the test's claiming processes and videos
 
     from store.pg import PgDatabase, PgQueue
     print(f"queue claims from the PostgreSQL queue ({per_process} jobs per process, 7 sources), ms:")
@@ -106,24 +104,8 @@ def claims(counts: tuple[int, ...] = (1, 2, 4, 8), per_process: int = 100) -> No
             with PgDatabase(url) as d:
                 q = PgQueue(d)
                 for i in range(n * per_process):
-                    src = d.conn.execute("INSERT INTO sources (url, kind, created_at) VALUES (%s, 'feed', 'now')"
-                                         " ON CONFLICT (url) DO UPDATE SET kind = 'feed' RETURNING id",
-                                         (f"https://s{i % 7}.example/feed",)).fetchone()[0]
-                    pk = d.conn.execute("INSERT INTO videos (platform, video_id, url, discovered_at, source_id)"
-                                        " VALUES ('web', %s, %s, 'now', %s) RETURNING id",
-                                        (f"v{i}", f"https://e/v{i}", src)).fetchone()[0]
-                    q.enqueue("archive", pk)
-            ctx = multiprocessing.get_context("spawn")
-            out, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-            procs = [ctx.Process(target=claimer, args=(url, f"w{k}", out, ready, go)) for k in range(n)]
-            for p in procs:
-                p.start()
-            for _ in procs:
-                ready.get(timeout=60)
-            go.set()
-            results = [out.get(timeout=600) for _ in procs]
-            for p in procs:
-                p.join()
+                    q.enqueue("archive", video(d, f"v{i}", f"https://s{i % 7}.example/feed"))
+            results = claim_in_processes(url, n)
             done = [j for ids, _ in results for j in ids]
             waits = sorted(w * 1000 for _, ws in results for w in ws)
             once = len(done) == len(set(done)) == n * per_process

@@ -88,21 +88,28 @@ def claimer(url: str, name: str, out, ready, go) -> None:
         out.put((done, waits))
 
 
-def test_eight_processes_claim_every_job_exactly_once(db, postgres):
-    q = PgQueue(db)
-    for i in range(400):
-        q.enqueue("archive", video(db, f"p{i}", f"https://s{i % 7}.example/feed"))
+def claim_in_processes(url: str, n: int, timeout: float = 600) -> list[tuple[list[int], list[float]]]:
+    """n processes, all connected before any claims, claiming at once until the queue is empty;
+    each one's (job ids done, claim times in seconds). bench/cluster.py times the same."""
     ctx = multiprocessing.get_context("spawn")
     out, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-    procs = [ctx.Process(target=claimer, args=(postgres, f"w{n}", out, ready, go)) for n in range(8)]
+    procs = [ctx.Process(target=claimer, args=(url, f"w{k}", out, ready, go)) for k in range(n)]
     for p in procs:
         p.start()
     for _ in procs:
         ready.get(timeout=60)
     go.set()
-    results = [out.get(timeout=120) for _ in procs]
+    results = [out.get(timeout=timeout) for _ in procs]
     for p in procs:
         p.join()
+    return results
+
+
+def test_eight_processes_claim_every_job_exactly_once(db, postgres):
+    q = PgQueue(db)
+    for i in range(400):
+        q.enqueue("archive", video(db, f"p{i}", f"https://s{i % 7}.example/feed"))
+    results = claim_in_processes(postgres, 8)
     done = [j for ids, _ in results for j in ids]
     assert len(done) == 400 and len(set(done)) == 400                  # none twice, none lost
     assert all(len(ids) > 0 for ids, _ in results)                     # the work was shared
