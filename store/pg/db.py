@@ -3,7 +3,7 @@ psycopg is imported only here (the embedded mode needs none)."""
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 from ..errors import StoreError
 from .schema import APP_ROLE_GRANTS, STEPS
@@ -15,7 +15,6 @@ class PgDatabase:
     def __init__(self, url: str, actor: str | None = None):
         try:
             import psycopg
-            from psycopg.rows import dict_row
         except ImportError as exc:
             raise StoreError("a PostgreSQL database needs psycopg: install Dalel with its cluster "
                              "extra (pip install 'dalel[cluster]')") from exc
@@ -25,7 +24,6 @@ class PgDatabase:
         except psycopg.OperationalError as exc:
             raise StoreError(f"cannot connect to PostgreSQL: {str(exc).strip().splitlines()[0]}; "
                              "check [cluster] database_url") from exc
-        self._dict_row = dict_row
 
     def close(self) -> None:
         self.conn.close()
@@ -40,10 +38,6 @@ class PgDatabase:
     def transaction(self) -> Iterator[Any]:
         with self.conn.transaction():
             yield self.conn
-
-    def rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
-        with self.conn.cursor(row_factory=self._dict_row) as cur:
-            return list(cur.execute(sql, tuple(params)).fetchall())
 
     def version(self) -> int:
         self.conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)")
