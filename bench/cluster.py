@@ -119,7 +119,8 @@ def main() -> None:
     ap.add_argument("--part", default="throughput,claims,search")
     ap.add_argument("--videos", type=int, default=8)
     ap.add_argument("--segments", type=int, default=1_000_000)
-    ap.add_argument("--keep", help="build the store into this folder and keep it")
+    ap.add_argument("--keep", help="build the stores (a SQLite file, a PostgreSQL server) into this folder "
+                    "and keep them: a second run with the same folder asks them again")
     args = ap.parse_args()
     parts = set(args.part.split(","))
     if "throughput" in parts:
@@ -139,9 +140,15 @@ def search(args: argparse.Namespace) -> None:
     db = folder / "dalel.sqlite3"
     if not db.exists():
         print(f"SQLite store of {args.segments:,} segments built in {build_dalel(db, args.segments):.0f} s", flush=True)
-    with postgres_server() as server:
-        url = empty_cluster_database(server)
-        print(f"PostgreSQL store of the same built in {build_dalel(url, args.segments):.0f} s (GIN)", flush=True)
+    with postgres_server(keep=folder / "pg" if args.keep else None) as server:
+        built = folder / "pg" / "built"
+        if built.exists():
+            url = server.rsplit("/", 1)[0] + "/" + built.read_text().strip()
+        else:
+            url = empty_cluster_database(server)
+            print(f"PostgreSQL store of the same built in {build_dalel(url, args.segments):.0f} s (GIN)", flush=True)
+            if args.keep:
+                built.write_text(url.rsplit("/", 1)[1])
         with store.Store(db) as lite, store.Store(url) as pg:
             queries = pick_queries(args.segments)
             differ, checked = 0, 0

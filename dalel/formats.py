@@ -110,6 +110,7 @@ def hit_json(hit) -> dict[str, Any]:
 def results_json(results) -> dict[str, Any]:
     """A search's results as `dalel search --json` and `/api/search` print them."""
     return {"query": results.query, "total": results.total, "total_exact": results.total_exact,
+            "total_capped": results.total_capped,
             "exact_total": results.exact_total, "possible_total": results.possible_total,
             "videos": [{"video_id": k, "hits": v} for k, v in results.videos.items()],
             "forms": results.forms, "facets": results.facets, "histogram": results.histogram,

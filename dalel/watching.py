@@ -22,7 +22,7 @@ def check_watches(app: App, transcript_id: int) -> list[dict]:
     new: list[dict] = []
     for watch in store.list_watches(app.store):
         opts = store.SearchOptions(transcript=transcript_id, limit=10_000)
-        hits = store.search(app.store, store.parse(watch.query), opts, approximate=False).hits
+        hits = store.search(app.store, store.parse(watch.query), opts, approximate=False, exhaustive=True).hits
         for alert in store.record_alerts(app.store, watch, hits):
             log.info("alert: watch %d %r matched %s at %.1fs", watch.id, watch.query,
                      alert["video_id"], alert["start"])

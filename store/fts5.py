@@ -117,6 +117,10 @@ def compile_crossing(plan: Plan, approximate: bool) -> str | None:
 # --- the candidates: FTS5 asked with the compiled expression ---------------------------------
 
 Seed = tuple[int, int, int | None, float]    # (transcript, seq, segment id or None, score)
+# A search that reads the best mentions only (not a report) reads at most this many matching
+# rows, the newest: a common word's total is then "10,000+" and its best are ranked among the
+# newest 10,000, never a pass over millions of rows (in FTS5 and in PostgreSQL alike).
+COUNT_CAP = 10_000
 
 
 class Candidates:
@@ -131,16 +135,20 @@ class Candidates:
     def find(self, plan: Plan, approximate: bool, where: str, params: list,
              limit_for: Callable[[int], int | None],
              opts: SearchOptions | None = None) -> tuple[int, list[Seed], int | None, str]:
-        """(matching segment rows, seeds best first, the cap applied, the expression); FTS5
-        filters by `where`, another index may by `opts`."""
+        """(matching segment rows — COUNT_CAP + 1 when there are more and the search need not read
+        them all —, seeds best first, the cap applied, the expression); FTS5 filters by `where`,
+        another index may by `opts`."""
         conn = self.conn
         expr = compile_segments(plan, approximate)
         try:
             if where:   # filtered: one pass over the matching rows counts, ranks and counts per video
                 rows, seeds, limit = self._filtered(expr, where, params, limit_for)
             else:
-                rows = _count(conn, "segments_fts", expr, where, params)
+                rows = _count(conn, "segments_fts", expr, COUNT_CAP + 1)
                 limit = limit_for(rows)
+                if rows > COUNT_CAP and limit is None:   # every row to be read (a report, by date)
+                    rows = _count(conn, "segments_fts", expr, None)
+                    limit = limit_for(rows)
                 seeds = _candidates(conn, "segments_fts", expr, where, params, limit)
             if plan.query.multiword:
                 crossing = compile_crossing(plan, approximate)
@@ -151,12 +159,18 @@ class Candidates:
 
     def _filtered(self, expr: str, where: str, params: list,
                   limit_for: Callable[[int], int | None]) -> tuple[int, list[Seed], int | None]:
-        """One pass over a filtered search's matching rows (the joins are the cost): their number,
-        the best `limit`, the rows per video."""
-        every = self.conn.execute("SELECT s.transcript, s.seq, s.id, bm25(segments_fts) AS score, v.video_id"
-                                  + _from("segments_fts", where), (expr, *params)).fetchall()
-        self._videos[(expr, where, tuple(params))] = dict(Counter(row[4] for row in every))
+        """One pass over a filtered search's matching rows (the joins are the cost), the newest
+        COUNT_CAP + 1 unless all are to be read: their number, the best `limit`, the rows per
+        video (when all were read)."""
+        sql = ("SELECT s.transcript, s.seq, s.id, bm25(segments_fts) AS score, v.video_id"
+               + _from("segments_fts", where) + " ORDER BY f.rowid DESC")
+        every = self.conn.execute(sql + " LIMIT ?", (expr, *params, COUNT_CAP + 1)).fetchall()
         limit = limit_for(len(every))
+        if len(every) > COUNT_CAP and limit is None:
+            every = self.conn.execute(sql, (expr, *params)).fetchall()
+            limit = limit_for(len(every))
+        if len(every) <= COUNT_CAP or limit is None:
+            self._videos[(expr, where, tuple(params))] = dict(Counter(row[4] for row in every))
         every.sort(key=lambda r: (r[3], r[2]))
         return len(every), [r[:4] for r in every[:limit]], limit
 
@@ -166,24 +180,27 @@ class Candidates:
         return dict(known) if known is not None else _per_video(self.conn, expr, where, params, found, rows)
 
 
-def _count(conn: sqlite3.Connection, table: str, expr: str, where: str, params: list) -> int:
-    if where:
-        return conn.execute("SELECT count(*)" + _from(table, where), (expr, *params)).fetchone()[0]
-    return conn.execute(f"SELECT count(*) FROM {table} WHERE {table} MATCH ?", (expr,)).fetchone()[0]
+def _count(conn: sqlite3.Connection, table: str, expr: str, cap: int | None) -> int:
+    """Matching rows, counted up to `cap`."""
+    if cap is None:
+        return conn.execute(f"SELECT count(*) FROM {table} WHERE {table} MATCH ?", (expr,)).fetchone()[0]
+    return conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH ? LIMIT ?)",
+                        (expr, cap)).fetchone()[0]
 
 
 def _candidates(conn: sqlite3.Connection, table: str, expr: str, where: str, params: list,
                 limit: int | None, bridge: bool = False) -> list[tuple[int, int, int | None, float]]:
     """(transcript, seq, segment id, bm25) of the matching rows, best first; a bridge row
-    stands for its first segment (the padding reads the next)."""
-    cap = "" if limit is None else f" LIMIT {int(limit)}"
+    stands for its first segment (the padding reads the next). With a `limit` (a search that
+    reads the best only), the best of the newest COUNT_CAP + 1 rows: never a pass over all."""
+    newest = "" if limit is None else f" ORDER BY f.rowid DESC LIMIT {COUNT_CAP + 1}"
     if where or bridge:
-        sql = (f"SELECT s.transcript, s.seq, s.id, bm25({table}) AS score" + _from(table, where)
-               + f" ORDER BY score, s.id{cap}")
-        rows = conn.execute(sql, (expr, *params)).fetchall()
+        rows = conn.execute(f"SELECT s.transcript, s.seq, s.id, bm25({table}) AS score"
+                            + _from(table, where) + newest, (expr, *params)).fetchall()
     else:
-        ranked = conn.execute(f"SELECT rowid, bm25({table}) FROM {table} WHERE {table} MATCH ?"
-                              f" ORDER BY bm25({table}), rowid{cap}", (expr,)).fetchall()
+        ranked = conn.execute(f"SELECT f.rowid, bm25({table}) FROM {table} f WHERE {table} MATCH ?"
+                              + newest, (expr,)).fetchall()
+        ranked = sorted(ranked, key=lambda r: (r[1], r[0]))[:limit]
         pos = {}
         ids = [r[0] for r in ranked]
         for i in range(0, len(ids), 500):
@@ -192,6 +209,7 @@ def _candidates(conn: sqlite3.Connection, table: str, expr: str, where: str, par
                 "SELECT s.id, s.transcript, s.seq FROM segments s JOIN transcripts t"
                 f" ON t.id = s.transcript AND t.complete WHERE s.id IN ({','.join('?' * len(part))})", part)})
         rows = [(pos[rid][0], pos[rid][1], rid, score) for rid, score in ranked if rid in pos]
+    rows = sorted(rows, key=lambda r: (r[3], r[2] or 0))[:limit]
     if bridge:   # the bridge's score belongs to both segments it joins
         rows += [(t, seq + 1, None, score) for t, seq, _, score in rows]
     return rows
@@ -205,14 +223,14 @@ def _from(table: str, where: str) -> str:
             f" WHERE {table} MATCH ?" + where)
 
 
-FULL_COUNT_LIMIT = 20_000   # above this many matching segments, videos are counted for the page only
+FULL_COUNT_LIMIT = 20_000   # above this many matching segments a search is not sorted by date
 
 
 def _per_video(conn: sqlite3.Connection, expr: str, where: str, params: list,
                found: list, rows: int) -> dict[str, int]:
     """Matching segments per video (a common word, whose mentions were not all read): for all
     videos when they are few, else for the videos of the mentions read."""
-    if rows <= FULL_COUNT_LIMIT:
+    if rows <= COUNT_CAP:
         return dict(conn.execute("SELECT v.video_id, count(*)" + _from("segments_fts", where)
                                  + " GROUP BY v.id", (expr, *params)).fetchall())
     counts = {}

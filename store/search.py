@@ -6,7 +6,8 @@ finds the mentions themselves. A mention found through several rows — a segmen
 bridge beside it, an ASR transcript and an imported one of the same speech — is one hit.
 When the candidates are few (always for a report) every one is read and the counts are
 exact; for a common word only the best-ranked are, and the total is the number of matching
-segments, marked as not exact.
+segments, marked as not exact — or, past COUNT_CAP (10,000) of them, "10,000+": the best are
+then ranked among the newest 10,000 matching segments, never a pass over millions.
 """
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ class Results:
     exact_total: int = 0
     possible_total: int = 0
     total_exact: bool = True            # False: too many to read; total counts segments
+    total_capped: bool = False          # more than `total` (COUNT_CAP) segments match: "10,000+"
     forms: dict[str, list[str]] = field(default_factory=dict)   # query word → indexed forms asked
     # the shape of the answer, counted in mentions (each sums to total when total_exact):
     # {"channel"|"lang"|"source"|"year"|"month": [{"value", "count"}]}, and mentions per period
@@ -107,16 +109,18 @@ def search(store: Store, query: Query, options: SearchOptions = SearchOptions(),
     for m in ranked:
         per_video[m.video_id] = per_video.get(m.video_id, 0) + 1
     total = len(ranked)
+    capped = exact.estimated and exact.rows > fts5.COUNT_CAP
     if estimated:
-        total = max(total, exact.rows)
+        total = fts5.COUNT_CAP if capped else max(total, exact.rows)
         per_video = exact.per_video or per_video
     order = sorted(per_video.items(), key=lambda kv: -kv[1])
     forms = {spec.text: sorted(spec.stems) for specs in plan.specs.values() for spec in specs
              if spec.prefix is None}
     facets, histogram = shape(ranked, opts.per)
     return Results(query.raw, total, hits, dict(order), approximate=not exact.found and bool(possible),
-                   exact_total=len(exact.found) if not exact.estimated else max(len(exact.found), exact.rows),
-                   possible_total=len(possible), total_exact=not estimated, forms=forms,
+                   exact_total=len(exact.found) if not exact.estimated else
+                   fts5.COUNT_CAP if capped else max(len(exact.found), exact.rows),
+                   possible_total=len(possible), total_exact=not estimated, total_capped=capped, forms=forms,
                    facets=facets, histogram=histogram)
 
 

@@ -13,6 +13,7 @@ place the boundary may fall.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from itertools import islice, product
 
@@ -20,7 +21,7 @@ from .dialect import lexeme, tsvector_literal
 from .filters import SearchOptions, sql_where
 from .match import Plan
 from .phrases import boundary_splits, phrase_terms
-from .fts5 import Candidates, Seed
+from .fts5 import COUNT_CAP, Candidates, Seed
 from .search import BACKENDS
 from .query import Node, Or, Term
 from .text import BOUNDARY
@@ -97,18 +98,22 @@ def compile_crossing(plan: Plan, approximate: bool) -> str | None:
 
 class PostgresCandidates(Candidates):
     """Candidate rows from a cluster's index (`segments_tsv`, `bridges_tsv`: store/pg/schema.py),
-    asked with the same plan compiled to tsquery; ranked by ts_rank. The matcher then reads the
+    asked with the same plan compiled to tsquery; ranked by ts_rank (a common word's among its newest
+    COUNT_CAP matching rows, as FTS5's among its). The matcher then reads the
     store. `pg` is the psycopg connection, `conn` the store's (the same database)."""
 
     def __init__(self, pg, conn):
         super().__init__(conn)
         self.pg = pg
-        self._per: dict[str, dict[int, int]] = {}   # each expression's matching rows per video pk
+        self._per: dict[str, dict[int, int] | None] = {}   # each expression's matching rows per video pk
+        self._asked: dict[str, tuple[str, list]] = {}       # each expression's filters (SQL, arguments)
 
-    def _rows(self, table: str, expr: str, limit: int | None, where: str, params: list) -> list[tuple[int, float]]:
-        cap = "" if limit is None else f" LIMIT {int(limit)}"
-        return self.pg.execute(f"SELECT id, -ts_rank(tsv, q) FROM {table}, CAST(%s AS tsquery) q"
-                               f" WHERE tsv @@ q{where} ORDER BY 2, id{cap}", (expr, *params)).fetchall()
+    def _rows(self, table: str, expr: str, where: str, params: list, newest: bool) -> list[tuple[int, int, float]]:
+        """(id, video pk, -ts_rank) of the matching rows: all, or the newest COUNT_CAP + 1 (a
+        common word's found walking the primary key backwards, never a pass over every match)."""
+        cap = f" ORDER BY id DESC LIMIT {COUNT_CAP + 1}" if newest else ""
+        return self.pg.execute(f"SELECT id, video, -ts_rank(tsv, q) FROM {table}, CAST(%s AS tsquery) q"
+                               f" WHERE tsv @@ q{where}{cap}", (expr, *params)).fetchall()
 
     def _filters(self, opts: SearchOptions | None) -> tuple[str, list[object]]:
         """The search's filters on the index rows' columns: the videos a channel, a video id or
@@ -146,9 +151,19 @@ class PostgresCandidates(Candidates):
         return seeds + [(t, seq + 1, None, score) for t, seq, _, score in seeds] if bridge else seeds
 
     def per_video(self, expr: str, where: str, params: list, found: list, rows: int) -> dict[str, int]:
-        """Matching segment rows per video, as PostgreSQL counted them in `find` (each row knows
-        its video), by platform id."""
-        per = self._per.get(expr) or {}
+        """Matching segment rows per video, by platform id: as counted in `find` when every
+        matching row was read, else (COUNT_CAP passed) for the videos of the mentions read."""
+        per = self._per.get(expr)
+        if per is None:
+            per, (where, params) = {}, self._asked[expr]
+            for m in found:
+                if m.video in per:
+                    continue
+                lo, hi = self.conn.execute("SELECT min(id), max(id) FROM segments WHERE video = ?",
+                                           (m.video,)).fetchone()
+                per[m.video] = self.pg.execute(
+                    f"SELECT count(*) FROM segments_tsv WHERE tsv @@ CAST(%s AS tsquery) AND video = %s"
+                    f" AND id BETWEEN %s AND %s{where}", (expr, m.video, lo, hi, *params)).fetchone()[0]
         counts: dict[str, int] = {}
         pks = list(per)
         for i in range(0, len(pks), 500):
@@ -160,18 +175,27 @@ class PostgresCandidates(Candidates):
 
     def find(self, plan, approximate, where, params, limit_for, opts=None):
         expr = compile_segments(plan, approximate)
-        sql, args = self._filters(opts)
-        # one pass over the matching rows counts them per video (their total is the sum)
-        self._per[expr] = per = dict(self.pg.execute(
-            f"SELECT video, count(*) FROM segments_tsv WHERE tsv @@ CAST(%s AS tsquery){sql} GROUP BY video",
-            (expr, *args)).fetchall())
-        count = sum(per.values())
-        limit = limit_for(count)
-        seeds = self._seeds(self._rows("segments_tsv", expr, limit, sql, args), bridge=False)
+        sql, args = self._asked[expr] = self._filters(opts)
+        # one pass over the matching rows (the newest COUNT_CAP + 1 unless every one is to be
+        # read) counts them, per video, and ranks them
+        found = self._rows("segments_tsv", expr, sql, args, newest=True)
+        limit = limit_for(len(found))
+        if len(found) > COUNT_CAP and limit is None:    # a report, a sort by date: every row
+            found = self._rows("segments_tsv", expr, sql, args, newest=False)
+            limit = limit_for(len(found))
+        self._per[expr] = dict(Counter(video for _, video, _ in found)) \
+            if len(found) <= COUNT_CAP or limit is None else None
+        seeds = self._seeds(_best(found, limit), bridge=False)
         if plan.query.multiword:
             crossing = compile_crossing(plan, approximate)
-            seeds += self._seeds(self._rows("bridges_tsv", crossing or expr, limit, sql, args), bridge=True)
-        return count, seeds, limit, expr
+            bridges = self._rows("bridges_tsv", crossing or expr, sql, args, newest=limit is not None)
+            seeds += self._seeds(_best(bridges, limit), bridge=True)
+        return len(found), seeds, limit, expr
+
+
+def _best(rows: list[tuple[int, int, float]], limit: int | None) -> list[tuple[int, float]]:
+    """The best-ranked rows (ts_rank, then id) as (id, score)."""
+    return [(i, score) for i, _, score in sorted(rows, key=lambda r: (r[2], r[0]))[:limit]]
 
 
 # The store's search on a cluster's PostgreSQL asks its own index (segments_tsv, bridges_tsv:

@@ -35,16 +35,19 @@ class PgServer(str):
 
 
 @contextmanager
-def postgres_server() -> Iterator[PgServer]:
+def postgres_server(keep: Path | None = None) -> Iterator[PgServer]:
     """A real PostgreSQL server on 127.0.0.1 for the session (initdb as the `postgres` user
-    when run as root, fsync off), dropped at the end; yields its connection URL."""
+    when run as root, fsync off), dropped at the end; yields its connection URL. keep: a folder
+    whose server is kept between runs (a benchmark's built store), started again when present."""
     bindir = _pg_bindir()
-    base = Path(tempfile.mkdtemp(prefix="dalel-pg-"))
+    base = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="dalel-pg-"))
+    base.mkdir(parents=True, exist_ok=True)
     base.chmod(0o777)
     runas = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     data = base / "data"
-    subprocess.run(runas + [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                            "-E", "UTF8", "--locale", "C.UTF-8", "--no-sync"], check=True, capture_output=True)
+    if not (data / "PG_VERSION").exists():
+        subprocess.run(runas + [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
+                                "-E", "UTF8", "--locale", "C.UTF-8", "--no-sync"], check=True, capture_output=True)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -57,9 +60,10 @@ def postgres_server() -> Iterator[PgServer]:
     try:
         yield server
     finally:
-        subprocess.run(runas + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+        subprocess.run(runas + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast" if keep else "immediate",
+                                "stop"], capture_output=True)
+        if not keep:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 @contextmanager

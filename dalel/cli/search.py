@@ -146,6 +146,11 @@ def _print_results(query: str, results: store.Results, offset: int) -> None:
     shown = offset + len(results.hits)
     about = "" if results.total_exact else "about "
     possible = f" ({results.possible_total} possible)" if results.possible_total and results.exact_total else ""
+    if results.total_capped:
+        click.echo(f"{results.total:,}+ hit(s): more than {results.total:,} segments match, the best shown are "
+                   "of the newest of them; narrow the search (--channel, --since, a phrase) for exact counts"
+                   + (f"; next page: --offset {shown}" if results.total > shown else ""))
+        return
     click.echo(f"{about}{results.total} hit(s){possible} in {len(results.videos)} video(s)"
                + (f"; showing {offset + 1}–{shown}, next page: --offset {shown}"
                   if results.total > shown else ""))

@@ -190,3 +190,31 @@ def test_a_filtered_common_word_counts_every_matching_segment_per_video(backend)
     assert not alpha.total_exact and alpha.total == 700 and alpha.videos == {"A1": 400, "A2": 300}
     assert len(alpha.hits) == 20 and {h.video_id for h in alpha.hits} <= {"A1", "A2"}
     st.close()
+
+
+def test_a_word_in_more_than_ten_thousand_segments_is_counted_as_10000_plus(backend):
+    """Past COUNT_CAP matching segments a search reads the newest 10,000 only: its total says
+    "10,000+" (never a pass over millions of rows), its hits name their videos' exact counts; a
+    report, a sort by date, still reads every one and counts exactly."""
+    st = store.Store(backend)
+    for n, k in (("Old", 6000), ("Mid", 3000), ("New", 3000)):
+        video, _ = st.videos.discover("example", n, f"https://example.org/{n}", channel="Ne deidi",
+                                      published="2024-05-01T10:00:00+00:00")
+        st.transcripts.add_text(video, source="asr", model="by hand",
+                                segments=segments([f"Выборы прошли спокойно, строка {i}." for i in range(k)]))
+    video, _ = st.videos.discover("example", "Rare", "https://example.org/Rare", channel="Ne deidi")
+    st.transcripts.add_text(video, source="asr", model="by hand", segments=segments(["Выборы отменили."]))
+    for options in (store.SearchOptions(limit=20), store.SearchOptions(limit=20, channel="Ne deidi")):
+        r = store.search(st, store.parse("выборы"), options, approximate=False)
+        assert r.total_capped and not r.total_exact and r.total == 10_000 and r.exact_total == 10_000
+        assert len(r.hits) == 20
+        full = {"Old": 6000, "Mid": 3000, "New": 3000, "Rare": 1}
+        assert r.videos and all(r.videos[v] == full[v] for v in r.videos)     # exact for the videos shown
+        assert results_json(r)["total_capped"] is True
+    r = store.search(st, store.parse("выборы отменили"), store.SearchOptions(limit=20), approximate=False)
+    assert r.total == 1 and r.total_exact and not r.total_capped
+    every = store.search(st, store.parse("выборы"), store.SearchOptions(limit=20), approximate=False, exhaustive=True)
+    assert every.total == 12_001 and every.total_exact and not every.total_capped
+    by_date = store.search(st, store.parse("выборы"), store.SearchOptions(limit=20, sort="newest"), approximate=False)
+    assert by_date.total == 12_001 and by_date.total_exact
+    st.close()
