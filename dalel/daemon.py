@@ -28,6 +28,7 @@ from . import finals
 from .app import App
 from .config import Config
 from .files import SCRATCH, scratch_in_use
+from .polling import scheduled_check
 from .working import KINDS, Workers
 
 log = logging.getLogger("dalel.daemon")
@@ -53,15 +54,15 @@ def owner_alive(owner: str) -> bool:
 
 
 ROLES = ("daemon", "scheduler", "worker")
-SCHEDULED = ("poll", "recheck", "fixity")     # the scheduler's duties (re-checks and fixity as jobs
-                                              # for the workers when it runs alone)
+SCHEDULED = ("poll", "recheck", "fixity")     # the scheduler's duties (polls, re-checks and fixity as
+                                              # jobs for the workers when it runs alone)
 
 
 class Daemon:
     """One process of the daemon. role "daemon" (`dalel run`): the scheduler and workers;
-    "scheduler" (`dalel scheduler`): polling, re-checks and fixity, active only while it holds
-    the scheduler lock (another waits as standby and takes over when it dies); "worker"
-    (`dalel worker`): jobs of `kinds` only."""
+    "scheduler" (`dalel scheduler`): queues polls, archive jobs, re-checks and fixity as jobs,
+    active only while it holds the scheduler lock (another waits as standby and takes over when
+    it dies); "worker" (`dalel worker`): jobs of `kinds` only."""
 
     def __init__(self, config: Config, role: str = "daemon", kinds: tuple[str, ...] = KINDS):
         self.config, self.role, self.kinds = config, role, kinds
@@ -251,12 +252,13 @@ class Daemon:
                     self._wake.set()
 
     def _check(self, app: App, src: store.Source) -> None:
+        """Check a due source here, or (a scheduler of its own) queue its poll for a worker."""
+        if self.role == "scheduler":
+            if app.queue.enqueue_source("poll", src.id):
+                self._wake.set()
+            return
         try:
-            new, _ = app.check_source(src)
-            if src.kind == "youtube" and (src.last_reconciled is None or
-                                          store.parse_stamp(src.last_reconciled) + self.reconcile_every
-                                          <= store.parse_stamp(store.utcnow())):
-                new += app.reconcile_source(src)
+            scheduled_check(app, src, self.reconcile_every)
         except monitor.MonitorError:
             return  # recorded on the source; the other sources go on
         # new videos are queued by top_up, at most max_queued_per_source at a time per source

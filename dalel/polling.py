@@ -14,7 +14,7 @@ import store
 if TYPE_CHECKING:
     from .app import App
 
-__all__ = ["PollReport", "check_source", "discover", "poll", "reconcile_source"]
+__all__ = ["PollReport", "check_source", "discover", "poll", "reconcile_source", "scheduled_check"]
 log = logging.getLogger("dalel")
 
 
@@ -74,6 +74,17 @@ def discover(app: App, src: store.Source, entries: Iterable[monitor.Entry]) -> l
         new = [v for v in new if v not in older]
     for video in new:
         log.info("found %s:%s %s", video.platform, video.video_id, video.title or "")
+    return new
+
+
+def scheduled_check(app: App, src: store.Source, reconcile_every: float) -> list[store.Video]:
+    """The daemon's check of a source that is due: its feed, and a YouTube channel's whole
+    listing every `reconcile_every` seconds (the history beyond the feed's newest 15). Returns
+    the videos seen for the first time; a failure is recorded on the source and raised."""
+    new, _ = check_source(app, src)
+    if src.kind == "youtube" and (src.last_reconciled is None or store.parse_stamp(src.last_reconciled)
+                                  + reconcile_every <= store.parse_stamp(store.utcnow())):
+        new += reconcile_source(app, src)
     return new
 
 

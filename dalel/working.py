@@ -1,6 +1,6 @@
-"""The daemon's workers: threads that claim jobs (archive, transcribe, timestamp) from the
-queue under leases and do them, in `dalel run` beside the scheduler or alone in `dalel worker`
-on any number of machines. A lease is extended while its job runs, so a three-hour
+"""The daemon's workers: threads that claim jobs (poll, archive, transcribe, timestamp, recheck,
+fixity) from the queue under leases and do them, in `dalel run` beside the scheduler or alone in
+`dalel worker` on any number of machines. A lease is extended while its job runs, so a three-hour
 transcription is never claimed twice; a worker killed mid-job leaves a lease that runs out (or,
 on its own machine, an owner found dead at the next start) and another worker takes the job.
 Downloads keep to `[monitor] per_host` per host across all of a cluster's workers."""
@@ -20,13 +20,14 @@ import transcribe
 from . import finals, stamping
 from .app import App
 from .config import Config
+from .polling import scheduled_check
 from .verification import verify_video
 
 log = logging.getLogger("dalel.daemon")
 WORKER_PAUSE_S = 5.0
 DISK_RECHECK_S = 60.0
-KINDS = ("archive", "transcribe", "timestamp", "recheck", "fixity")
-NETWORK = ("archive", "timestamp", "recheck", "fixity")     # done by the downloading threads
+KINDS = ("poll", "archive", "transcribe", "timestamp", "recheck", "fixity")
+NETWORK = ("poll", "archive", "timestamp", "recheck", "fixity")     # done by the downloading threads
 
 
 class Workers:
@@ -138,6 +139,11 @@ class Workers:
         return sem.release
 
     def _run_job(self, app: App, job: store.Job) -> None:
+        if job.source is not None:
+            with self._leased(job):
+                self._poll(app, job, job.source)
+            return
+        assert job.video is not None
         video = app.store.videos.by_pk(job.video)
         self.current[threading.current_thread().name] = f"{job.kind} {video.video_id}"
         release = None
@@ -189,6 +195,26 @@ class Workers:
                 last[0] = time.monotonic()
             return self.stopping
         return should_stop
+
+    def _poll(self, app: App, job: store.Job, source_pk: int) -> None:
+        """A poll job (queued by a scheduler of its own): check the source as `dalel run`'s
+        scheduler would, queue its new videos. A failed check is recorded on the source (with
+        the server's Retry-After) and the job is done: the next poll is the scheduler's to
+        queue when the source is due again."""
+        try:
+            src = app.store.sources.get(source_pk)
+        except store.NotFound:      # removed meanwhile (its jobs go with it)
+            app.queue.done(job)
+            return
+        self.current[threading.current_thread().name] = f"poll {src.name or src.url}"
+        if not src.paused:
+            try:
+                scheduled_check(app, src, self.config.monitor.reconcile_every)
+            except monitor.MonitorError:
+                pass
+            if app.queue.top_up("archive", src.id, self.config.monitor.max_queued_per_source):
+                self._wake.set()
+        app.queue.done(job)
 
     def _do_job(self, app: App, job: store.Job, video: store.Video) -> None:
         keep = self._keeping(app, job)

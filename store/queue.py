@@ -3,7 +3,8 @@
 A job is claimed under a lease: one UPDATE … RETURNING moves it to `running`
 with an owner and an expiry. A process killed with SIGKILL never finishes its
 job; the lease expires (or the next start sees the owner is dead) and the job
-is claimed again. Unique open jobs per (kind, video) make enqueueing idempotent.
+is claimed again. Unique open jobs per (kind, video) — or (kind, source) for a poll — make
+enqueueing idempotent.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def _job(row) -> Job:
     return Job(*row)
 
 
-_COLS = "id, kind, video, state, attempts, not_before, lease_owner, lease_until, last_error"
+_COLS = "id, kind, video, state, attempts, not_before, lease_owner, lease_until, last_error, source"
 
 
 class Queue:
@@ -36,6 +37,17 @@ class Queue:
                 " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE kind = ?"
                 " AND video = ? AND state IN ('queued', 'running'))",
                 (kind, video_pk, utcnow(delay_s), now, now, kind, video_pk))
+            return cur.rowcount == 1
+
+    def enqueue_source(self, kind: str, source_pk: int) -> bool:
+        """Queue work on a source (a poll) unless the same work is already open."""
+        now = utcnow()
+        with self.store.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO jobs (kind, source, not_before, created_at, updated_at)"
+                " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE kind = ?"
+                " AND source = ? AND state IN ('queued', 'running'))",
+                (kind, source_pk, now, now, now, kind, source_pk))
             return cur.rowcount == 1
 
     def top_up(self, kind: str, source_id: int, cap: int) -> int:
@@ -67,8 +79,8 @@ class Queue:
                 f"UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?,"
                 f" attempts = attempts + 1, updated_at = ? WHERE id = ("
                 f"SELECT id FROM (SELECT j.id, j.state, j.not_before, j.lease_until, row_number() OVER ("
-                f"PARTITION BY v.source_id ORDER BY j.state = 'queued', j.not_before, j.id) AS turn"
-                f" FROM jobs j JOIN videos v ON v.id = j.video"
+                f"PARTITION BY coalesce(v.source_id, j.source) ORDER BY j.state = 'queued', j.not_before, j.id)"
+                f" AS turn FROM jobs j LEFT JOIN videos v ON v.id = j.video"
                 f" WHERE j.kind IN ({marks}) AND j.state IN ('queued', 'running'))"
                 f" WHERE (state = 'queued' AND not_before <= ?) OR (state = 'running' AND lease_until < ?)"
                 f" ORDER BY turn, not_before, id LIMIT 1)"
@@ -124,9 +136,9 @@ class Queue:
     def running(self) -> list[dict]:
         """The jobs being worked on: kind, video, the worker holding the lease and until when."""
         rows = self.store.rows(
-            "SELECT j.kind, v.video_id, j.lease_owner AS worker, j.updated_at AS since, j.lease_until,"
-            " j.attempts FROM jobs j JOIN videos v ON v.id = j.video WHERE j.state = 'running'"
-            " ORDER BY j.updated_at")
+            "SELECT j.kind, coalesce(v.video_id, src.name, src.url) AS video_id, j.lease_owner AS worker,"
+            " j.updated_at AS since, j.lease_until, j.attempts FROM jobs j LEFT JOIN videos v ON v.id = j.video"
+            " LEFT JOIN sources src ON src.id = j.source WHERE j.state = 'running' ORDER BY j.updated_at")
         return rows
 
     def depth(self) -> dict[str, int]:

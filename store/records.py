@@ -82,12 +82,14 @@ class SegmentRecord:
 
 @dataclass(frozen=True)
 class Job:
+    """A job of the queue: about a video, or (a poll) about a source (`video` is then None)."""
     id: int
     kind: str
-    video: int
+    video: int | None
     state: str
     attempts: int
     not_before: str
     lease_owner: str | None
     lease_until: str | None
     last_error: str | None
+    source: int | None = None

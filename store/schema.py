@@ -295,3 +295,34 @@ MIGRATIONS += (
     )
     """,
 )
+
+MIGRATIONS += (
+    # 18: a job is about a video or (a poll) about a source: a cluster's workers check sources
+    # (`dalel worker --kinds poll`), queued by the one active scheduler
+    """
+    CREATE TABLE jobs_new (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,              -- archive | transcribe | timestamp | recheck | fixity | poll
+        video INTEGER REFERENCES videos(id) ON DELETE CASCADE,
+        state TEXT NOT NULL DEFAULT 'queued',   -- queued | running | done | failed
+        attempts INTEGER NOT NULL DEFAULT 0,
+        not_before TEXT NOT NULL,        -- back-off: not claimed before this time
+        lease_owner TEXT,
+        lease_until TEXT,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        source INTEGER REFERENCES sources(id) ON DELETE CASCADE,   -- a poll's source (video NULL)
+        CHECK ((video IS NULL) != (source IS NULL))
+    );
+    INSERT INTO jobs_new (id, kind, video, state, attempts, not_before, lease_owner, lease_until,
+                          last_error, created_at, updated_at)
+        SELECT id, kind, video, state, attempts, not_before, lease_owner, lease_until, last_error,
+               created_at, updated_at FROM jobs;
+    DROP TABLE jobs;
+    ALTER TABLE jobs_new RENAME TO jobs;
+    CREATE UNIQUE INDEX jobs_open ON jobs(kind, video) WHERE state IN ('queued', 'running');
+    CREATE UNIQUE INDEX jobs_open_source ON jobs(kind, source) WHERE state IN ('queued', 'running');
+    CREATE INDEX jobs_claim ON jobs(state, not_before)
+    """,
+)

@@ -159,9 +159,11 @@ def test_a_scheduler_and_four_workers_do_every_video_exactly_once(cluster):
         roles = sorted((p["role"], p["state"]) for p in status["processes"] if p["alive"])
         assert roles == [("scheduler", "active")] + [("worker", "active")] * 4
         assert status["daemon"]["alive"] and status["videos"]["transcribed"] == 4
-        # re-checks at the source and fixity are jobs too, done by the workers
+        # polls, re-checks at the source and fixity are jobs too, done by the workers
         cluster.wait(lambda: {k for (k,) in cluster.rows("SELECT DISTINCT kind FROM jobs WHERE state = 'done'")}
-                     >= {"archive", "transcribe", "recheck", "fixity"})
+                     >= {"poll", "archive", "transcribe", "recheck", "fixity"})
+        polls = cluster.rows("SELECT state, count(*) FROM jobs WHERE kind = 'poll' GROUP BY state")
+        assert dict(polls).get("done", 0) >= 1 and dict(polls).get("failed", 0) == 0
         cluster.stop()
     cluster.assert_exactly_once(4)
     fixity = cluster.rows("SELECT details FROM custody WHERE event = 'fixity'")
@@ -193,7 +195,7 @@ def test_a_worker_killed_mid_transcription_is_replaced_by_another(cluster):
     with Platform(videos(1)) as platform:
         assert cluster.cli("channel", "add", platform.feed_url).returncode == 0
         cluster.start("scheduler", "scheduler")
-        cluster.start("a", "worker", "--kinds", "archive,transcribe")
+        cluster.start("a", "worker", "--kinds", "poll,archive,transcribe")
         cluster.start("b", "worker", "--kinds", "transcribe")
         cluster.wait(lambda: cluster.rows("SELECT count(*) FROM transcripts WHERE source = 'asr'"
                                           " AND NOT complete")[0][0], step=0.02)
@@ -222,8 +224,10 @@ def test_the_standby_scheduler_takes_over_and_workers_survive_a_database_restart
         killed = time.monotonic()
         cluster.wait(lambda: "scheduler active" in cluster.log("s2"), timeout=60)
         assert time.monotonic() - killed < 60
-        platform.videos = [second, first]                      # a new video: polled by s2, done by w
+        platform.videos = [second, first]                      # a new video: its poll queued by s2, done by w
         cluster.wait(lambda: cluster.transcribed() == 2)
         cluster.stop()
     cluster.assert_exactly_once(2)
     assert "new connection" in cluster.log("w")
+    assert any(" found " in line and second.video_id in line for line in cluster.log("w").splitlines())
+    assert "found " not in cluster.log("s1") + cluster.log("s2")    # a scheduler of its own polls nothing itself

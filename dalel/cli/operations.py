@@ -87,12 +87,13 @@ def run(ctx: click.Context) -> None:
 @cli.command()
 @click.pass_context
 def scheduler(ctx: click.Context) -> None:
-    """Run the scheduler alone: poll sources, queue their videos, re-check for takedowns, fixity.
+    """Run the scheduler alone: queue the sources' polls, their videos, re-checks, fixity.
 
     Exactly one scheduler is active: it holds a lock in the database ([cluster] database_url:
     a PostgreSQL advisory lock). Start a second one on another machine and it stands by,
-    taking over within seconds when the active one dies. The jobs it queues are done by
-    `dalel worker` processes.
+    taking over within seconds when the active one dies. The jobs it queues (a poll per
+    source when it is due, archive, recheck and fixity jobs) are done by `dalel worker`
+    processes: run at least one that takes poll jobs (every worker does by default).
 
     \b
     Example:
@@ -103,13 +104,14 @@ def scheduler(ctx: click.Context) -> None:
 
 @cli.command()
 @click.option("--kinds", default=",".join(KINDS), show_default=True, metavar="KIND,…",
-              help="The jobs this worker takes: archive, transcribe, timestamp, recheck, fixity.")
+              help="The jobs this worker takes: poll, archive, transcribe, timestamp, recheck, fixity.")
 @click.pass_context
 def worker(ctx: click.Context, kinds: str) -> None:
     """Run a worker: claim jobs from the queue and do them, on any number of machines.
 
-    Archive, timestamp, recheck (is it still at its source?) and fixity (re-hash its files
-    and check its custody chain) jobs take the download threads ([monitor] download_workers),
+    Poll (check a source's feed for new videos), archive, timestamp, recheck (is it still at
+    its source?) and fixity (re-hash its files and check its custody chain) jobs take the
+    download threads ([monitor] download_workers),
     transcribe jobs the transcription threads ([transcribe] workers). Each job is held under a
     lease the worker extends as it works, so a three-hour
     transcription is never started twice, and a dead worker's job is taken over when its
@@ -124,8 +126,7 @@ def worker(ctx: click.Context, kinds: str) -> None:
     chosen = tuple(dict.fromkeys(k.strip() for k in kinds.split(",") if k.strip()))
     wrong = [k for k in chosen if k not in KINDS]
     if wrong or not chosen:
-        duty = " (the scheduler's: `dalel scheduler`)" if "poll" in wrong else ""
-        raise click.BadParameter(f"{', '.join(wrong) or 'none'}{duty}; choose among {', '.join(KINDS)}",
+        raise click.BadParameter(f"{', '.join(wrong) or 'none'}; choose among {', '.join(KINDS)}",
                                  param_hint="--kinds")
     _run_daemon(ctx, "worker", chosen)
 

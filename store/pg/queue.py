@@ -19,7 +19,7 @@ from ..records import Job
 
 _STAMP = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 _COLS = ("id, kind, video, state, attempts, " + _STAMP.format("not_before") + ", lease_owner, "
-         + _STAMP.format("lease_until") + ", last_error")
+         + _STAMP.format("lease_until") + ", last_error, source")
 
 
 class PgQueue:
@@ -35,14 +35,23 @@ class PgQueue:
             (kind, video_pk, delay_s)).fetchone()
         return row is not None
 
+    def enqueue_source(self, kind: str, source_pk: int) -> bool:
+        """Queue work on a source (a poll) unless the same work is already open."""
+        row = self.conn.execute(
+            "INSERT INTO jobs (kind, source) VALUES (%s, %s)"
+            " ON CONFLICT (kind, source) WHERE state IN ('queued', 'running') DO NOTHING RETURNING id",
+            (kind, source_pk)).fetchone()
+        return row is not None
+
     def claim(self, kinds: tuple[str, ...], owner: str, lease_s: float) -> Job | None:
         """Take the next due job of these kinds (or one whose lease ran out): a source with
         fewer jobs running goes first, then the oldest due job; locked rows are skipped."""
         row = self.conn.execute(
-            "WITH busy AS (SELECT w.source_id, count(*) AS n FROM jobs r JOIN videos w ON w.id = r.video"
-            "   WHERE r.state = 'running' AND r.lease_until >= now() GROUP BY w.source_id),"
-            " next AS (SELECT j.id FROM jobs j JOIN videos v ON v.id = j.video"
-            "   LEFT JOIN busy b ON b.source_id IS NOT DISTINCT FROM v.source_id"
+            "WITH busy AS (SELECT coalesce(w.source_id, r.source) AS source_id, count(*) AS n FROM jobs r"
+            "   LEFT JOIN videos w ON w.id = r.video WHERE r.state = 'running' AND r.lease_until >= now()"
+            "   GROUP BY 1),"
+            " next AS (SELECT j.id FROM jobs j LEFT JOIN videos v ON v.id = j.video"
+            "   LEFT JOIN busy b ON b.source_id IS NOT DISTINCT FROM coalesce(v.source_id, j.source)"
             "   WHERE j.kind = ANY(%s) AND ((j.state = 'queued' AND j.not_before <= now())"
             "     OR (j.state = 'running' AND j.lease_until < now()))"
             "   ORDER BY coalesce(b.n, 0), j.not_before, j.id LIMIT 1 FOR UPDATE OF j SKIP LOCKED)"
@@ -110,8 +119,9 @@ class PgQueue:
     def running(self) -> list[dict]:
         """The jobs being worked on: kind, video, the worker holding the lease and until when."""
         cur = self.conn.execute(
-            "SELECT j.kind, v.video_id, j.lease_owner AS worker, " + _STAMP.format("j.updated_at") + " AS since, "
-            + _STAMP.format("j.lease_until") + " AS lease_until, j.attempts FROM jobs j JOIN videos v"
-            " ON v.id = j.video WHERE j.state = 'running' ORDER BY j.updated_at")
+            "SELECT j.kind, coalesce(v.video_id, src.name, src.url) AS video_id, j.lease_owner AS worker, "
+            + _STAMP.format("j.updated_at") + " AS since, " + _STAMP.format("j.lease_until")
+            + " AS lease_until, j.attempts FROM jobs j LEFT JOIN videos v ON v.id = j.video"
+            " LEFT JOIN sources src ON src.id = j.source WHERE j.state = 'running' ORDER BY j.updated_at")
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur.fetchall()]

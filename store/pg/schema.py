@@ -120,6 +120,13 @@ STEPS: tuple[str, ...] = (
         started_at text NOT NULL, heartbeat_at text NOT NULL);
     CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL)
     """,
+    # 2: a job is about a video or (a poll) about a source
+    """
+    ALTER TABLE jobs ALTER COLUMN video DROP NOT NULL;
+    ALTER TABLE jobs ADD COLUMN source bigint REFERENCES sources(id) ON DELETE CASCADE;
+    ALTER TABLE jobs ADD CONSTRAINT jobs_subject CHECK ((video IS NULL) != (source IS NULL));
+    CREATE UNIQUE INDEX jobs_open_source ON jobs(kind, source) WHERE state IN ('queued', 'running')
+    """,
 )
 
 # The application role: everything it needs, and on the custody log only INSERT and SELECT.

@@ -116,6 +116,33 @@ def test_jobs_of_a_dead_owner_are_released(both):
     assert job is not None and job.attempts == 1       # a dead owner's attempt is not counted
 
 
+def test_a_poll_is_a_job_about_a_source_queued_once_and_claimed_under_a_lease(both):
+    """A cluster's scheduler queues a source's poll; one worker holds it under a lease; a second
+    poll of the same source is not queued while one is open; removing the source removes it."""
+    s = both
+    a = s.sources.add("https://a.example/feed", "feed", None, "Alpha", None)
+    b = s.sources.add("https://b.example/feed", "feed", None, None, None)
+    q = store.open_queue(s)
+    assert q.enqueue_source("poll", a.id) is True
+    assert q.enqueue_source("poll", a.id) is False
+    assert q.enqueue_source("poll", b.id) is True
+    q.enqueue("archive", _video(s, "a0", a.id).id)
+    assert q.depth() == {"poll_queued": 2, "archive_queued": 1}
+    job = q.claim(("poll",), "worker-a", lease_s=600)
+    assert job is not None and job.kind == "poll" and job.video is None and job.source in (a.id, b.id)
+    assert [(r["kind"], r["video_id"]) for r in q.running()] == \
+        [("poll", "Alpha" if job.source == a.id else "https://b.example/feed")]
+    other = q.claim(("poll",), "worker-b", lease_s=600)
+    assert other is not None and other.source != job.source
+    assert q.claim(("poll",), "worker-c", lease_s=600) is None
+    q.done(job)
+    assert q.enqueue_source("poll", job.source) is True          # done: the next one may be queued
+    archive = q.claim(("archive",), "worker-c", lease_s=600)
+    assert archive is not None and archive.source is None and archive.video is not None
+    s.sources.remove(b.id)
+    assert ("poll", b.id) not in [(k, src) for k, src in s.conn.execute("SELECT kind, source FROM jobs")]
+
+
 # --- migrations ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("version", range(1, len(MIGRATIONS)))
