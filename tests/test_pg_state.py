@@ -14,6 +14,7 @@ import pytest
 
 import store
 from store.pg import PgDatabase, PgQueue
+from store.pg.schema import STEPS
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def db(postgres):
         admin.execute("CREATE SCHEMA public")
         admin.execute("DO $$ BEGIN CREATE ROLE dalel_app LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
     with PgDatabase(postgres) as d:
-        assert d.migrate(app_role="dalel_app") == 1
+        assert d.migrate(app_role="dalel_app") == len(STEPS)
         assert d.migrate(app_role="dalel_app") == 0              # applied once
         yield d
 
@@ -167,7 +168,7 @@ def test_dalel_migrate_prepares_the_schema_once_and_the_commands_run_on_it(postg
     assert before.exit_code == 1 and "run `dalel migrate`" in before.output      # no schema: one line
     assert len(before.output.strip().splitlines()) == 1
     first = CliRunner().invoke(cli, ["--config", str(config), "migrate"])
-    assert first.exit_code == 0 and "schema at version 1 (1 step(s) applied)" in first.output
+    assert first.exit_code == 0 and f"schema at version {len(STEPS)} ({len(STEPS)} step(s) applied)" in first.output
     again = CliRunner().invoke(cli, ["--config", str(config), "migrate"])
     assert again.exit_code == 0 and "(0 step(s) applied)" in again.output
     status = CliRunner().invoke(cli, ["--config", str(config), "status", "--json"])
@@ -176,3 +177,24 @@ def test_dalel_migrate_prepares_the_schema_once_and_the_commands_run_on_it(postg
     config.write_text('data_dir = "data"\n[cluster]\ndatabase_url = "postgresql://127.0.0.1:9/x"\n', encoding="utf-8")
     down = CliRunner().invoke(cli, ["--config", str(config), "migrate"])
     assert down.exit_code == 1 and "cannot connect to PostgreSQL" in down.output
+
+
+def test_an_older_cluster_schema_is_upgraded_with_its_jobs(postgres):
+    """A database at step 1 (jobs only about videos) with a queued job: `migrate` applies the
+    later steps under the lock, keeps the job, and polls can then be queued."""
+    with psycopg.connect(postgres, autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS upgraded")
+        admin.execute("CREATE DATABASE upgraded")
+    url = postgres.rsplit("/", 1)[0] + "/upgraded"
+    with psycopg.connect(url, autocommit=True) as old:
+        old.execute(STEPS[0])
+        old.execute("CREATE TABLE schema_version (version integer NOT NULL); INSERT INTO schema_version VALUES (1)")
+        old.execute("INSERT INTO sources (url, kind, created_at) VALUES ('https://a.example/feed', 'feed', 'now')")
+        old.execute("INSERT INTO videos (platform, video_id, url, source_id, discovered_at)"
+                    " VALUES ('web', 'v1', 'https://a.example/v1', 1, 'now')")
+        old.execute("INSERT INTO jobs (kind, video) VALUES ('archive', 1)")
+    with PgDatabase(url) as d:
+        assert d.version() == 1 and d.migrate() == len(STEPS) - 1 and d.version() == len(STEPS)
+        q = PgQueue(d)
+        assert q.enqueue_source("poll", 1) is True and q.enqueue("archive", 1) is False   # the old job is open
+        assert sorted(k for k, in d.conn.execute("SELECT kind FROM jobs")) == ["archive", "poll"]
