@@ -30,24 +30,21 @@ class Queue:
 
     def enqueue(self, kind: str, video_pk: int, delay_s: float = 0.0) -> bool:
         """Queue work on a video unless the same work is already open. True when queued now."""
-        now = utcnow()
-        with self.store.transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO jobs (kind, video, not_before, created_at, updated_at)"
-                " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE kind = ?"
-                " AND video = ? AND state IN ('queued', 'running'))",
-                (kind, video_pk, utcnow(delay_s), now, now, kind, video_pk))
-            return cur.rowcount == 1
+        return self._enqueue(kind, "video", video_pk, delay_s)
 
     def enqueue_source(self, kind: str, source_pk: int) -> bool:
         """Queue work on a source (a poll) unless the same work is already open."""
+        return self._enqueue(kind, "source", source_pk, 0.0)
+
+    def _enqueue(self, kind: str, subject: str, pk: int, delay_s: float) -> bool:
+        assert subject in ("video", "source")
         now = utcnow()
         with self.store.transaction() as conn:
             cur = conn.execute(
-                "INSERT INTO jobs (kind, source, not_before, created_at, updated_at)"
-                " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE kind = ?"
-                " AND source = ? AND state IN ('queued', 'running'))",
-                (kind, source_pk, now, now, now, kind, source_pk))
+                f"INSERT INTO jobs (kind, {subject}, not_before, created_at, updated_at)"
+                f" SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE kind = ?"
+                f" AND {subject} = ? AND state IN ('queued', 'running'))",
+                (kind, pk, utcnow(delay_s), now, now, kind, pk))
             return cur.rowcount == 1
 
     def top_up(self, kind: str, source_id: int, cap: int) -> int:
