@@ -582,3 +582,25 @@ def test_sessions_are_not_fixed_nor_shared_and_a_token_acts_only_as_its_owner(ar
         _dalel_with_input(archive, "another horse battery\n", "user", "passwd", "ops")
         attacker.goto(srv.base + "/videos")                       # a new password ends the old sessions
         assert attacker.url.startswith(srv.base + "/login")
+
+
+def test_a_word_in_more_than_ten_thousand_segments_says_so_everywhere(tmp_path):
+    """Past 10,000 matching segments the CLI, the page and the API say "10,000+", never a count
+    they did not make."""
+    import store
+    from store import SegmentRecord
+    data = tmp_path / "data"
+    data.mkdir()
+    with store.Store(data / "dalel.sqlite3") as st:
+        video, _ = st.videos.discover("example", "Many", "https://example.org/Many", channel="Ne deidi")
+        st.transcripts.add_text(video, source="asr", model="by hand", segments=[
+            SegmentRecord(i * 2.0, i * 2.0 + 1.5, f"Выборы прошли спокойно, строка {i}.", "ru") for i in range(10_050)])
+    out = CliRunner().invoke(cli, ["--data-dir", str(data), "search", "выборы", "--limit", "3"]).output
+    assert "10,000+ hit(s)" in out and "narrow the search" in out
+    assert json.loads(CliRunner().invoke(cli, ["--data-dir", str(data), "search", "выборы", "--json"]).output
+                      )["total_capped"] is True
+    with Server(data) as srv:
+        status, body, _ = srv.get("/search?q=%D0%B2%D1%8B%D0%B1%D0%BE%D1%80%D1%8B")   # выборы, in English
+        assert status == 200 and "More than 10,000 hits" in body.decode()
+        api = json.loads(srv.get("/api/search?q=%D0%B2%D1%8B%D0%B1%D0%BE%D1%80%D1%8B")[1])
+        assert api["total"] == 10_000 and api["total_capped"] is True and not api["total_exact"]
