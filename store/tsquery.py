@@ -154,16 +154,13 @@ class PostgresCandidates(Candidates):
         """Matching segment rows per video, by platform id: as counted in `find` when every
         matching row was read, else (COUNT_CAP passed) for the videos of the mentions read."""
         per = self._per.get(expr)
-        if per is None:
-            per, (where, params) = {}, self._asked[expr]
-            for m in found:
-                if m.video in per:
-                    continue
-                lo, hi = self.conn.execute("SELECT min(id), max(id) FROM segments WHERE video = ?",
-                                           (m.video,)).fetchone()
-                per[m.video] = self.pg.execute(
-                    f"SELECT count(*) FROM segments_tsv WHERE tsv @@ CAST(%s AS tsquery) AND video = %s"
-                    f" AND id BETWEEN %s AND %s{where}", (expr, m.video, lo, hi, *params)).fetchone()[0]
+        if per is None:      # each video's rows in its id range (a primary-key scan), in one query
+            where, params = self._asked[expr]
+            per = dict(self.pg.execute(
+                "SELECT w.video, (SELECT count(*) FROM segments_tsv WHERE tsv @@ CAST(%s AS tsquery)"
+                f" AND video = w.video AND id BETWEEN w.lo AND w.hi{where}) FROM (SELECT video, min(id) AS lo,"
+                " max(id) AS hi FROM segments WHERE video = ANY(%s) GROUP BY video) w",
+                (expr, *params, sorted({m.video for m in found}))).fetchall())
         counts: dict[str, int] = {}
         pks = list(per)
         for i in range(0, len(pks), 500):
