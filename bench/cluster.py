@@ -142,8 +142,11 @@ def search(args: argparse.Namespace) -> None:
         print(f"SQLite store of {args.segments:,} segments built in {build_dalel(db, args.segments):.0f} s", flush=True)
     with postgres_server(keep=folder / "pg" if args.keep else None) as server:
         built = folder / "pg" / "built"
-        if built.exists():
+        if built.exists():      # a kept store, upgraded as `dalel migrate` would
+            from store.pg import PgDatabase
             url = server.rsplit("/", 1)[0] + "/" + built.read_text().strip()
+            with PgDatabase(url) as kept:
+                kept.migrate()
         else:
             url = empty_cluster_database(server)
             print(f"PostgreSQL store of the same built in {build_dalel(url, args.segments):.0f} s (GIN)", flush=True)
