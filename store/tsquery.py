@@ -21,7 +21,7 @@ from .dialect import lexeme, tsvector_literal
 from .filters import SearchOptions, sql_where
 from .match import Plan
 from .phrases import boundary_splits, phrase_terms
-from .fts5 import COUNT_CAP, Candidates, Seed
+from .fts5 import COUNT_CAP, Candidates, Seed, sampled
 from .search import BACKENDS
 from .query import Node, Or, Term
 from .text import BOUNDARY
@@ -154,10 +154,12 @@ class PostgresCandidates(Candidates):
         """Matching segment rows per video, by platform id: as counted in `find` when every
         matching row was read, else (COUNT_CAP passed) for the videos of the mentions read."""
         per = self._per.get(expr)
-        if per is None:      # each video's rows in its id range (a primary-key scan), in one query
+        if per is None:      # each video's rows in its id range (a primary-key scan), in one query:
+            # ts_match_vq is `@@` called as a function, which no index answers — the planner
+            # would otherwise walk the GIN index's millions of matches once per video
             where, params = self._asked[expr]
             per = dict(self.pg.execute(
-                "SELECT w.video, (SELECT count(*) FROM segments_tsv WHERE tsv @@ CAST(%s AS tsquery)"
+                "SELECT w.video, (SELECT count(*) FROM segments_tsv WHERE ts_match_vq(tsv, CAST(%s AS tsquery))"
                 f" AND video = w.video AND id BETWEEN w.lo AND w.hi{where}) FROM (SELECT video, min(id) AS lo,"
                 " max(id) AS hi FROM segments WHERE video = ANY(%s) GROUP BY video) w",
                 (expr, *params, sorted({m.video for m in found}))).fetchall())
@@ -183,7 +185,7 @@ class PostgresCandidates(Candidates):
         self._per[expr] = dict(Counter(video for _, video, _ in found)) \
             if len(found) <= COUNT_CAP or limit is None else None
         seeds = self._seeds(_best(found, limit), bridge=False)
-        if plan.query.multiword:
+        if plan.query.multiword and not sampled(len(found), limit):
             crossing = compile_crossing(plan, approximate)
             bridges = self._rows("bridges_tsv", crossing or expr, sql, args, newest=limit is not None)
             seeds += self._seeds(_best(bridges, limit), bridge=True)
