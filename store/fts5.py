@@ -205,6 +205,7 @@ def _candidates(conn: sqlite3.Connection, table: str, expr: str, where: str, par
     if where or bridge:
         rows = conn.execute(f"SELECT s.transcript, s.seq, s.id, bm25({table}) AS score"
                             + _from(table, where) + newest, (expr, *params)).fetchall()
+        rows = sorted(rows, key=lambda r: (r[3], r[2]))[:limit]
     else:
         ranked = conn.execute(f"SELECT f.rowid, bm25({table}) FROM {table} f WHERE {table} MATCH ?"
                               + newest, (expr,)).fetchall()
@@ -217,7 +218,6 @@ def _candidates(conn: sqlite3.Connection, table: str, expr: str, where: str, par
                 "SELECT s.id, s.transcript, s.seq FROM segments s JOIN transcripts t"
                 f" ON t.id = s.transcript AND t.complete WHERE s.id IN ({','.join('?' * len(part))})", part)})
         rows = [(pos[rid][0], pos[rid][1], rid, score) for rid, score in ranked if rid in pos]
-    rows = sorted(rows, key=lambda r: (r[3], r[2] or 0))[:limit]
     if bridge:   # the bridge's score belongs to both segments it joins
         rows += [(t, seq + 1, None, score) for t, seq, _, score in rows]
     return rows

@@ -180,6 +180,8 @@ class PostgresCandidates(Candidates):
         found = self._rows("segments_tsv", expr, sql, args, newest=True)
         limit = limit_for(len(found))
         if len(found) > COUNT_CAP and limit is None:    # a report, a sort by date: every row
+            limit_for(self.pg.execute(f"SELECT count(*) FROM segments_tsv WHERE tsv @@ CAST(%s AS tsquery){sql}",
+                                      (expr, *args)).fetchone()[0])   # (refuses too many to sort, unread)
             found = self._rows("segments_tsv", expr, sql, args, newest=False)
             limit = limit_for(len(found))
         self._per[expr] = dict(Counter(video for _, video, _ in found)) \

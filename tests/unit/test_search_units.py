@@ -192,7 +192,7 @@ def test_a_filtered_common_word_counts_every_matching_segment_per_video(backend)
     st.close()
 
 
-def test_a_word_in_more_than_ten_thousand_segments_is_counted_as_10000_plus(backend):
+def test_a_word_in_more_than_ten_thousand_segments_is_counted_as_10000_plus(backend, monkeypatch):
     """Past COUNT_CAP matching segments a search reads the newest 10,000 only: its total says
     "10,000+" (never a pass over millions of rows), its hits name their videos' exact counts; a
     report, a sort by date, still reads every one and counts exactly."""
@@ -224,4 +224,7 @@ def test_a_word_in_more_than_ten_thousand_segments_is_counted_as_10000_plus(back
     report = store.search(st, store.parse('"выборы прошли"'), store.SearchOptions(limit=20), approximate=False,
                           exhaustive=True)
     assert report.total == 12_001 and report.videos["Rare"] == 1
+    monkeypatch.setattr(store.fts5, "FULL_COUNT_LIMIT", 11_000)      # more than a date sort reads
+    with pytest.raises(store.QueryError, match="too many to sort by date"):
+        store.search(st, store.parse("выборы"), store.SearchOptions(limit=20, sort="newest"), approximate=False)
     st.close()
