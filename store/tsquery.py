@@ -115,6 +115,14 @@ class PostgresCandidates(Candidates):
         return self.pg.execute(f"SELECT id, video, -ts_rank(tsv, q) FROM {table}, CAST(%s AS tsquery) q"
                                f" WHERE tsv @@ q{where}{cap}", (expr, *params)).fetchall()
 
+    def _count(self, expr: str, where: str, params: list, cap: int | None = COUNT_CAP + 1) -> int:
+        """Matching segment rows, counted up to `cap` (the planner then takes the cheapest way
+        to the first `cap` of them: no order is asked)."""
+        inner = f"SELECT 1 FROM segments_tsv WHERE tsv @@ CAST(%s AS tsquery){where}"
+        if cap is not None:
+            inner += f" LIMIT {int(cap)}"
+        return self.pg.execute(f"SELECT count(*) FROM ({inner}) x", (expr, *params)).fetchone()[0]
+
     def _filters(self, opts: SearchOptions | None) -> tuple[str, list[object]]:
         """The search's filters on the index rows' columns: the videos a channel, a video id or
         broadcast dates allow (asked of the store, as FTS5's search asks it), the language, the
@@ -177,11 +185,16 @@ class PostgresCandidates(Candidates):
         sql, args = self._asked[expr] = self._filters(opts)
         # one pass over the matching rows (the newest COUNT_CAP + 1 unless every one is to be
         # read) counts them, per video, and ranks them
-        found = self._rows("segments_tsv", expr, sql, args, newest=True)
+        if sql and self._count(expr, sql, args) <= COUNT_CAP:
+            # filtered, and few rows let through: all of them, through the index (walking the
+            # newest rows backwards, as the planner would for a word it counts as common, reads
+            # every one of its rows when the filter lets none through)
+            found = self._rows("segments_tsv", expr, sql, args, newest=False)
+        else:
+            found = self._rows("segments_tsv", expr, sql, args, newest=True)
         limit = limit_for(len(found))
         if len(found) > COUNT_CAP and limit is None:    # a report, a sort by date: every row
-            limit_for(self.pg.execute(f"SELECT count(*) FROM segments_tsv WHERE tsv @@ CAST(%s AS tsquery){sql}",
-                                      (expr, *args)).fetchone()[0])   # (refuses too many to sort, unread)
+            limit_for(self._count(expr, sql, args, None))   # (refuses too many to sort, unread)
             found = self._rows("segments_tsv", expr, sql, args, newest=False)
             limit = limit_for(len(found))
         self._per[expr] = dict(Counter(video for _, video, _ in found)) \
