@@ -202,7 +202,7 @@ class Workers:
         the server's Retry-After) and the job is done: the next poll is the scheduler's to
         queue when the source is due again."""
         try:
-            src = app.store.sources.get(source_pk)
+            src = app.store.sources.by_pk(source_pk)
         except store.NotFound:      # removed meanwhile (its jobs go with it)
             app.queue.done(job)
             return

@@ -35,6 +35,13 @@ class Sources(Repository):
     def all(self) -> list[Source]:
         return [from_row(Source, r) for r in self.store.rows("SELECT * FROM sources ORDER BY id")]
 
+    def by_pk(self, pk: int) -> Source:
+        """The source with this row id (a job's), never one whose name or URL reads the same."""
+        rows = self.store.rows("SELECT * FROM sources WHERE id = ?", (pk,))
+        if not rows:
+            raise NotFound(f"no channel with row id {pk}")
+        return from_row(Source, rows[0])
+
     def get(self, id_or_url: str | int) -> Source:
         key = str(id_or_url)
         rows = self.store.rows("SELECT * FROM sources WHERE url = ? OR CAST(id AS TEXT) = ?"

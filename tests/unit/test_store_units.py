@@ -139,6 +139,8 @@ def test_a_poll_is_a_job_about_a_source_queued_once_and_claimed_under_a_lease(bo
     assert q.enqueue_source("poll", job.source) is True          # done: the next one may be queued
     archive = q.claim(("archive",), "worker-c", lease_s=600)
     assert archive is not None and archive.source is None and archive.video is not None
+    named = s.sources.add("https://c.example/feed", "feed", None, str(a.id), None)   # named like a's id
+    assert s.sources.by_pk(a.id).id == a.id and s.sources.by_pk(named.id).name == str(a.id)
     s.sources.remove(b.id)
     assert ("poll", b.id) not in [(k, src) for k, src in s.conn.execute("SELECT kind, source FROM jobs")]
 
