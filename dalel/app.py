@@ -118,9 +118,6 @@ class App:
     def check_source(self, src: store.Source) -> tuple[list[store.Video], bool]:
         return polling.check_source(self, src)
 
-    def reconcile_source(self, src: store.Source) -> list[store.Video]:
-        return polling.reconcile_source(self, src)
-
     def poll(self, channel: str | None = None, progress: Progress = _quiet) -> polling.PollReport:
         return polling.poll(self, channel, progress)
 
