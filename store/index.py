@@ -15,15 +15,6 @@ if TYPE_CHECKING:
     from .db import Store
 
 
-def index_segment(conn: sqlite3.Connection, seg_id: int, text: str, lang: str | None,
-                   prev: tuple[int, list[str]] | None, bridges: bool) -> tuple[int, list[str]]:
-    """Index one segment (and the bridge from the one before it, given as its id and
-    indexed words); returns (id, indexed words) to pass as `prev` for the next one."""
-    got = index_segments(conn, [(seg_id, text, lang)], prev, bridges)
-    assert got is not None
-    return got
-
-
 def index_segments(conn: sqlite3.Connection, segments: list[tuple[int, str, str | None]],
                    prev: tuple[int, list[str]] | None, bridges: bool) -> tuple[int, list[str]] | None:
     """Index consecutive segments of one transcript, given as (id, text, language), and the
@@ -117,7 +108,7 @@ class Index(Repository):
     def rebuild(self, progress=None) -> int:
         """Rebuild the full-text index, bridges and vocabulary from the stored segments."""
         with self.store.transaction() as conn:
-            if self.store.dialect == "postgresql":   # (the index is in the segments' rows)
+            if self.store.dialect == "postgresql":   # (the index is in segments_tsv and bridges)
                 conn.execute("UPDATE segments SET terms = ''")
                 conn.execute("DELETE FROM segments_tsv")
                 conn.execute("DELETE FROM bridges")
@@ -128,11 +119,10 @@ class Index(Repository):
         transcripts = self.store.conn.execute("SELECT id, source FROM transcripts ORDER BY id").fetchall()
         for tid, source in transcripts:
             with self.store.transaction() as conn:
-                prev = None
-                for seg_id, text, lang in conn.execute(
-                        "SELECT id, text, lang FROM segments WHERE transcript = ? ORDER BY seq", (tid,)).fetchall():
-                    prev = index_segment(conn, seg_id, text, lang, prev, source != "metadata")
-                    done += 1
+                rows = conn.execute("SELECT id, text, lang FROM segments WHERE transcript = ? ORDER BY seq",
+                                    (tid,)).fetchall()
+                index_segments(conn, [tuple(r) for r in rows], None, source != "metadata")
+                done += len(rows)
             if progress:
                 progress(done)
         with self.store.transaction() as conn:

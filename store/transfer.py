@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import custody
-from .index import index_segment
+from .index import index_segments
 from .records import Video, from_row
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def _video(src: Store, conn: Any, video: dict[str, Any], ids: dict[str, dict[int
     segments: dict[int, int] = {}
     for t in src.rows("SELECT * FROM transcripts WHERE video = ? ORDER BY id", (old,)):
         tid = _insert(conn, "transcripts", t | {"video": vid, "complete": bool(t["complete"])})
-        prev = None
+        indexed = []
         for seg in src.rows("SELECT * FROM segments WHERE transcript = ? ORDER BY seq", (t["id"],)):
             sid = _insert(conn, "segments", seg | {"transcript": tid, "video": vid})
             assert sid is not None
@@ -68,7 +68,8 @@ def _video(src: Store, conn: Any, video: dict[str, Any], ids: dict[str, dict[int
             conn.executemany('INSERT INTO words (segment, position, start, "end", word, probability)'
                              " VALUES (?, ?, ?, ?, ?, ?)", [(sid, w["position"], w["start"], w["end"], w["word"],
                                                              w["probability"]) for w in words])
-            prev = index_segment(conn, sid, seg["text"], seg["lang"], prev, t["source"] != "metadata")
+            indexed.append((sid, seg["text"], seg["lang"]))
+        index_segments(conn, indexed, None, t["source"] != "metadata")   # the transcript at once
     for row in src.rows("SELECT a.* FROM alerts a JOIN segments s ON s.id = a.segment WHERE s.video = ?"
                         " ORDER BY a.id", (old,)):
         _insert(conn, "alerts", row | {"watch": ids["watches"][row["watch"]], "segment": segments[row["segment"]]},
