@@ -6,7 +6,7 @@ engines accept: `?` placeholders (translated for psycopg by `store/pg/conn.py`),
 named like SQL words quoted ("end", "user")."""
 from __future__ import annotations
 
-__all__ = ["dialect", "lexeme", "tsvector_literal"]
+__all__ = ["dialect", "lexeme", "pair", "tsvector_literal"]
 
 
 def dialect(conn: object) -> str:
@@ -19,10 +19,20 @@ def lexeme(token: str) -> str:
     return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+def pair(first: str, second: str) -> str:
+    """Two neighbouring indexed forms as one lexeme (an indexed form holds no space)."""
+    return first + " " + second
+
+
 def tsvector_literal(terms: list[str]) -> str:
     """A segment's (or bridge's) indexed forms as a tsvector with explicit positions, 1-based
-    (positions above 16,383 are clamped by PostgreSQL; a segment is a few dozen words)."""
+    (positions above 16,383 are clamped by PostgreSQL; a segment is a few dozen words), and
+    each two neighbours as one lexeme at the first one's position ('захват власть':1): an
+    exact phrase is asked as its pairs (`store/tsquery.py`), so PostgreSQL reads the rows
+    where its words stand side by side, not every row that holds them all."""
     positions: dict[str, list[int]] = {}
     for i, term in enumerate(terms, start=1):
         positions.setdefault(term, []).append(i)
+    for i in range(1, len(terms)):
+        positions.setdefault(pair(terms[i - 1], terms[i]), []).append(i)
     return " ".join(f"{lexeme(t)}:{','.join(map(str, p[:256]))}" for t, p in positions.items())

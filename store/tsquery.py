@@ -4,12 +4,13 @@ words (the cluster backend's candidates' filter, as `fts5.py` is SQLite's).
 The index holds each segment's indexed forms with explicit positions (`tsvector_literal`:
 'захват':1 'власть':2), never PostgreSQL's own stemming, so a word means in PostgreSQL exactly
 what it means in SQLite: each word is the OR of its indexed forms (`Plan`), a phrase is
-`<->` of them, a prefix `:*`, an excluded word `!`. Like FTS5's expression, a tsquery only has
-to find every row that may hold a mention — `match.py` decides on the words themselves — so
-words close together (NEAR, words side by side) are asked for with `&`, a superset. A bridge row
-(the words on both sides of a segment boundary with the boundary token between them) is asked
-for with the same expression or, for a query of phrases only, with each phrase split at every
-place the boundary may fall.
+`<->` of them — an exact phrase `<->` of its word pairs ('захват власть', which the index
+holds beside the words: `tsvector_literal`) —, a prefix `:*`, an excluded word `!`. Like
+FTS5's expression, a tsquery only has to find every row that may hold a mention — `match.py`
+decides on the words themselves — so words close together (NEAR, words side by side) are asked
+for with `&`, a superset. A bridge row (the words on both sides of a segment boundary with the
+boundary token between them) is asked for with the same expression or, for a query of phrases
+only, with each phrase split at every place the boundary may fall.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from collections import Counter
 from dataclasses import replace
 from itertools import islice, product
 
-from .dialect import lexeme, tsvector_literal
+from .dialect import lexeme, pair, tsvector_literal
 from .filters import SearchOptions, sql_where
 from .match import Plan
 from .phrases import boundary_splits, phrase_terms
@@ -43,9 +44,33 @@ def _word(plan: Plan, term: Term, i: int, approximate: bool) -> str:
     return lexeme(alts[0]) if len(alts) == 1 else "(" + " | ".join(lexeme(a) for a in alts) + ")"
 
 
+def _pairs(plan: Plan, term: Term) -> str | None:
+    """An exact phrase as its neighbouring pairs, each the OR of its words' forms paired:
+    'a b' <-> 'b c' holds exactly where 'a' <-> 'b' <-> 'c' does (a position holds one
+    form), but GIN answers it from the pairs' own short lists, where the words' lists meet in
+    every row holding both and each such row is read to check their positions. None: the
+    phrase is asked word by word (a single word, a prefix, a word with no indexed form, or
+    too many combinations of forms)."""
+    forms = []
+    for spec in plan.specs[term]:
+        alts = plan.fts_alternatives(spec, False)
+        if spec.prefix is not None or not alts:
+            return None
+        forms.append(alts)
+    links = []
+    for first, second in zip(forms, forms[1:]):
+        if len(first) * len(second) > MAX_COMBINATIONS:
+            return None
+        pairs = [lexeme(pair(a, b)) for a in first for b in second]
+        links.append(pairs[0] if len(pairs) == 1 else "(" + " | ".join(pairs) + ")")
+    return "(" + " <-> ".join(links) + ")" if links else None
+
+
 def _term(plan: Plan, term: Term, approximate: bool) -> str:
-    words = [_word(plan, term, i, approximate) for i in range(len(term.words))]
     loose = approximate or term.fuzzy      # near spellings allow a word inserted inside a phrase
+    if not loose and (pairs := _pairs(plan, term)) is not None:
+        return pairs
+    words = [_word(plan, term, i, approximate) for i in range(len(term.words))]
     expr = "(" + (" & " if loose else " <-> ").join(words) + ")"
     if approximate and plan.regrouped.get(term):   # a word split in two, or two joined
         expr = "(" + " | ".join([expr, *("(" + " <-> ".join(lexeme(w) for w in g) + ")"

@@ -35,10 +35,11 @@ class PgServer(str):
 
 
 @contextmanager
-def postgres_server(keep: Path | None = None) -> Iterator[PgServer]:
+def postgres_server(keep: Path | None = None, settings: dict[str, str] | None = None) -> Iterator[PgServer]:
     """A real PostgreSQL server on 127.0.0.1 for the session (initdb as the `postgres` user
     when run as root, fsync off), dropped at the end; yields its connection URL. keep: a folder
-    whose server is kept between runs (a benchmark's built store), started again when present."""
+    whose server is kept between runs (a benchmark's built store), started again when present.
+    settings: more server settings (name → value), as postgresql.conf would set them."""
     bindir = _pg_bindir()
     base = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="dalel-pg-"))
     base.mkdir(parents=True, exist_ok=True)
@@ -52,7 +53,7 @@ def postgres_server(keep: Path | None = None) -> Iterator[PgServer]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     options = (f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
-               " -c max_connections=300")
+               " -c max_connections=300" + "".join(f" -c {k}={v}" for k, v in (settings or {}).items()))
     subprocess.run(runas + [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w",
                             "-o", options, "start"], check=True, capture_output=True)
     server = PgServer(f"postgresql://postgres@127.0.0.1:{port}/postgres")

@@ -16,6 +16,7 @@ import pytest
 import store
 from conftest import empty_cluster_database
 from store import tsquery
+from store.dialect import lexeme
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,12 +75,77 @@ def test_every_quality_query_finds_the_same_hits_on_both_backends(both, lemma, a
 def test_the_tsvector_holds_dalel_s_forms_with_their_positions(postgres):
     with psycopg.connect(postgres, autocommit=True) as pg:
         vector = tsquery.tsvector_literal(["захват", "мирный", "власть", "захват"])
-        assert vector == "'захват':1,4 'мирный':2 'власть':3"
-        (phrase, near, loose) = pg.execute(
-            "SELECT v @@ CAST(%s AS tsquery), v @@ CAST(%s AS tsquery), v @@ CAST(%s AS tsquery)"
-            " FROM CAST(%s AS tsvector) v",
-            ("'захват' <-> 'власть'", "'захват' <2> 'власть'", "'мирн':* & !'суд'", vector)).fetchone()
-        assert (phrase, near, loose) == (False, True, True)
+        assert vector == ("'захват':1,4 'мирный':2 'власть':3"
+                          " 'захват мирный':1 'мирный власть':2 'власть захват':3")
+        (phrase, near, loose, pairs, apart) = pg.execute(
+            "SELECT v @@ CAST(%s AS tsquery), v @@ CAST(%s AS tsquery), v @@ CAST(%s AS tsquery),"
+            " v @@ CAST(%s AS tsquery), v @@ CAST(%s AS tsquery) FROM CAST(%s AS tsvector) v",
+            ("'захват' <-> 'власть'", "'захват' <2> 'власть'", "'мирн':* & !'суд'",
+             "'захват мирный' <-> 'мирный власть'", "'захват мирный' <-> 'власть захват'", vector)).fetchone()
+        assert (phrase, near, loose, pairs, apart) == (False, True, True, True, False)
+
+
+def test_an_exact_phrase_is_asked_as_its_pairs_and_finds_what_its_words_find(postgres, tmp_path):
+    """A quoted phrase compiles to its neighbouring pairs (each the OR of its words' forms
+    paired); near spellings keep the words; the hits are FTS5's."""
+    def build(s):
+        video, _ = s.videos.discover("pairs", "p1", "https://example.org/p1", channel="pairs")
+        s.transcripts.add_text(video, source="asr", model="by hand", segments=[
+            store.SegmentRecord(0.0, 3.0, "Они говорили о захвате власти в стране.", "ru"),
+            store.SegmentRecord(3.0, 6.0, "Власть и захват: слова стояли врозь.", "ru"),
+            store.SegmentRecord(6.0, 9.0, "Мирный захват власти был невозможен.", "ru")])
+    lite, pg = pair(postgres, tmp_path / "pairs.sqlite3", build)
+    def compiled(q: str, families: bool = True) -> str:
+        return tsquery.compile_segments(store.match.resolve(pg.conn, store.parse(q), None, families=families), False)
+    assert compiled('"захват власти"', families=False) == "('захват власть')"
+    assert compiled('"мирный захват власти"', families=False) == "('мирный захват' <-> 'захват власть')"
+    assert "'захватить власть'" in compiled('"захват власти"')      # the verb's forms paired too
+    near = store.match.resolve(pg.conn, store.parse('"захват власти"'), None, families=False, approximate=True)
+    assert "'захват власть'" not in tsquery.compile_segments(near, True)   # near spellings: the words
+    for q in ('"захват власти"', '"мирный захват власти"', '"власть и захват"', '"захват власти" -мирный'):
+        fts = store.search(lite, store.parse(q), approximate=False)
+        tsq = store.search(pg, store.parse(q), approximate=False)
+        assert hits(fts) == hits(tsq) and fts.total == tsq.total, q
+    assert store.search(pg, store.parse('"захват власти"'), approximate=False).total == 2
+    lite.close()
+    pg.close()
+
+
+def test_an_index_written_before_the_pairs_is_given_the_same_pairs(postgres):
+    """`dalel migrate` from schema step 3 adds to every tsvector already written exactly the pairs
+    `tsvector_literal` writes now, quotes and backslashes included, and keeps the GIN indexes."""
+    from store.pg import PgDatabase
+    from store.pg.schema import STEPS
+    with psycopg.connect(postgres, autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS paired")
+        admin.execute("CREATE DATABASE paired")
+    url = postgres.rsplit("/", 1)[0] + "/paired"
+    terms = [["захват", "власть", "захват", "o'brien", "back\\slash", "мир"], ["один"], []]
+    with psycopg.connect(url, autocommit=True) as old:
+        for step in STEPS[:3]:
+            old.execute(step)
+        old.execute("CREATE TABLE schema_version (version integer NOT NULL); INSERT INTO schema_version VALUES (3)")
+        old.execute("INSERT INTO videos (platform, video_id, url, discovered_at) VALUES ('web', 'v1', 'u', 'now')")
+        old.execute("INSERT INTO transcripts (video, created_at) VALUES (1, 'now')")
+        for i, t in enumerate(terms, start=1):
+            unpaired = " ".join(f"{lexeme(w)}:{n}" for n, w in enumerate(t, start=1))
+            old.execute("INSERT INTO segments (transcript, video, seq, start, \"end\", text)"
+                        " VALUES (1, 1, %s, 0, 1, '')", (i,))
+            old.execute("INSERT INTO segments_tsv (id, video, transcript, source, tsv)"
+                        " VALUES (%s, 1, 1, 'asr', CAST(%s AS tsvector))", (i, unpaired))
+        old.execute("INSERT INTO bridges (id, terms, split, tsv) VALUES (1, '', 1, CAST(%s AS tsvector))",
+                    (" ".join(f"{lexeme(w)}:{n}" for n, w in enumerate(terms[0], start=1)),))
+    with PgDatabase(url) as d:
+        assert d.migrate() == len(STEPS) - 3
+        got = [r[0] for r in d.conn.execute("SELECT tsv::text FROM segments_tsv ORDER BY id")]
+        want = [d.conn.execute("SELECT CAST(%s AS tsvector)::text", (tsquery.tsvector_literal(t),)).fetchone()[0]
+                for t in terms]
+        assert got == want and "'захват власть':1" in got[0] and "'o''brien back\\\\slash':4" in got[0]
+        bridge = d.conn.execute("SELECT tsv::text FROM bridges").fetchone()[0]
+        assert bridge == want[0]
+        indexes = {r[0] for r in d.conn.execute("SELECT indexname FROM pg_indexes WHERE tablename IN"
+                                                " ('segments_tsv', 'bridges')")}
+        assert {"segments_tsv_idx", "segments_tsv_lang", "bridges_tsv_idx"} <= indexes
 
 
 def test_a_common_word_is_ranked_and_counted_per_video_by_postgresql(postgres, tmp_path):

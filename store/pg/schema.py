@@ -134,6 +134,27 @@ STEPS: tuple[str, ...] = (
     CREATE EXTENSION IF NOT EXISTS btree_gin;
     CREATE INDEX segments_tsv_lang ON segments_tsv USING gin (lang, tsv)
     """,
+    # 4: each two neighbouring forms as one lexeme beside the forms ('захват власть':1, as
+    # `tsvector_literal` writes them from now on), so that an exact phrase is answered by its
+    # pairs: the rows written before are given theirs (quoted as `lexeme` quotes), the indexes
+    # built again once, after
+    r"""
+    CREATE FUNCTION dalel_with_pairs(v tsvector) RETURNS tsvector LANGUAGE sql IMMUTABLE AS $$
+        WITH p AS (SELECT lexeme, unnest(positions) AS pos FROM unnest(v))
+        SELECT (v::text || coalesce(' ' || string_agg(
+                    '''' || replace(replace(a.lexeme || ' ' || b.lexeme, '\', '\\'), '''', '''''')
+                    || ''':' || a.pos, ' '), ''))::tsvector
+        FROM p a JOIN p b ON b.pos = a.pos + 1 $$;
+    DROP INDEX segments_tsv_idx;
+    DROP INDEX segments_tsv_lang;
+    DROP INDEX bridges_tsv_idx;
+    UPDATE segments_tsv SET tsv = dalel_with_pairs(tsv);
+    UPDATE bridges SET tsv = dalel_with_pairs(tsv);
+    CREATE INDEX segments_tsv_idx ON segments_tsv USING gin (tsv);
+    CREATE INDEX segments_tsv_lang ON segments_tsv USING gin (lang, tsv);
+    CREATE INDEX bridges_tsv_idx ON bridges USING gin (tsv);
+    DROP FUNCTION dalel_with_pairs(tsvector)
+    """,
 )
 
 # The application role: everything it needs, and on the custody log only INSERT and SELECT.
