@@ -96,7 +96,9 @@ def compile_segments(plan: Plan, approximate: bool) -> str:
 
 def compile_crossing(plan: Plan, approximate: bool) -> str | None:
     """For a query of exact phrases only: the tsquery that matches a bridge row only where a
-    phrase crosses its boundary ('a' <-> 'ᛝ' <-> 'b'). None otherwise."""
+    phrase crosses its boundary ('a ᛝ' <-> 'ᛝ b': the pairs of 'a' <-> 'ᛝ' <-> 'b', which every
+    bridge row's boundary token would otherwise join to each row holding the words). None
+    otherwise."""
     terms = phrase_terms(plan.query, approximate)
     if terms is None:
         return None
@@ -109,7 +111,8 @@ def compile_crossing(plan: Plan, approximate: bool) -> str | None:
         if len(combos) > MAX_COMBINATIONS:
             return None
         for stems in combos:
-            out += ["(" + " <-> ".join(map(lexeme, split)) + ")" for split in boundary_splits(stems)]
+            out += ["(" + " <-> ".join(lexeme(pair(a, b)) for a, b in zip(split, split[1:])) + ")"
+                    for split in boundary_splits(stems)]
     if not out:
         return None
     return "(" + " | ".join(dict.fromkeys(out)) + ")" + _exclusions(plan)

@@ -17,6 +17,7 @@ import store
 from conftest import empty_cluster_database
 from store import tsquery
 from store.dialect import lexeme
+from store.text import BOUNDARY
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,26 +88,31 @@ def test_the_tsvector_holds_dalel_s_forms_with_their_positions(postgres):
 
 def test_an_exact_phrase_is_asked_as_its_pairs_and_finds_what_its_words_find(postgres, tmp_path):
     """A quoted phrase compiles to its neighbouring pairs (each the OR of its words' forms
-    paired); near spellings keep the words; the hits are FTS5's."""
+    paired), and across a segment boundary as the pairs the bridge row holds; near spellings
+    keep the words; the hits are FTS5's."""
     def build(s):
         video, _ = s.videos.discover("pairs", "p1", "https://example.org/p1", channel="pairs")
         s.transcripts.add_text(video, source="asr", model="by hand", segments=[
             store.SegmentRecord(0.0, 3.0, "Они говорили о захвате власти в стране.", "ru"),
             store.SegmentRecord(3.0, 6.0, "Власть и захват: слова стояли врозь.", "ru"),
-            store.SegmentRecord(6.0, 9.0, "Мирный захват власти был невозможен.", "ru")])
+            store.SegmentRecord(6.0, 9.0, "Мирный захват власти был невозможен.", "ru"),
+            store.SegmentRecord(9.0, 10.0, "А они готовили захват", "ru"),      # across a boundary
+            store.SegmentRecord(10.0, 12.0, "власти в стране.", "ru")])
     lite, pg = pair(postgres, tmp_path / "pairs.sqlite3", build)
     def compiled(q: str, families: bool = True) -> str:
         return tsquery.compile_segments(store.match.resolve(pg.conn, store.parse(q), None, families=families), False)
     assert compiled('"захват власти"', families=False) == "('захват власть')"
     assert compiled('"мирный захват власти"', families=False) == "('мирный захват' <-> 'захват власть')"
     assert "'захватить власть'" in compiled('"захват власти"')      # the verb's forms paired too
+    crossing = store.match.resolve(pg.conn, store.parse('"захват власти"'), None, families=False)
+    assert tsquery.compile_crossing(crossing, False) == f"(('захват {BOUNDARY}' <-> '{BOUNDARY} власть'))"
     near = store.match.resolve(pg.conn, store.parse('"захват власти"'), None, families=False, approximate=True)
     assert "'захват власть'" not in tsquery.compile_segments(near, True)   # near spellings: the words
     for q in ('"захват власти"', '"мирный захват власти"', '"власть и захват"', '"захват власти" -мирный'):
         fts = store.search(lite, store.parse(q), approximate=False)
         tsq = store.search(pg, store.parse(q), approximate=False)
         assert hits(fts) == hits(tsq) and fts.total == tsq.total, q
-    assert store.search(pg, store.parse('"захват власти"'), approximate=False).total == 2
+    assert store.search(pg, store.parse('"захват власти"'), approximate=False).total == 3
     lite.close()
     pg.close()
 
