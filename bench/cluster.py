@@ -242,5 +242,6 @@ def search(args: argparse.Namespace) -> None:
         c50, c95, k = concurrent(url, [q for qs in queries.values() for q in qs])
         print(f"8 concurrent clients on PostgreSQL, all kinds: p50 {c50:.1f} ms, p95 {c95:.1f} ms ({k} searches)")
 
+
 if __name__ == "__main__":
     main()
