@@ -235,43 +235,47 @@ class Span:
 
 def _term_spans(toks: list[Tok], specs: tuple[WordSpec, ...], approximate: bool) -> list[Span]:
     out = []
-    n = len(toks)
-
-    def step(k: int, at: int, used: tuple[int, ...], approx: bool) -> Span | None:
-        if k == len(specs):
-            return Span(used[0], used[-1], frozenset(used), approx)
-        spec = specs[k]
-        options = [at]
-        if approximate and k > 0 and at < n and len(toks[at].word) <= SHORT_INSERT \
-                and not toks[at - 1].stop:
-            options.append(at + 1)                       # «захвате в власти»
-        for pos in options:
-            if pos >= n or (k > 0 and toks[pos - 1].stop):
-                continue
-            tok = toks[pos]
-            extra = pos != at
-            if spec.exact(tok):
-                found = step(k + 1, pos + 1, used + (pos,), approx or extra)
-            elif approximate and spec.possible(tok):
-                found = step(k + 1, pos + 1, used + (pos,), True)
-            elif approximate and spec.prefix is None and pos + 1 < n and not tok.stop \
-                    and min(len(tok.word), len(toks[pos + 1].word)) >= 2 \
-                    and fold(tok.word + toks[pos + 1].word) == fold(spec.text):
-                found = step(k + 1, pos + 2, used + (pos, pos + 1), True)      # split: «за хват»
-            elif approximate and k + 1 < len(specs) and spec.prefix is None \
-                    and fold(tok.word) == fold(spec.text + specs[k + 1].text):
-                found = step(k + 2, pos + 1, used + (pos,), True)              # joined: «захватвласти»
-            else:
-                found = None
-            if found:
-                return found
-        return None
-
-    for i in range(n):
-        found = step(0, i, (), False)
+    for i in range(len(toks)):
+        found = _step(toks, specs, approximate, 0, i, (), False)
         if found:
             out.append(found)
     return out
+
+
+def _step(toks: list[Tok], specs: tuple[WordSpec, ...], approximate: bool, k: int, at: int,
+          used: tuple[int, ...], approx: bool) -> Span | None:
+    """The term's words from its k-th on, matched from the word at `at` (a function of its own,
+    not a closure that calls itself: such a closure is a reference cycle, left for the garbage
+    collector, one per segment read — its collections were a search's slowest 5%)."""
+    if k == len(specs):
+        return Span(used[0], used[-1], frozenset(used), approx)
+    n = len(toks)
+    spec = specs[k]
+    options = [at]
+    if approximate and k > 0 and at < n and len(toks[at].word) <= SHORT_INSERT \
+            and not toks[at - 1].stop:
+        options.append(at + 1)                       # «захвате в власти»
+    for pos in options:
+        if pos >= n or (k > 0 and toks[pos - 1].stop):
+            continue
+        tok = toks[pos]
+        extra = pos != at
+        if spec.exact(tok):
+            found = _step(toks, specs, approximate, k + 1, pos + 1, used + (pos,), approx or extra)
+        elif approximate and spec.possible(tok):
+            found = _step(toks, specs, approximate, k + 1, pos + 1, used + (pos,), True)
+        elif approximate and spec.prefix is None and pos + 1 < n and not tok.stop \
+                and min(len(tok.word), len(toks[pos + 1].word)) >= 2 \
+                and fold(tok.word + toks[pos + 1].word) == fold(spec.text):
+            found = _step(toks, specs, approximate, k + 1, pos + 2, used + (pos, pos + 1), True)  # «за хват»
+        elif approximate and k + 1 < len(specs) and spec.prefix is None \
+                and fold(tok.word) == fold(spec.text + specs[k + 1].text):
+            found = _step(toks, specs, approximate, k + 2, pos + 1, used + (pos,), True)  # «захватвласти»
+        else:
+            found = None
+        if found:
+            return found
+    return None
 
 
 def evaluate(node: Node, toks: list[Tok], plan: Plan, approximate: bool) -> list[Span]:
