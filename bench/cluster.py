@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 
 import store  # noqa: E402
+from dalel.web import freeze_startup_objects  # noqa: E402
 from search_speed import build_dalel, pick_queries, time_queries  # noqa: E402
 from servers import postgres_server  # noqa: E402
 
@@ -217,6 +218,7 @@ def search(args: argparse.Namespace) -> None:
                 built.write_text(url.rsplit("/", 1)[1])
         with store.Store(db) as lite, store.Store(url) as pg:
             queries = sized_queries(lite, args.segments)
+            freeze_startup_objects()        # as `dalel serve` starts: the searching process
             print("dalel search (matcher, sentences, context; top 50) on each store: the first run of each "
                   "query, then ≥ 100 runs")
             print(f"{'query':<12} {'SQLite first p50':>16} {'max':>6} {'then p50':>8} {'p95':>7}   "
