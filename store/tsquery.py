@@ -57,6 +57,12 @@ def _pairs(plan: Plan, term: Term) -> str | None:
         if spec.prefix is not None or not alts:
             return None
         forms.append(alts)
+    return _pair_chain(forms)
+
+
+def _pair_chain(forms: list[list[str]]) -> str | None:
+    """Words given as the forms each may take, as the chain of their neighbouring pairs
+    ('a b' <-> 'b c'); None: fewer than two words, or too many pairs of forms."""
     links = []
     for first, second in zip(forms, forms[1:]):
         if len(first) * len(second) > MAX_COMBINATIONS:
@@ -111,8 +117,7 @@ def compile_crossing(plan: Plan, approximate: bool) -> str | None:
         if len(combos) > MAX_COMBINATIONS:
             return None
         for stems in combos:
-            out += ["(" + " <-> ".join(lexeme(pair(a, b)) for a, b in zip(split, split[1:])) + ")"
-                    for split in boundary_splits(stems)]
+            out += [chain for split in boundary_splits(stems) if (chain := _pair_chain([[w] for w in split]))]
     if not out:
         return None
     return "(" + " | ".join(dict.fromkeys(out)) + ")" + _exclusions(plan)
