@@ -16,6 +16,7 @@ from collections import Counter
 from itertools import islice, product
 from typing import Callable
 
+from .dialect import in_batches
 from .errors import QueryError
 from .filters import SearchOptions
 from .match import Plan
@@ -211,12 +212,10 @@ def _candidates(conn: sqlite3.Connection, table: str, expr: str, where: str, par
                               + newest, (expr,)).fetchall()
         ranked = sorted(ranked, key=lambda r: (r[1], r[0]))[:limit]
         pos = {}
-        ids = [r[0] for r in ranked]
-        for i in range(0, len(ids), 500):
-            part = ids[i:i + 500]
+        for test, args in in_batches(conn, [r[0] for r in ranked]):
             pos.update({r[0]: (r[1], r[2]) for r in conn.execute(
                 "SELECT s.id, s.transcript, s.seq FROM segments s JOIN transcripts t"
-                f" ON t.id = s.transcript AND t.complete WHERE s.id IN ({','.join('?' * len(part))})", part)})
+                f" ON t.id = s.transcript AND t.complete WHERE s.id {test}", args)})
         rows = [(pos[rid][0], pos[rid][1], rid, score) for rid, score in ranked if rid in pos]
     if bridge:   # the bridge's score belongs to both segments it joins
         rows += [(t, seq + 1, None, score) for t, seq, _, score in rows]

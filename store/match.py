@@ -23,6 +23,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from .dialect import in_batches, pairs_batches
 from .text import LANGUAGES, WORD_RE, analyse, family, normalise, words
 from .index import prefix_stems, similar
 from .text.fuzzy import fold
@@ -31,7 +32,6 @@ from .query import Near, Node, Or, Query, Term
 _STOPS = set(".!?…")
 SHORT_INSERT = 2        # a word this short may be inserted inside a phrase (approximate)
 CONTEXT_WORDS = 40      # a "sentence" of unpunctuated speech is cut at this many words
-CHUNK = 500
 
 
 # --- what each query word matches ----------------------------------------------------
@@ -187,29 +187,23 @@ def load_runs(conn: sqlite3.Connection, seeds: list[tuple[int, int]], pad: int =
     by its bridge on both sides; the sentences around a hit need a little)."""
     wanted = sorted({(tid, q) for tid, seq in seeds for q in range(seq - pad, seq + pad + 1) if q >= 0})
     segs: list[dict] = []
-    for i in range(0, len(wanted), CHUNK):
-        part = wanted[i:i + CHUNK]
-        values = ",".join(["(?, ?)"] * len(part))
+    for table, args in pairs_batches(conn, wanted):
         segs += [dict(zip(_SEGMENT_COLS, r)) for r in conn.execute(
-            f"WITH want(t, q) AS (VALUES {values})"
+            f"WITH want(t, q) AS ({table})"
             " SELECT s.id, s.transcript, s.seq, s.start, s.end, s.text, s.lang, t.source,"
             " v.video_id, v.platform, v.title, coalesce(v.channel, src.name), v.url,"
             " v.removed_at, v.published, v.id"
             " FROM want JOIN segments s ON s.transcript = want.t AND s.seq = want.q"
             " JOIN transcripts t ON t.id = s.transcript"
-            " JOIN videos v ON v.id = s.video LEFT JOIN sources src ON src.id = v.source_id",
-            [x for pair in part for x in pair])]
+            " JOIN videos v ON v.id = s.video LEFT JOIN sources src ON src.id = v.source_id", args)]
     segs.sort(key=lambda r: (r["transcript"], r["seq"]))
-    ids = [s["id"] for s in segs]
     terms: dict[int, str] = {}
     spoken: dict[int, list[tuple]] = {}
-    for i in range(0, len(ids), CHUNK):
-        part = ids[i:i + CHUNK]
-        marks = ",".join("?" * len(part))
-        terms.update(conn.execute(f"SELECT rowid, terms FROM segments_fts WHERE rowid IN ({marks})", part))
+    for test, args in in_batches(conn, [s["id"] for s in segs]):
+        terms.update(conn.execute(f"SELECT rowid, terms FROM segments_fts WHERE rowid {test}", args))
         for seg, start, end, word in conn.execute(
-                f"SELECT segment, start, \"end\", word FROM words WHERE segment IN ({marks})"
-                " ORDER BY segment, position", part):
+                f"SELECT segment, start, \"end\", word FROM words WHERE segment {test}"
+                " ORDER BY segment, position", args):
             spoken.setdefault(seg, []).append((start, end, word))
     runs: list[Run] = []
     last: dict | None = None

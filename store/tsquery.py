@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import replace
 from itertools import islice, product
 
-from .dialect import lexeme, pair, tsvector_literal
+from .dialect import in_batches, lexeme, pair, tsvector_literal
 from .filters import SearchOptions, sql_where
 from .match import Plan
 from .phrases import boundary_splits, phrase_terms
@@ -182,12 +182,10 @@ class PostgresCandidates(Candidates):
 
     def _seeds(self, rows: list[tuple[int, float]], bridge: bool) -> list[Seed]:
         where: dict[int, tuple[int, int]] = {}
-        ids = [r[0] for r in rows]
-        for i in range(0, len(ids), 500):
-            part = ids[i:i + 500]
+        for test, args in in_batches(self.conn, [r[0] for r in rows]):
             where.update({sid: (t, seq) for sid, t, seq in self.conn.execute(
                 "SELECT s.id, s.transcript, s.seq FROM segments s JOIN transcripts t ON t.id = s.transcript"
-                f" AND t.complete WHERE s.id IN ({','.join('?' * len(part))})", part)})
+                f" AND t.complete WHERE s.id {test}", args)})
         seeds: list[Seed] = [(*where[sid], sid, score) for sid, score in rows if sid in where]
         return seeds + [(t, seq + 1, None, score) for t, seq, _, score in seeds] if bridge else seeds
 
@@ -205,11 +203,8 @@ class PostgresCandidates(Candidates):
                 " max(id) AS hi FROM segments WHERE video = ANY(%s) GROUP BY video) w",
                 (expr, *params, sorted({m.video for m in found}))).fetchall())
         counts: dict[str, int] = {}
-        pks = list(per)
-        for i in range(0, len(pks), 500):
-            part = pks[i:i + 500]
-            for pk, vid in self.conn.execute(
-                    f"SELECT id, video_id FROM videos WHERE id IN ({','.join('?' * len(part))})", part):
+        for test, args in in_batches(self.conn, list(per)):
+            for pk, vid in self.conn.execute(f"SELECT id, video_id FROM videos WHERE id {test}", args):
                 counts[vid] = per[pk]
         return counts
 

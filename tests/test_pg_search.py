@@ -169,6 +169,12 @@ def test_a_common_word_is_ranked_and_counted_per_video_by_postgresql(postgres, t
     assert not fts.total_exact and fts.total == tsq.total == 900
     assert fts.videos == tsq.videos == {"c0": 300, "c1": 300, "c2": 300}
     assert len(tsq.hits) == 20 and {h.matches for h in tsq.hits} == {("Выборы",)}
+    # a report reads every row: 900 segments, more than one SQLite statement takes, one array
+    # to PostgreSQL — every mention once on both
+    full = [store.search(s, store.parse("выборы"), store.SearchOptions(limit=1000), approximate=False,
+                         exhaustive=True) for s in (lite, pg)]
+    assert [(r.total, r.total_exact, len(r.hits)) for r in full] == [(900, True, 900)] * 2
+    assert hits(full[0]) == hits(full[1]) and len(set(hits(full[1]))) == 900
     lite.close()
     pg.close()
 
