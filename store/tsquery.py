@@ -138,7 +138,9 @@ class PostgresCandidates(Candidates):
     def __init__(self, pg, conn):
         super().__init__(conn)
         self.pg = pg
-        self._per: dict[str, dict[int, int] | None] = {}   # each expression's matching rows per video pk
+        # each expression's matching rows read per video pk, and the lowest row id read when
+        # they are only the newest (None: every matching row was read)
+        self._per: dict[str, tuple[int | None, dict[int, int]]] = {}
         self._asked: dict[str, tuple[str, list]] = {}       # each expression's filters (SQL, arguments)
 
     def _rows(self, table: str, expr: str, where: str, params: list, newest: bool) -> list[tuple[int, int, float]]:
@@ -191,17 +193,28 @@ class PostgresCandidates(Candidates):
 
     def per_video(self, expr: str, where: str, params: list, found: list, rows: int) -> dict[str, int]:
         """Matching segment rows per video, by platform id: as counted in `find` when every
-        matching row was read, else (COUNT_CAP passed) for the videos of the mentions read."""
-        per = self._per.get(expr)
-        if per is None:      # each video's rows in its id range (a primary-key scan), in one query:
-            # ts_match_vq is `@@` called as a function, which no index answers — the planner
-            # would otherwise walk the GIN index's millions of matches once per video
-            where, params = self._asked[expr]
-            per = dict(self.pg.execute(
-                "SELECT w.video, (SELECT count(*) FROM segments_tsv WHERE ts_match_vq(tsv, CAST(%s AS tsquery))"
-                f" AND video = w.video AND id BETWEEN w.lo AND w.hi{where}) FROM (SELECT video, min(id) AS lo,"
-                " max(id) AS hi FROM segments WHERE video = ANY(%s) GROUP BY video) w",
-                (expr, *params, sorted({m.video for m in found}))).fetchall())
+        matching row was read, else (COUNT_CAP passed) for the videos of the mentions read. Of
+        those, a video whose segments all lie at or above the lowest row read is counted from
+        the rows read (they hold every matching row above it); only the others are counted
+        anew, each in its id range."""
+        lowest, read = self._per[expr]
+        per = read
+        if lowest is not None:
+            bounds = self.pg.execute(
+                "SELECT w.v, (SELECT min(id) FROM segments WHERE video = w.v),"
+                " (SELECT max(id) FROM segments WHERE video = w.v) FROM unnest(CAST(%s AS bigint[])) w(v)",
+                (sorted({m.video for m in found}),)).fetchall()
+            per = {v: read.get(v, 0) for v, lo, _ in bounds if lo >= lowest}
+            older = [(v, lo, hi) for v, lo, hi in bounds if lo < lowest]
+            if older:   # each in one query: ts_match_vq is `@@` called as a function, which no
+                # index answers — the planner would otherwise walk the GIN index's millions of
+                # matches once per video, not the video's id range
+                where, params = self._asked[expr]
+                per |= dict(self.pg.execute(
+                    "SELECT w.v, (SELECT count(*) FROM segments_tsv WHERE ts_match_vq(tsv, CAST(%s AS tsquery))"
+                    f" AND video = w.v AND id BETWEEN w.lo AND w.hi{where}) FROM unnest(CAST(%s AS bigint[]),"
+                    " CAST(%s AS bigint[]), CAST(%s AS bigint[])) w(v, lo, hi)",
+                    (expr, *params, *map(list, zip(*older)))).fetchall())
         counts: dict[str, int] = {}
         for test, args in in_batches(self.conn, list(per)):
             for pk, vid in self.conn.execute(f"SELECT id, video_id FROM videos WHERE id {test}", args):
@@ -225,8 +238,8 @@ class PostgresCandidates(Candidates):
             limit_for(self._count(expr, sql, args, None))   # (refuses too many to sort, unread)
             found = self._rows("segments_tsv", expr, sql, args, newest=False)
             limit = limit_for(len(found))
-        self._per[expr] = dict(Counter(video for _, video, _ in found)) \
-            if len(found) <= COUNT_CAP or limit is None else None
+        every = len(found) <= COUNT_CAP or limit is None
+        self._per[expr] = (None if every else min(i for i, _, _ in found), dict(Counter(v for _, v, _ in found)))
         seeds = self._seeds(_best(found, limit), bridge=False)
         if plan.query.multiword and not sampled(len(found), limit):
             crossing = compile_crossing(plan, approximate)

@@ -211,6 +211,8 @@ def test_a_word_in_more_than_ten_thousand_segments_is_counted_as_10000_plus(back
         assert len(r.hits) == 20
         full = {"Old": 6000, "Mid": 3000, "New": 3000, "Rare": 1}
         assert r.videos and all(r.videos[v] == full[v] for v in r.videos)     # exact for the videos shown
+        # among them one wholly inside the newest 10,000 rows and one reaching below them
+        assert {"Rare", "Old"} <= set(r.videos)
         assert results_json(r)["total_capped"] is True
     r = store.search(st, store.parse("выборы отменили"), store.SearchOptions(limit=20), approximate=False)
     assert r.total == 1 and r.total_exact and not r.total_capped
