@@ -143,10 +143,12 @@ class PostgresCandidates(Candidates):
         self._per: dict[str, tuple[int | None, dict[int, int]]] = {}
         self._asked: dict[str, tuple[str, list]] = {}       # each expression's filters (SQL, arguments)
 
-    def _rows(self, table: str, expr: str, where: str, params: list, newest: bool) -> list[tuple[int, int, float]]:
-        """(id, video pk, -ts_rank) of the matching rows: all, or the newest COUNT_CAP + 1 (a
-        common word's found walking the primary key backwards, never a pass over every match)."""
-        cap = f" ORDER BY id DESC LIMIT {COUNT_CAP + 1}" if newest else ""
+    def _rows(self, table: str, expr: str, where: str, params: list, newest: bool,
+              first: bool = False) -> list[tuple[int, int, float]]:
+        """(id, video pk, -ts_rank) of the matching rows: all; the newest COUNT_CAP + 1 (a
+        common word's found walking the primary key backwards, never a pass over every match);
+        or, `first`, any COUNT_CAP + 1 of them (all when there are no more)."""
+        cap = f" ORDER BY id DESC LIMIT {COUNT_CAP + 1}" if newest else f" LIMIT {COUNT_CAP + 1}" if first else ""
         return self.pg.execute(f"SELECT id, video, -ts_rank(tsv, q) FROM {table}, CAST(%s AS tsquery) q"
                                f" WHERE tsv @@ q{where}{cap}", (expr, *params)).fetchall()
 
@@ -226,12 +228,12 @@ class PostgresCandidates(Candidates):
         sql, args = self._asked[expr] = self._filters(opts)
         # one pass over the matching rows (the newest COUNT_CAP + 1 unless every one is to be
         # read) counts them, per video, and ranks them
-        if sql and self._count(expr, sql, args) <= COUNT_CAP:
-            # filtered, and few rows let through: all of them, through the index (walking the
-            # newest rows backwards, as the planner would for a word it counts as common, reads
-            # every one of its rows when the filter lets none through)
-            found = self._rows("segments_tsv", expr, sql, args, newest=False)
-        else:
+        # filtered: the rows let through, asked unordered (through the index: walking the newest
+        # rows backwards, as the planner would for a word it counts as common, reads every one
+        # of its rows when the filter lets none through) — all of them, unless there are more
+        # than COUNT_CAP; then, as unfiltered, the newest
+        found = self._rows("segments_tsv", expr, sql, args, newest=False, first=True) if sql else []
+        if not sql or len(found) > COUNT_CAP:
             found = self._rows("segments_tsv", expr, sql, args, newest=True)
         limit = limit_for(len(found))
         if len(found) > COUNT_CAP and limit is None:    # a report, a sort by date: every row
