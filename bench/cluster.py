@@ -153,7 +153,8 @@ def sized_queries(lite: store.Store, n: int) -> dict[str, list[str]]:
     """search_speed's query kinds, and two the corpus size decides: "rare" there means seen once
     in the first 100,000 segments, and at 10M such a word matches from ~90 to over 10,000 segments
     (the corpus recombines sentences); "rare here" are words, and "rare phrase" phrases of two
-    common words, that match at most 1,000 segments of this corpus (counted in SQLite)."""
+    common words, that match at most 1,000 segments of this corpus (counted in SQLite); "narrow"
+    are common and rare words filtered to one day's broadcasts or to one broadcast."""
     from search_speed import corpus
     queries = pick_queries(n)
     freq = Counter(w for _, _, t in corpus(min(n, 100_000)) for w in t.lower().split())
@@ -173,7 +174,11 @@ def sized_queries(lite: store.Store, n: int) -> dict[str, list[str]]:
             if store.search(lite, store.parse(q), store.SearchOptions(limit=1), approximate=False).total <= 1000:
                 out.append(q)
         return out
-    return queries | {"rare here": few(singles[:400]), "rare phrase": few(pairs[:400])}
+    day = "after:2024-03-03 before:2024-03-03"     # one day's broadcasts: 1/84 of the videos
+    narrow = [f"{w} {day}" for w in queries["common"][:10]] + \
+             [f"{w} video:v{k * 997 % 10_000:05d}" for k, w in enumerate(queries["common"][10:20])] + \
+             [f"{w} {day}" for w in queries["rare"][:5]]
+    return queries | {"rare here": few(singles[:400]), "rare phrase": few(pairs[:400]), "narrow": narrow}
 
 
 def cold_then_warm(run, queries: list[str]) -> tuple[float, float, float, float, int]:

@@ -129,6 +129,14 @@ def compile_crossing(plan: Plan, approximate: bool) -> str | None:
 # evidence searches.
 
 
+# A filter to at most NARROW_VIDEOS videos whose segments lie within at most NARROW_ROWS ids is
+# answered by reading those rows (`_narrow`): ~0.4 µs a row at 10M here (a day's 120 broadcasts,
+# 120,000 rows: 47 ms), where the index's rows of a common word, checked one by one against the
+# filter, took 1.4–4.2 s; a rare word's few rows through the index take a few ms.
+NARROW_VIDEOS = 500
+NARROW_ROWS = 200_000
+
+
 class PostgresCandidates(Candidates):
     """Candidate rows from a cluster's index (`segments_tsv`, `bridges_tsv`: store/pg/schema.py),
     asked with the same plan compiled to tsquery; ranked by ts_rank (a common word's among its newest
@@ -142,38 +150,59 @@ class PostgresCandidates(Candidates):
         # they are only the newest (None: every matching row was read)
         self._per: dict[str, tuple[int | None, dict[int, int]]] = {}
         self._asked: dict[str, tuple[str, list]] = {}       # each expression's filters (SQL, arguments)
+        # the current search's narrow filter's matching rows (`_narrow`), per table and expression
+        self._read: dict[tuple[str, str], list[tuple[int, int, float]]] = {}
 
-    def _rows(self, table: str, expr: str, where: str, params: list, newest: bool,
-              first: bool = False) -> list[tuple[int, int, float]]:
+    def _rows(self, table: str, expr: str, where: str, params: list, newest: bool, first: bool = False,
+              ranges: list[tuple[int, int]] | None = None) -> list[tuple[int, int, float]]:
         """(id, video pk, -ts_rank) of the matching rows: all; the newest COUNT_CAP + 1 (a
         common word's found walking the primary key backwards, never a pass over every match);
-        or, `first`, any COUNT_CAP + 1 of them (all when there are no more)."""
+        or, `first`, any COUNT_CAP + 1 of them (all when there are no more). With a narrow
+        filter's `ranges`, the rows in them."""
+        if ranges is not None:     # a narrow filter: every row of its videos read, once, in id order
+            every = self._read.get((table, expr))
+            if every is None:      # (ts_match_vq is `@@` called as a function: no index answers it)
+                every = self._read[table, expr] = self.pg.execute(   # (OFFSET 0: a range at a time,
+                    # through the primary key; joined, the planner scanned the whole table)
+                    "SELECT x.* FROM unnest(CAST(%s AS bigint[]), CAST(%s AS bigint[])) r(lo, hi),"
+                    f" CAST(%s AS tsquery) q, LATERAL (SELECT id, video, -ts_rank(tsv, q) FROM {table}"
+                    f" WHERE id BETWEEN r.lo AND r.hi AND ts_match_vq(tsv, q){where} OFFSET 0) x ORDER BY 1 DESC",
+                    ([lo for lo, _ in ranges], [hi for _, hi in ranges], expr, *params)).fetchall()
+            return every[:COUNT_CAP + 1] if newest or first else every
         cap = f" ORDER BY id DESC LIMIT {COUNT_CAP + 1}" if newest else f" LIMIT {COUNT_CAP + 1}" if first else ""
         return self.pg.execute(f"SELECT id, video, -ts_rank(tsv, q) FROM {table}, CAST(%s AS tsquery) q"
                                f" WHERE tsv @@ q{where}{cap}", (expr, *params)).fetchall()
 
-    def _count(self, expr: str, where: str, params: list, cap: int | None = COUNT_CAP + 1) -> int:
+    def _count(self, expr: str, where: str, params: list, cap: int | None = COUNT_CAP + 1,
+               ranges: list[tuple[int, int]] | None = None) -> int:
         """Matching segment rows, counted up to `cap` (the planner then takes the cheapest way
         to the first `cap` of them: no order is asked)."""
+        if ranges is not None:
+            every = len(self._rows("segments_tsv", expr, where, params, newest=False, ranges=ranges))
+            return every if cap is None else min(every, cap)
         inner = f"SELECT 1 FROM segments_tsv WHERE tsv @@ CAST(%s AS tsquery){where}"
         if cap is not None:
             inner += f" LIMIT {int(cap)}"
         return self.pg.execute(f"SELECT count(*) FROM ({inner}) x", (expr, *params)).fetchone()[0]
 
-    def _filters(self, opts: SearchOptions | None) -> tuple[str, list[object]]:
+    def _filters(self, opts: SearchOptions | None) -> tuple[str, list[object], list[tuple[int, int]] | None]:
         """The search's filters on the index rows' columns: the videos a channel, a video id or
         broadcast dates allow (asked of the store, as FTS5's search asks it), the language, the
-        transcript source, the transcript."""
+        transcript source, the transcript; and, when those videos are few, the id ranges that
+        hold their segments (`_narrow`)."""
         if opts is None:
-            return "", []
+            return "", [], None
         sql = ""
         params: list[object] = []
+        ranges = None
         if opts.channel or opts.video or opts.since or opts.until:
             video_level = replace(opts, lang=None, source=None, transcript=None)
             where, args = sql_where(video_level)
-            params.append([r[0] for r in self.conn.execute(
-                "SELECT v.id FROM videos v LEFT JOIN sources src ON src.id = v.source_id WHERE 1 = 1" + where, args)])
+            videos = [r[0] for r in self.conn.execute(
+                "SELECT v.id FROM videos v LEFT JOIN sources src ON src.id = v.source_id WHERE 1 = 1" + where, args)]
+            params.append(videos)
             sql += " AND video = ANY(%s)"
+            ranges = self._narrow(videos)
         if opts.lang:
             sql, params = sql + " AND lang = %s", params + [opts.lang]
         if opts.source == "speech":
@@ -182,7 +211,29 @@ class PostgresCandidates(Candidates):
             sql, params = sql + " AND source = %s", params + [opts.source]
         if opts.transcript is not None:
             sql, params = sql + " AND transcript = %s", params + [opts.transcript]
-        return sql, params
+        return sql, params, ranges
+
+    def _spans(self, videos: list[int]) -> list[tuple[int, int, int]]:
+        """(video pk, lowest, highest segment id) of those of these videos that have segments."""
+        return [r for r in self.pg.execute(
+            "SELECT w.v, (SELECT min(id) FROM segments WHERE video = w.v),"
+            " (SELECT max(id) FROM segments WHERE video = w.v) FROM unnest(CAST(%s AS bigint[])) w(v)",
+            (videos,)).fetchall() if r[1] is not None]
+
+    def _narrow(self, videos: list[int]) -> list[tuple[int, int]] | None:
+        """The id ranges, merged, that hold every segment of these videos — when there are at
+        most NARROW_ROWS ids in them: a filter to a broadcast, a day, a small channel is then
+        answered by reading those rows, not every row the index holds for a common word (of
+        which the filter may let through none)."""
+        if len(videos) > NARROW_VIDEOS:
+            return None
+        ranges: list[tuple[int, int]] = []
+        for _, lo, hi in sorted(self._spans(videos), key=lambda r: r[1]):
+            if ranges and lo <= ranges[-1][1] + 1:
+                ranges[-1] = (ranges[-1][0], max(ranges[-1][1], hi))
+            else:
+                ranges.append((lo, hi))
+        return ranges if sum(hi - lo + 1 for lo, hi in ranges) <= NARROW_ROWS else None
 
     def _seeds(self, rows: list[tuple[int, float]], bridge: bool) -> list[Seed]:
         where: dict[int, tuple[int, int]] = {}
@@ -202,10 +253,7 @@ class PostgresCandidates(Candidates):
         lowest, read = self._per[expr]
         per = read
         if lowest is not None:
-            bounds = self.pg.execute(
-                "SELECT w.v, (SELECT min(id) FROM segments WHERE video = w.v),"
-                " (SELECT max(id) FROM segments WHERE video = w.v) FROM unnest(CAST(%s AS bigint[])) w(v)",
-                (sorted({m.video for m in found}),)).fetchall()
+            bounds = self._spans(sorted({m.video for m in found}))
             per = {v: read.get(v, 0) for v, lo, _ in bounds if lo >= lowest}
             older = [(v, lo, hi) for v, lo, hi in bounds if lo < lowest]
             if older:   # each in one query: ts_match_vq is `@@` called as a function, which no
@@ -225,27 +273,29 @@ class PostgresCandidates(Candidates):
 
     def find(self, plan, approximate, where, params, limit_for, opts=None):
         expr = compile_segments(plan, approximate)
-        sql, args = self._asked[expr] = self._filters(opts)
+        sql, args, ranges = self._filters(opts)
+        self._asked[expr] = sql, args
+        self._read = {}
         # one pass over the matching rows (the newest COUNT_CAP + 1 unless every one is to be
-        # read) counts them, per video, and ranks them
-        # filtered: the rows let through, asked unordered (through the index: walking the newest
-        # rows backwards, as the planner would for a word it counts as common, reads every one
-        # of its rows when the filter lets none through) — all of them, unless there are more
-        # than COUNT_CAP; then, as unfiltered, the newest
-        found = self._rows("segments_tsv", expr, sql, args, newest=False, first=True) if sql else []
+        # read) counts them, per video, and ranks them. Filtered: the rows let through, asked
+        # unordered (through the index: walking the newest rows backwards, as the planner would
+        # for a word it counts as common, reads every one of its rows when the filter lets none
+        # through; a narrow filter's own rows are read instead) — all of them, unless there are
+        # more than COUNT_CAP; then, as unfiltered, the newest
+        found = self._rows("segments_tsv", expr, sql, args, newest=False, first=True, ranges=ranges) if sql else []
         if not sql or len(found) > COUNT_CAP:
-            found = self._rows("segments_tsv", expr, sql, args, newest=True)
+            found = self._rows("segments_tsv", expr, sql, args, newest=True, ranges=ranges)
         limit = limit_for(len(found))
         if len(found) > COUNT_CAP and limit is None:    # a report, a sort by date: every row
-            limit_for(self._count(expr, sql, args, None))   # (refuses too many to sort, unread)
-            found = self._rows("segments_tsv", expr, sql, args, newest=False)
+            limit_for(self._count(expr, sql, args, None, ranges))   # (refuses too many to sort, unread)
+            found = self._rows("segments_tsv", expr, sql, args, newest=False, ranges=ranges)
             limit = limit_for(len(found))
         every = len(found) <= COUNT_CAP or limit is None
         self._per[expr] = (None if every else min(i for i, _, _ in found), dict(Counter(v for _, v, _ in found)))
         seeds = self._seeds(_best(found, limit), bridge=False)
         if plan.query.multiword and not sampled(len(found), limit):
             crossing = compile_crossing(plan, approximate)
-            bridges = self._rows("bridges_tsv", crossing or expr, sql, args, newest=limit is not None)
+            bridges = self._rows("bridges_tsv", crossing or expr, sql, args, newest=limit is not None, ranges=ranges)
             seeds += self._seeds(_best(bridges, limit), bridge=True)
         return len(found), seeds, limit, expr
 

@@ -184,9 +184,13 @@ FILTERED = ['выборы channel:"Ne deidi"', "выборы after:2024-03-05", 
             "власть after:2024-03-02 source:asr", "выборы lang:kk", "новости OR выборы channel:Other"]
 
 
-def test_filtered_queries_find_the_same_hits_on_both_backends(postgres, tmp_path):
+@pytest.mark.parametrize("narrow", [True, False], ids=["videos-rows", "index"])
+def test_filtered_queries_find_the_same_hits_on_both_backends(postgres, tmp_path, monkeypatch, narrow):
     """Channel, dates, video, language and transcript source filter the PostgreSQL candidates as
-    they filter FTS5's: the same mentions, totals and counts per video."""
+    they filter FTS5's: the same mentions, totals and counts per video — whether the filter's
+    few videos' own rows are read or the index's rows of the words are filtered."""
+    if not narrow:
+        monkeypatch.setattr(tsquery, "NARROW_ROWS", 0)
     from tests.unit.test_search_units import BROADCAST, NEWS, segments
     def build(s):
         src = s.sources.add("https://example.org/feed.xml", "feed", "https://example.org/feed.xml", "Ne deidi", None)
@@ -209,5 +213,35 @@ def test_filtered_queries_find_the_same_hits_on_both_backends(postgres, tmp_path
         assert (fts.total, fts.videos) == (tsq.total, tsq.videos), q
         totals.append(fts.total)
     assert all(totals[:7]) and totals[9] == 0 and totals[0] != totals[3]   # the filters did narrow
+    lite.close()
+    pg.close()
+
+
+def test_a_narrow_filter_reads_its_videos_rows_once_and_only_theirs(postgres, tmp_path):
+    """A video transcribed again after others holds ids on both sides of theirs: the rows read
+    for `video:` are its own only, each once (the ranges merged), and the counts exact."""
+    def build(s):
+        videos = {}
+        for vid in ("A", "B", "C"):
+            videos[vid], _ = s.videos.discover("example", vid, f"https://example.org/{vid}", channel="Ne deidi")
+        for n, vid in enumerate(("A", "B", "A", "C")):      # A's second transcript after B's
+            s.transcripts.add_text(videos[vid], source="asr", model=f"by hand {n}", segments=[
+                store.SegmentRecord(100.0 * n + i, 100.0 * n + i + 0.9, f"Выборы в эфире {vid}, строка {i}.", "ru")
+                for i in range(30)])
+    lite, pg = pair(postgres, tmp_path / "narrow.sqlite3", build)
+    spans = pg.conn.raw.execute("SELECT video, min(id), max(id), count(*) FROM segments GROUP BY video"
+                                " ORDER BY video").fetchall()
+    assert spans[0][2] - spans[0][1] + 1 > spans[0][3]       # A's ids enclose B's
+    candidates = tsquery.PostgresCandidates(pg.conn.raw, pg.conn)
+    a_pk = spans[0][0]
+    assert candidates._narrow([a_pk]) == [(spans[0][1], spans[0][2])]
+    assert candidates._narrow([a_pk, spans[1][0]]) == [(spans[0][1], spans[0][2])]   # B's inside A's: one range
+    for q in ("выборы video:A", '"в эфире" video:A', "выборы video:B", "строка video:C"):
+        fts = store.search(lite, store.parse(q), store.SearchOptions(limit=100), approximate=False)
+        tsq = store.search(pg, store.parse(q), store.SearchOptions(limit=100), approximate=False)
+        assert hits(fts) == hits(tsq), q
+        assert (fts.total, fts.videos) == (tsq.total, tsq.videos), q
+    a = store.search(pg, store.parse("выборы video:A"), store.SearchOptions(limit=100), approximate=False)
+    assert a.videos == {"A": 60} and len(a.hits) == 60 and {h.video_id for h in a.hits} == {"A"}
     lite.close()
     pg.close()
