@@ -15,11 +15,10 @@ only, with each phrase split at every place the boundary may fall.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 from itertools import islice, product
 
 from .dialect import in_batches, lexeme, pair, tsvector_literal
-from .filters import SearchOptions, sql_where
+from .filters import SearchOptions, filter_videos, narrow_ranges, video_spans
 from .match import Plan
 from .phrases import boundary_splits, phrase_terms
 from .fts5 import COUNT_CAP, Candidates, Seed, sampled
@@ -129,14 +128,6 @@ def compile_crossing(plan: Plan, approximate: bool) -> str | None:
 # evidence searches.
 
 
-# A filter to at most NARROW_VIDEOS videos whose segments lie within at most NARROW_ROWS ids is
-# answered by reading those rows (`_narrow`): ~0.4 µs a row at 10M here (a day's 120 broadcasts,
-# 120,000 rows: 47 ms), where the index's rows of a common word, checked one by one against the
-# filter, took 1.4–4.2 s; a rare word's few rows through the index take a few ms.
-NARROW_VIDEOS = 500
-NARROW_ROWS = 200_000
-
-
 class PostgresCandidates(Candidates):
     """Candidate rows from a cluster's index (`segments_tsv`, `bridges_tsv`: store/pg/schema.py),
     asked with the same plan compiled to tsquery; ranked by ts_rank (a common word's among its newest
@@ -150,7 +141,7 @@ class PostgresCandidates(Candidates):
         # they are only the newest (None: every matching row was read)
         self._per: dict[str, tuple[int | None, dict[int, int]]] = {}
         self._asked: dict[str, tuple[str, list]] = {}       # each expression's filters (SQL, arguments)
-        # the current search's narrow filter's matching rows (`_narrow`), per table and expression
+        # the current search's narrow filter's matching rows (`narrow_ranges`), per table and expression
         self._read: dict[tuple[str, str], list[tuple[int, int, float]]] = {}
 
     def _rows(self, table: str, expr: str, where: str, params: list, newest: bool, first: bool = False,
@@ -189,20 +180,14 @@ class PostgresCandidates(Candidates):
         """The search's filters on the index rows' columns: the videos a channel, a video id or
         broadcast dates allow (asked of the store, as FTS5's search asks it), the language, the
         transcript source, the transcript; and, when those videos are few, the id ranges that
-        hold their segments (`_narrow`)."""
+        hold their segments (`narrow_ranges`)."""
         if opts is None:
             return "", [], None
         sql = ""
         params: list[object] = []
-        ranges = None
-        if opts.channel or opts.video or opts.since or opts.until:
-            video_level = replace(opts, lang=None, source=None, transcript=None)
-            where, args = sql_where(video_level)
-            videos = [r[0] for r in self.conn.execute(
-                "SELECT v.id FROM videos v LEFT JOIN sources src ON src.id = v.source_id WHERE 1 = 1" + where, args)]
-            params.append(videos)
-            sql += " AND video = ANY(%s)"
-            ranges = self._narrow(videos)
+        videos = filter_videos(self.conn, opts)
+        if videos is not None:
+            sql, params = " AND video = ANY(%s)", [videos]
         if opts.lang:
             sql, params = sql + " AND lang = %s", params + [opts.lang]
         if opts.source == "speech":
@@ -211,29 +196,7 @@ class PostgresCandidates(Candidates):
             sql, params = sql + " AND source = %s", params + [opts.source]
         if opts.transcript is not None:
             sql, params = sql + " AND transcript = %s", params + [opts.transcript]
-        return sql, params, ranges
-
-    def _spans(self, videos: list[int]) -> list[tuple[int, int, int]]:
-        """(video pk, lowest, highest segment id) of those of these videos that have segments."""
-        return [r for r in self.pg.execute(
-            "SELECT w.v, (SELECT min(id) FROM segments WHERE video = w.v),"
-            " (SELECT max(id) FROM segments WHERE video = w.v) FROM unnest(CAST(%s AS bigint[])) w(v)",
-            (videos,)).fetchall() if r[1] is not None]
-
-    def _narrow(self, videos: list[int]) -> list[tuple[int, int]] | None:
-        """The id ranges, merged, that hold every segment of these videos — when there are at
-        most NARROW_ROWS ids in them: a filter to a broadcast, a day, a small channel is then
-        answered by reading those rows, not every row the index holds for a common word (of
-        which the filter may let through none)."""
-        if len(videos) > NARROW_VIDEOS:
-            return None
-        ranges: list[tuple[int, int]] = []
-        for _, lo, hi in sorted(self._spans(videos), key=lambda r: r[1]):
-            if ranges and lo <= ranges[-1][1] + 1:
-                ranges[-1] = (ranges[-1][0], max(ranges[-1][1], hi))
-            else:
-                ranges.append((lo, hi))
-        return ranges if sum(hi - lo + 1 for lo, hi in ranges) <= NARROW_ROWS else None
+        return sql, params, narrow_ranges(self.conn, videos)
 
     def _seeds(self, rows: list[tuple[int, float]], bridge: bool) -> list[Seed]:
         where: dict[int, tuple[int, int]] = {}
@@ -253,7 +216,7 @@ class PostgresCandidates(Candidates):
         lowest, read = self._per[expr]
         per = read
         if lowest is not None:
-            bounds = self._spans(sorted({m.video for m in found}))
+            bounds = video_spans(self.conn, sorted({m.video for m in found}))
             per = {v: read.get(v, 0) for v, lo, _ in bounds if lo >= lowest}
             older = [(v, lo, hi) for v, lo, hi in bounds if lo < lowest]
             if older:   # each in one query: ts_match_vq is `@@` called as a function, which no

@@ -15,7 +15,7 @@ import pytest
 
 import store
 from conftest import empty_cluster_database
-from store import tsquery
+from store import filters, tsquery
 from store.dialect import lexeme
 from store.text import BOUNDARY
 
@@ -190,7 +190,7 @@ def test_filtered_queries_find_the_same_hits_on_both_backends(postgres, tmp_path
     they filter FTS5's: the same mentions, totals and counts per video — whether the filter's
     few videos' own rows are read or the index's rows of the words are filtered."""
     if not narrow:
-        monkeypatch.setattr(tsquery, "NARROW_ROWS", 0)
+        monkeypatch.setattr(filters, "NARROW_ROWS", 0)
     from tests.unit.test_search_units import BROADCAST, NEWS, segments
     def build(s):
         src = s.sources.add("https://example.org/feed.xml", "feed", "https://example.org/feed.xml", "Ne deidi", None)
@@ -219,7 +219,8 @@ def test_filtered_queries_find_the_same_hits_on_both_backends(postgres, tmp_path
 
 def test_a_narrow_filter_reads_its_videos_rows_once_and_only_theirs(postgres, tmp_path):
     """A video transcribed again after others holds ids on both sides of theirs: the rows read
-    for `video:` are its own only, each once (the ranges merged), and the counts exact."""
+    for `video:` are its own only, each once (the ranges merged), and the counts exact — in
+    FTS5 and PostgreSQL alike."""
     def build(s):
         videos = {}
         for vid in ("A", "B", "C"):
@@ -232,10 +233,10 @@ def test_a_narrow_filter_reads_its_videos_rows_once_and_only_theirs(postgres, tm
     spans = pg.conn.raw.execute("SELECT video, min(id), max(id), count(*) FROM segments GROUP BY video"
                                 " ORDER BY video").fetchall()
     assert spans[0][2] - spans[0][1] + 1 > spans[0][3]       # A's ids enclose B's
-    candidates = tsquery.PostgresCandidates(pg.conn.raw, pg.conn)
     a_pk = spans[0][0]
-    assert candidates._narrow([a_pk]) == [(spans[0][1], spans[0][2])]
-    assert candidates._narrow([a_pk, spans[1][0]]) == [(spans[0][1], spans[0][2])]   # B's inside A's: one range
+    assert filters.narrow_ranges(pg.conn, [a_pk]) == [(spans[0][1], spans[0][2])]
+    assert filters.narrow_ranges(pg.conn, [a_pk, spans[1][0]]) == [(spans[0][1], spans[0][2])]   # B's inside A's
+    assert filters.narrow_ranges(lite.conn, [1, 2]) == [(1, 90)]          # SQLite's ids: A 1–30 and 61–90, B 31–60
     for q in ("выборы video:A", '"в эфире" video:A', "выборы video:B", "строка video:C"):
         fts = store.search(lite, store.parse(q), store.SearchOptions(limit=100), approximate=False)
         tsq = store.search(pg, store.parse(q), store.SearchOptions(limit=100), approximate=False)
