@@ -139,11 +139,11 @@ def sql_where(o: SearchOptions) -> tuple[str, list]:
 
 
 # A filter to at most NARROW_VIDEOS videos whose segments lie within at most NARROW_ROWS ids is
-# answered from those ids (`narrow_ranges`), not from every row the index holds for the words:
-# a common word filtered to one day's 120 broadcasts at 10M segments read each of its rows to
-# check the video (PostgreSQL 1.4–4.2 s, FTS5 0.5–0.7 s); read a range at a time, ~60 ms in
-# PostgreSQL (~0.4 µs a row; a rare word's few rows through the index take a few ms), and FTS5
-# seeks to each range in its lists (under a millisecond a broadcast).
+# answered from those ids (`narrow_ranges`), not from every row the index holds for the words,
+# each checked against the filter. At 10M segments: a common word in one day's 120 broadcasts,
+# PostgreSQL 1.4–4.2 s → ~60 ms reading their 120,000 rows a range at a time (~0.4 µs a row; a
+# rare word's few rows through the index took a few ms); a common word in one broadcast, FTS5
+# 0.2–0.6 s → 8–26 ms, seeking to the range in its lists (`fts5.RANGE_STATEMENTS`).
 NARROW_VIDEOS = 500
 NARROW_ROWS = 200_000
 

@@ -150,11 +150,12 @@ class PostgresCandidates(Candidates):
         common word's found walking the primary key backwards, never a pass over every match);
         or, `first`, any COUNT_CAP + 1 of them (all when there are no more). With a narrow
         filter's `ranges`, the rows in them."""
-        if ranges is not None:     # a narrow filter: every row of its videos read, once, in id order
+        if ranges is not None:     # a narrow filter: its videos' rows read once, newest first, a
+            # range at a time through the primary key (OFFSET 0 keeps each range apart: joined, the
+            # planner scanned the whole table; ts_match_vq is `@@` as a function, no index answers it)
             every = self._read.get((table, expr))
-            if every is None:      # (ts_match_vq is `@@` called as a function: no index answers it)
-                every = self._read[table, expr] = self.pg.execute(   # (OFFSET 0: a range at a time,
-                    # through the primary key; joined, the planner scanned the whole table)
+            if every is None:
+                every = self._read[table, expr] = self.pg.execute(
                     "SELECT x.* FROM unnest(CAST(%s AS bigint[]), CAST(%s AS bigint[])) r(lo, hi),"
                     f" CAST(%s AS tsquery) q, LATERAL (SELECT id, video, -ts_rank(tsv, q) FROM {table}"
                     f" WHERE id BETWEEN r.lo AND r.hi AND ts_match_vq(tsv, q){where} OFFSET 0) x ORDER BY 1 DESC",
