@@ -140,6 +140,16 @@ class Candidates:
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
         self._videos: dict[tuple, dict[str, int]] = {}   # matching rows per video, by (expr, where, params)
+        self._allowed: dict[SearchOptions, tuple[list[int] | None, list[tuple[int, int]] | None]] = {}
+
+    def allowed_videos(self, opts: SearchOptions) -> tuple[list[int] | None, list[tuple[int, int]] | None]:
+        """The videos the search's filters allow (None: no such filter) and, when they are few,
+        the id ranges that hold their segments (`filters.narrow_ranges`) — asked once a search,
+        not again for its near spellings."""
+        if opts not in self._allowed:
+            videos = filter_videos(self.conn, opts)
+            self._allowed[opts] = videos, narrow_ranges(self.conn, videos)
+        return self._allowed[opts]
 
     def find(self, plan: Plan, approximate: bool, where: str, params: list,
              limit_for: Callable[[int], int | None],
@@ -149,7 +159,7 @@ class Candidates:
         another index may by `opts`."""
         conn = self.conn
         expr = compile_segments(plan, approximate)
-        ranges = narrow_ranges(conn, filter_videos(conn, opts)) if where and opts else None
+        ranges = self.allowed_videos(opts)[1] if where and opts else None
         if ranges is not None and len(ranges) > RANGE_STATEMENTS:
             ranges = None
         try:

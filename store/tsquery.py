@@ -18,7 +18,7 @@ from collections import Counter
 from itertools import islice, product
 
 from .dialect import in_batches, lexeme, pair, tsvector_literal
-from .filters import SearchOptions, filter_videos, narrow_ranges, video_spans
+from .filters import SearchOptions, video_spans
 from .match import Plan
 from .phrases import boundary_splits, phrase_terms
 from .fts5 import COUNT_CAP, Candidates, Seed, sampled
@@ -186,7 +186,7 @@ class PostgresCandidates(Candidates):
             return "", [], None
         sql = ""
         params: list[object] = []
-        videos = filter_videos(self.conn, opts)
+        videos, ranges = self.allowed_videos(opts)
         if videos is not None:
             sql, params = " AND video = ANY(%s)", [videos]
         if opts.lang:
@@ -197,7 +197,7 @@ class PostgresCandidates(Candidates):
             sql, params = sql + " AND source = %s", params + [opts.source]
         if opts.transcript is not None:
             sql, params = sql + " AND transcript = %s", params + [opts.transcript]
-        return sql, params, narrow_ranges(self.conn, videos)
+        return sql, params, ranges
 
     def _seeds(self, rows: list[tuple[int, float]], bridge: bool) -> list[Seed]:
         where: dict[int, tuple[int, int]] = {}
