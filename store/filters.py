@@ -76,8 +76,9 @@ def merge_filters(query: Query, o: SearchOptions) -> SearchOptions:
 
 def check_scope(store: Store, o: SearchOptions) -> None:
     """Refuse a scope that cannot match anything: a search in nothing is no evidence of
-    absence. Unknown video or channel → NotFound; a date that does not exist or an empty
-    date range → QueryError."""
+    absence. Unknown video or channel, or filters no video of the archive meets together (a
+    channel's broadcasts before its first, dates after the last) → NotFound; a date that does
+    not exist or an empty date range → QueryError."""
     if o.since:
         check_date(o.since, "--since")
     if o.until:
@@ -96,6 +97,11 @@ def check_scope(store: Store, o: SearchOptions) -> None:
             " UNION SELECT 1 FROM sources WHERE lower(name) = lower(?) OR url = ? LIMIT 1",
             (o.channel,) * 5).fetchone() is None:
         raise NotFound(f"no channel {o.channel!r} in the archive; see `dalel channel list`")
+    if filter_videos(store.conn, o) == []:     # each filter known, none of the videos in all of them
+        named = [f"{k} {v}" for k, v in (("channel", o.channel), ("video", o.video), ("after", o.since),
+                                          ("before", o.until)) if v]
+        raise NotFound(f"no video in the archive is in this scope ({', '.join(named)}): a search there would "
+                       "be no evidence of absence; widen it (see `dalel status`)")
 
 
 def _day(value: str, last: bool) -> str:

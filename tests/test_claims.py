@@ -185,6 +185,8 @@ def test_what_is_not_understood_is_refused(query, message):
     ({"since": "2024-99-01"}, store.QueryError, "not a date"),
     ({"since": "2024-02-30"}, store.QueryError, "not a date"),
     ({"since": "2024-05-01", "until": "2024-04-01"}, store.QueryError, "is empty"),
+    ({"since": "2099-01-01"}, store.NotFound, "no video in the archive is in this scope (after 2099-01-01)"),
+    ({"channel": "Ne deidi", "until": "2000-01-01"}, store.NotFound, "no video in the archive is in this scope"),
 ])
 def test_a_scope_that_matches_nothing_is_an_error_not_an_absence(archive, kw, error, message):
     with pytest.raises(error) as err:
