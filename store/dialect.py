@@ -21,10 +21,11 @@ def dialect(conn: object) -> str:
 
 def in_batches(conn: object, values: Sequence[object]) -> Iterator[tuple[str, list]]:
     """The test "is one of `values`" as SQL to put after a column, with its arguments, in as
-    many statements as the engine needs (none for no values): `IN (?, ?, …)` for BATCH values at a time in SQLite;
-    `= ANY(?)` for all of them in PostgreSQL, one array argument, so the statement's text is
-    the same whatever their number (psycopg and the server parse and plan it once, not once
-    per list: a search's hundreds of segments cost a millisecond or more each time)."""
+    many statements as the engine needs (none for no values): `IN (?, ?, …)` for BATCH values
+    at a time in SQLite; `= ANY(?)` for all of them in PostgreSQL, one array argument, so the
+    statement's text is the same whatever their number (psycopg and the server parse and plan
+    it once, not once per list: a search's hundreds of segments cost a millisecond or more each
+    time)."""
     if dialect(conn) == "postgresql":
         if values:
             yield "= ANY(?)", [list(values)]

@@ -97,7 +97,8 @@ def check_scope(store: Store, o: SearchOptions) -> None:
             " UNION SELECT 1 FROM sources WHERE lower(name) = lower(?) OR url = ? LIMIT 1",
             (o.channel,) * 5).fetchone() is None:
         raise NotFound(f"no channel {o.channel!r} in the archive; see `dalel channel list`")
-    if filter_videos(store.conn, o) == []:     # each filter known, none of the videos in all of them
+    allowed = _allowed_sql(o)   # each filter known, and none of the videos meets them all:
+    if allowed and store.conn.execute(allowed[0] + " LIMIT 1", allowed[1]).fetchone() is None:
         named = [f"{k} {v}" for k, v in (("channel", o.channel), ("video", o.video), ("after", o.since),
                                           ("before", o.until)) if v]
         raise NotFound(f"no video in the archive is in this scope ({', '.join(named)}): a search there would "
@@ -154,14 +155,20 @@ NARROW_VIDEOS = 500
 NARROW_ROWS = 200_000
 
 
-def filter_videos(conn: sqlite3.Connection, o: SearchOptions) -> list[int] | None:
-    """The videos (pks) a channel, a video id or broadcast dates allow; None when the search
-    has none of those filters."""
+def _allowed_sql(o: SearchOptions) -> tuple[str, list] | None:
+    """The query for the videos (pks) a channel, a video id or broadcast dates allow, with its
+    arguments; None when the search has none of those filters."""
     if not (o.channel or o.video or o.since or o.until):
         return None
     where, args = sql_where(replace(o, lang=None, source=None, transcript=None))
-    return [r[0] for r in conn.execute(
-        "SELECT v.id FROM videos v LEFT JOIN sources src ON src.id = v.source_id WHERE 1 = 1" + where, args)]
+    return "SELECT v.id FROM videos v LEFT JOIN sources src ON src.id = v.source_id WHERE 1 = 1" + where, args
+
+
+def filter_videos(conn: sqlite3.Connection, o: SearchOptions) -> list[int] | None:
+    """The videos (pks) a channel, a video id or broadcast dates allow; None when the search
+    has none of those filters."""
+    allowed = _allowed_sql(o)
+    return None if allowed is None else [r[0] for r in conn.execute(*allowed)]
 
 
 def video_spans(conn: sqlite3.Connection, videos: list[int]) -> list[tuple[int, int, int]]:
