@@ -40,7 +40,10 @@ class PgDatabase:
             yield self.conn
 
     def version(self) -> int:
-        self.conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)")
+        """The last schema step applied (0: none). Asked without creating anything: the
+        application role may not create tables (even `IF NOT EXISTS` is refused it)."""
+        if self.conn.execute("SELECT to_regclass('schema_version')").fetchone()[0] is None:
+            return 0
         row = self.conn.execute("SELECT max(version) FROM schema_version").fetchone()
         return int(row[0] or 0) if row else 0
 
@@ -51,6 +54,7 @@ class PgDatabase:
         applied = 0
         with self.transaction() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(727274)")       # "dalel" migrations
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)")
             start = self.version()
             for number, step in enumerate(STEPS[start:], start=start + 1):
                 conn.execute(step)
