@@ -82,7 +82,7 @@ def throughput(n_videos: int, counts: tuple[int, ...] = (1, 2, 4)) -> None:
         for n in counts:
             folder = Path(tempfile.mkdtemp(prefix=f"dalel-tp{n}-"))
             make_bucket(s3, f"bench-tp{n}")
-            cluster = Cluster(folder, empty_cluster_database(pg), s3, f"bench-tp{n}")
+            cluster = Cluster(folder, empty_cluster_database(pg, partition_ids=None), s3, f"bench-tp{n}")
             with Platform(videos(n_videos)) as platform:
                 cluster.cli("channel", "add", platform.feed_url)
                 cluster.start("scheduler", "scheduler")
@@ -106,7 +106,7 @@ def claims(counts: tuple[int, ...] = (1, 2, 4, 8), per_process: int = 100) -> No
     print(f"queue claims from the PostgreSQL queue ({per_process} jobs per process, 7 sources), ms:")
     with postgres_server() as pg:
         for n in counts:
-            url = empty_cluster_database(pg)
+            url = empty_cluster_database(pg, partition_ids=None)
             with PgDatabase(url) as d:
                 q = PgQueue(d)
                 for i in range(n * per_process):
@@ -217,7 +217,7 @@ def search(args: argparse.Namespace) -> None:
                     print(f"kept PostgreSQL store upgraded by {steps} schema step(s) in {migrated:.0f} s,"
                           f" then VACUUM ANALYZE in {time.perf_counter() - started - migrated:.0f} s", flush=True)
         else:
-            url = empty_cluster_database(server)
+            url = empty_cluster_database(server, partition_ids=None)
             print(f"PostgreSQL store of the same built in {build_dalel(url, args.segments):.0f} s (GIN)", flush=True)
             if args.keep:
                 built.write_text(url.rsplit("/", 1)[1])

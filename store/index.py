@@ -31,6 +31,7 @@ def index_segments(conn: sqlite3.Connection, segments: list[tuple[int, str, str 
             bridge_rows.append((prev[0], before + [BOUNDARY] + own[:BRIDGE], len(before)))
         prev = (seg_id, own)
     if dialect(conn) == "postgresql":
+        index_room(conn, max((i for i, _ in own_rows), default=0))
         conn.executemany("UPDATE segments SET terms = ? WHERE id = ?", [(" ".join(o), i) for i, o in own_rows])
         conn.executemany("INSERT INTO segments_tsv (id, video, transcript, lang, source, tsv)"
                          " SELECT s.id, s.video, s.transcript, s.lang, t.source, CAST(? AS tsvector) FROM segments s"
@@ -46,6 +47,16 @@ def index_segments(conn: sqlite3.Connection, segments: list[tuple[int, str, str 
     conn.executemany("INSERT INTO vocabulary (word, stem, fold) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                      sorted(vocabulary))
     return prev
+
+
+def index_room(conn: sqlite3.Connection, top: int) -> None:
+    """PostgreSQL: make sure the index's partitions (store/pg/schema.py, step 5) reach a whole
+    partition past segment id `top`. Called when ids are taken, before the transaction writes
+    anything (creating a partition locks the tables it refers to: two writers that had each
+    written rows would wait for each other), and again before the index is written."""
+    if conn.execute("SELECT ? >= coalesce(max(hi), 0) - (SELECT CAST(value AS bigint) FROM meta"
+                    " WHERE key = 'index_partition_ids') FROM segments_tsv_parts", (top,)).fetchone()[0]:
+        conn.execute("SELECT dalel_index_partitions(?)", (top,))
 
 
 MAX_PREFIX_STEMS = 200

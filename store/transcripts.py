@@ -10,7 +10,7 @@ from .clock import utcnow
 from .custody import append as custody_append
 from .dialect import dialect
 from .errors import NotFound
-from .index import index_segments
+from .index import index_room, index_segments
 from .records import SegmentRecord, Video
 from .state import VideoState, move
 from .text import index_terms
@@ -267,7 +267,9 @@ def _new_ids(conn: sqlite3.Connection, n: int) -> list[int]:
     """Ids for n new segments: PostgreSQL's sequence; in SQLite the next rowids (its writes are
     serialised by the caller's transaction, BEGIN IMMEDIATE)."""
     if dialect(conn) == "postgresql":
-        return [r[0] for r in conn.execute("SELECT nextval(pg_get_serial_sequence('segments', 'id'))"
-                                           " FROM generate_series(1, ?)", (n,)).fetchall()]
+        ids = [r[0] for r in conn.execute("SELECT nextval(pg_get_serial_sequence('segments', 'id'))"
+                                          " FROM generate_series(1, ?)", (n,)).fetchall()]
+        index_room(conn, max(ids))
+        return ids
     top = conn.execute("SELECT coalesce(max(id), 0) FROM segments").fetchone()[0]
     return list(range(top + 1, top + 1 + n))

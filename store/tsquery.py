@@ -161,9 +161,43 @@ class PostgresCandidates(Candidates):
                     f" WHERE id BETWEEN r.lo AND r.hi AND ts_match_vq(tsv, q){where} OFFSET 0) x ORDER BY 1 DESC",
                     ([lo for lo, _ in ranges], [hi for _, hi in ranges], expr, *params)).fetchall()
             return every[:COUNT_CAP + 1] if newest or first else every
+        if newest and table == "segments_tsv":
+            return self._newest(expr, where, params)
         cap = f" ORDER BY id DESC LIMIT {COUNT_CAP + 1}" if newest else f" LIMIT {COUNT_CAP + 1}" if first else ""
         return self.pg.execute(f"SELECT id, video, -ts_rank(tsv, q) FROM {table}, CAST(%s AS tsquery) q"
                                f" WHERE tsv @@ q{where}{cap}", (expr, *params)).fetchall()
+
+    def _newest(self, expr: str, where: str, params: list) -> list[tuple[int, int, float]]:
+        """The newest COUNT_CAP + 1 matching segment rows, read a partition at a time (store/pg/
+        schema.py, step 5), newest first — the planner then takes the cheaper way within each:
+        walking it backwards for a common word, or reading its matches through its own GIN
+        index and sorting them (before, a common phrase's 60,000 matches were all read, or 10M
+        rows walked backwards for them). When the rows found so far say the older partitions
+        hold fewer matches than are still wanted (a rare word), those are asked at once. The
+        bounds are written into the statement, never prepared: planned for bounds it does not
+        know, the planner intersected the GIN index with the primary key's whole range."""
+        listed = self.pg.execute("SELECT lo, hi, (SELECT max(id) FROM segments_tsv) FROM segments_tsv_parts"
+                                 " ORDER BY lo DESC").fetchall()
+        top = (listed[0][2] if listed else None) or 0
+        parts = [(lo, hi) for lo, hi, _ in listed if lo <= top]
+        rows: list[tuple[int, int, float]] = []
+        k = 0
+        while k < len(parts) and len(rows) <= COUNT_CAP:
+            # the first statement reads at least a partition's span of ids (the newest one may
+            # have just begun); then the rows found over the ids read say how many ids those
+            # still wanted take: all the older partitions' or more (a rare word) → all at once
+            wanted, span, j = COUNT_CAP + 1 - len(rows), top + 1 - parts[k][1], k
+            if not k:
+                while j + 1 < len(parts) and top + 1 - parts[j][0] < parts[j][1] - parts[j][0]:
+                    j += 1
+            elif not rows or wanted * span / len(rows) >= parts[k][1] - parts[-1][0]:
+                j = len(parts) - 1
+            rows += self.pg.execute(
+                "SELECT id, video, -ts_rank(tsv, q) FROM segments_tsv, CAST(%s AS tsquery) q"
+                f" WHERE id >= {int(parts[j][0])} AND id < {int(parts[k][1])} AND tsv @@ q{where}"
+                f" ORDER BY id DESC LIMIT {wanted}", (expr, *params), prepare=False).fetchall()
+            k = j + 1
+        return rows
 
     def _count(self, expr: str, where: str, params: list, cap: int | None = COUNT_CAP + 1,
                ranges: list[tuple[int, int]] | None = None) -> int:

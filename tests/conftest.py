@@ -99,15 +99,19 @@ def make_bucket(endpoint: str, name: str, lock: bool = True) -> None:
     s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=lock)
 
 
-def empty_cluster_database(url: str) -> str:
+def empty_cluster_database(url: str, partition_ids: int | None = 1000) -> str:
     """A new database on the PostgreSQL server at `url`, migrated to the current schema (as
-    `dalel migrate` leaves it); returns its URL."""
+    `dalel migrate` leaves it); returns its URL. Its search index is partitioned every
+    `partition_ids` segment ids (None: the schema's 2,000,000), so that the tests' archives
+    span many partitions and the partitions are made while they are written."""
     import psycopg
 
     from store.pg import PgDatabase
     name = f"dalel_{next(_DATABASES)}"
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
+        if partition_ids is not None:
+            admin.execute(f"ALTER DATABASE {name} SET dalel.index_partition_ids = '{int(partition_ids)}'")
     url = url.rsplit("/", 1)[0] + "/" + name
     with PgDatabase(url) as db:
         db.migrate()

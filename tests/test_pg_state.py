@@ -198,3 +198,29 @@ def test_an_older_cluster_schema_is_upgraded_with_its_jobs(postgres):
         q = PgQueue(d)
         assert q.enqueue_source("poll", 1) is True and q.enqueue("archive", 1) is False   # the old job is open
         assert sorted(k for k, in d.conn.execute("SELECT kind FROM jobs")) == ["archive", "poll"]
+
+
+def test_the_application_role_writes_the_index_past_its_partitions(db, postgres):
+    """The index is partitioned by segment id (schema step 5); the application role, which may
+    not create tables, writes segments past the last partition: dalel_index_partitions (the
+    schema owner's) makes the next ones, always a whole partition ahead, and the search finds
+    the segments on both sides of the boundary, each once."""
+    from store import SegmentRecord
+    size = int(db.conn.execute("SELECT value FROM meta WHERE key = 'index_partition_ids'").fetchone()[0])
+    assert size == 2_000_000
+    assert db.conn.execute("SELECT relkind FROM pg_class WHERE relname = 'segments_tsv'").fetchone()[0] == "p"
+    assert db.conn.execute("SELECT lo, hi FROM segments_tsv_parts ORDER BY lo").fetchall() == \
+        [(0, size), (size, 2 * size)]
+    db.conn.execute("SELECT setval(pg_get_serial_sequence('segments', 'id'), %s)", (2 * size - 3,))
+    app = postgres.replace("postgres@", "dalel_app@")
+    with store.Store(app) as st:
+        with pytest.raises(Exception, match="permission denied"):
+            st.conn.raw.execute(f"CREATE TABLE segments_tsv_x PARTITION OF segments_tsv FOR VALUES FROM ({3 * size}) TO ({4 * size})")
+        video, _ = st.videos.discover("example", "v1", "https://example.org/v1", channel="Ne deidi")
+        st.transcripts.add_text(video, source="asr", model="by hand", segments=[
+            SegmentRecord(float(i), i + 0.9, f"Выборы прошли, строка {i}.", "ru") for i in range(6)])
+        ids = [r[0] for r in st.conn.execute("SELECT id FROM segments ORDER BY id")]
+        assert ids[0] < 2 * size <= ids[-1]
+        r = store.search(st, store.parse("выборы"), store.SearchOptions(limit=20), approximate=False)
+        assert r.total == 6 and sorted(h.start for h in r.hits) == [float(i) for i in range(6)]
+    assert db.conn.execute("SELECT max(hi) FROM segments_tsv_parts").fetchone()[0] == 4 * size

@@ -155,6 +155,45 @@ STEPS: tuple[str, ...] = (
     CREATE INDEX bridges_tsv_idx ON bridges USING gin (tsv);
     DROP FUNCTION dalel_with_pairs(tsvector)
     """,
+    # 5: the index in partitions of consecutive segment ids (2,000,000 each; the database's
+    # setting dalel.index_partition_ids, when set at this step, instead), so that a capped
+    # search reads its newest matches a partition at a time, newest first (store/tsquery.py),
+    # not all of a common phrase's matches or every row backwards from the newest. Partitions
+    # are made as ids grow, by dalel_index_partitions (run as the schema's owner: the
+    # application role may not create tables), always a whole one ahead of the highest id.
+    """
+    CREATE TABLE segments_tsv_parts (lo bigint PRIMARY KEY, hi bigint NOT NULL);
+    INSERT INTO meta (key, value) VALUES ('index_partition_ids',
+        coalesce(nullif(current_setting('dalel.index_partition_ids', true), ''), '2000000'))
+        ON CONFLICT (key) DO NOTHING;
+    CREATE FUNCTION dalel_index_partitions(upto bigint) RETURNS void LANGUAGE plpgsql
+        SECURITY DEFINER SET search_path = public AS $$
+        DECLARE size bigint; top bigint;
+        BEGIN
+            PERFORM pg_advisory_xact_lock(727275);          -- one maker at a time
+            SELECT value::bigint INTO size FROM meta WHERE key = 'index_partition_ids';
+            SELECT coalesce(max(hi), 0) INTO top FROM segments_tsv_parts;
+            WHILE top <= upto + size LOOP
+                EXECUTE format('CREATE TABLE %I PARTITION OF segments_tsv FOR VALUES FROM (%s) TO (%s)',
+                               'segments_tsv_' || top, top, top + size);
+                INSERT INTO segments_tsv_parts (lo, hi) VALUES (top, top + size);
+                top := top + size;
+            END LOOP;
+        END $$;
+    ALTER TABLE segments_tsv RENAME TO segments_tsv_old;
+    ALTER TABLE segments_tsv_old RENAME CONSTRAINT segments_tsv_pkey TO segments_tsv_old_pkey;
+    DROP INDEX segments_tsv_idx;
+    DROP INDEX segments_tsv_lang;
+    CREATE TABLE segments_tsv (id bigint NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+        video bigint NOT NULL, transcript bigint NOT NULL, lang text, source text NOT NULL,
+        tsv tsvector NOT NULL, PRIMARY KEY (id)) PARTITION BY RANGE (id);
+    SELECT dalel_index_partitions((SELECT coalesce(max(id), 0) FROM segments));
+    INSERT INTO segments_tsv SELECT id, video, transcript, lang, source, tsv FROM segments_tsv_old;
+    DROP TABLE segments_tsv_old;
+    CREATE INDEX segments_tsv_idx ON segments_tsv USING gin (tsv);
+    CREATE INDEX segments_tsv_lang ON segments_tsv USING gin (lang, tsv);
+    ANALYZE segments_tsv
+    """,
 )
 
 # The application role: everything it needs, and on the custody log only INSERT and SELECT.
