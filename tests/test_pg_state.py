@@ -215,7 +215,8 @@ def test_the_application_role_writes_the_index_past_its_partitions(db, postgres)
     app = postgres.replace("postgres@", "dalel_app@")
     with store.Store(app) as st:
         with pytest.raises(Exception, match="permission denied"):
-            st.conn.raw.execute(f"CREATE TABLE segments_tsv_x PARTITION OF segments_tsv FOR VALUES FROM ({3 * size}) TO ({4 * size})")
+            st.conn.raw.execute("CREATE TABLE segments_tsv_x PARTITION OF segments_tsv"
+                                f" FOR VALUES FROM ({3 * size}) TO ({4 * size})")
         video, _ = st.videos.discover("example", "v1", "https://example.org/v1", channel="Ne deidi")
         st.transcripts.add_text(video, source="asr", model="by hand", segments=[
             SegmentRecord(float(i), i + 0.9, f"Выборы прошли, строка {i}.", "ru") for i in range(6)])
@@ -224,3 +225,38 @@ def test_the_application_role_writes_the_index_past_its_partitions(db, postgres)
         r = store.search(st, store.parse("выборы"), store.SearchOptions(limit=20), approximate=False)
         assert r.total == 6 and sorted(h.start for h in r.hits) == [float(i) for i in range(6)]
     assert db.conn.execute("SELECT max(hi) FROM segments_tsv_parts").fetchone()[0] == 4 * size
+
+
+def test_writers_at_once_make_the_index_partitions_without_waiting_for_each_other(db, postgres):
+    """Six writers add transcripts at once while their ids cross a partition boundary every 40
+    ids (the size lowered after migrating): each partition is made once, before the writer
+    that needs it writes anything (no two writers wait for each other), none is missing and
+    every segment is found once."""
+    from store import SegmentRecord
+    db.conn.execute("UPDATE meta SET value = '40' WHERE key = 'index_partition_ids'")
+    db.conn.execute("SELECT setval(pg_get_serial_sequence('segments', 'id'), 4000000 - 1)")
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            with store.Store(postgres) as s:
+                for k in range(8):
+                    one, _ = s.videos.discover("example", f"w{n}-{k}", f"https://example.org/{n}/{k}")
+                    s.transcripts.add_text(one, source="asr", model="by hand", segments=[
+                        SegmentRecord(float(i), i + 0.9, f"Выборы прошли, строка {i}.", "ru") for i in range(25)])
+        except BaseException as exc:      # reported by the test below
+            errors.append(exc)
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == [] and not any(t.is_alive() for t in threads)
+    parts = db.conn.execute("SELECT lo, hi FROM segments_tsv_parts ORDER BY lo").fetchall()
+    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:]))            # no gap, no overlap
+    top = db.conn.execute("SELECT max(id) FROM segments").fetchone()[0]
+    assert parts[-1][1] > top + 40 and len(parts) >= 2 + 1200 // 40
+    assert db.conn.execute("SELECT count(*) FROM segments_tsv").fetchone()[0] == 1200
+    with store.Store(postgres) as s:
+        r = store.search(s, store.parse("выборы"), store.SearchOptions(limit=20), approximate=False)
+        assert r.total == 1200 and r.total_exact and all(n == 25 for n in r.videos.values())

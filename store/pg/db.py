@@ -42,7 +42,8 @@ class PgDatabase:
     def version(self) -> int:
         """The last schema step applied (0: none). Asked without creating anything: the
         application role may not create tables (even `IF NOT EXISTS` is refused it)."""
-        if self.conn.execute("SELECT to_regclass('schema_version')").fetchone()[0] is None:
+        exists = self.conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+        if not (exists and exists[0]):
             return 0
         row = self.conn.execute("SELECT max(version) FROM schema_version").fetchone()
         return int(row[0] or 0) if row else 0
