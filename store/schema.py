@@ -326,3 +326,20 @@ MIGRATIONS += (
     CREATE INDEX jobs_claim ON jobs(state, not_before)
     """,
 )
+
+MIGRATIONS += (
+    # 19: the near keys of the vocabulary's folded forms (kind 'f') and stems ('s'): each key of 4
+    # or more letters itself and, from 5, with each one letter deleted (store/index.py:
+    # near_keys), so that the forms one edit from a word are looked up, not scanned for
+    """
+    CREATE TABLE near_keys (kind TEXT NOT NULL, del TEXT NOT NULL, key TEXT NOT NULL,
+                            PRIMARY KEY (kind, del, key)) WITHOUT ROWID;
+    WITH RECURSIVE k(kind, key) AS (
+            SELECT 'f', fold FROM vocabulary WHERE length(fold) >= 4
+            UNION SELECT 's', stem FROM vocabulary WHERE length(stem) >= 4),
+        n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 200)
+    INSERT OR IGNORE INTO near_keys (kind, del, key)
+        SELECT kind, CASE WHEN i = 0 THEN key ELSE substr(key, 1, i - 1) || substr(key, i + 1) END, key
+        FROM k JOIN n ON i <= length(key) AND (i = 0 OR length(key) >= 5)
+    """,
+)

@@ -194,6 +194,18 @@ STEPS: tuple[str, ...] = (
     CREATE INDEX segments_tsv_lang ON segments_tsv USING gin (lang, tsv);
     ANALYZE segments_tsv
     """,
+    # 6: the near keys of the vocabulary's folded forms and stems, as SQLite's migration 19
+    """
+    CREATE TABLE near_keys (kind text NOT NULL, del text COLLATE "C" NOT NULL, key text COLLATE "C" NOT NULL,
+                            PRIMARY KEY (kind, del, key));
+    INSERT INTO near_keys (kind, del, key)
+        SELECT kind, CASE WHEN i = 0 THEN key ELSE substr(key, 1, i - 1) || substr(key, i + 1) END, key
+        FROM (SELECT 'f' AS kind, fold AS key FROM vocabulary WHERE length(fold) >= 4
+              UNION SELECT 's', stem FROM vocabulary WHERE length(stem) >= 4) k,
+             generate_series(0, length(key)) i
+        WHERE i = 0 OR length(key) >= 5
+        ON CONFLICT DO NOTHING
+    """,
 )
 
 # The application role: everything it needs, and on the custody log only INSERT and SELECT.
