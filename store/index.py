@@ -68,9 +68,10 @@ def near_keys(key: str) -> set[str]:
 
 def index_room(conn: sqlite3.Connection, top: int) -> None:
     """PostgreSQL: make sure the index's partitions (store/pg/schema.py, step 5) reach a whole
-    partition past segment id `top`. Called when ids are taken, before the transaction writes
-    anything (creating a partition locks the tables it refers to: two writers that had each
-    written rows would wait for each other), and again before the index is written."""
+    partition past segment id `top`. Called when segment ids are taken, before the transaction
+    writes any segment (creating a partition locks the segments table it refers to: two writers
+    that had each written segments would wait for each other), and again before the index is
+    written (a no-op then, unless the ids came otherwise: an import, a rebuild)."""
     if conn.execute("SELECT ? >= coalesce(max(hi), 0) - (SELECT CAST(value AS bigint) FROM meta"
                     " WHERE key = 'index_partition_ids') FROM segments_tsv_parts", (top,)).fetchone()[0]:
         conn.execute("SELECT dalel_index_partitions(?)", (top,))
@@ -121,6 +122,7 @@ def _near(conn: sqlite3.Connection, kind: str, key: str) -> list[tuple[str, str,
     return conn.execute(
         f"SELECT DISTINCT v.word, v.stem, v.fold FROM near_keys n JOIN vocabulary v ON v.{column} = n.key"
         f" WHERE n.kind = ? AND n.del IN ({', '.join('?' * len(keys))})", (kind, *keys)).fetchall()
+
 
 class Repository:
     """One part of the archive's tables, reached through a `Store`'s connection."""

@@ -337,7 +337,7 @@ MIGRATIONS += (
     WITH RECURSIVE k(kind, key) AS (
             SELECT 'f', fold FROM vocabulary WHERE length(fold) >= 4
             UNION SELECT 's', stem FROM vocabulary WHERE length(stem) >= 4),
-        n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 200)
+        n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < (SELECT max(length(key)) FROM k))
     INSERT OR IGNORE INTO near_keys (kind, del, key)
         SELECT kind, CASE WHEN i = 0 THEN key ELSE substr(key, 1, i - 1) || substr(key, i + 1) END, key
         FROM k JOIN n ON i <= length(key) AND (i = 0 OR length(key) >= 5)
