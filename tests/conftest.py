@@ -99,11 +99,11 @@ def make_bucket(endpoint: str, name: str, lock: bool = True) -> None:
     s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=lock)
 
 
-def empty_cluster_database(url: str, partition_ids: int | None = 1000) -> str:
+def empty_cluster_database(url: str, partition_ids: int | None = 1000, app_role: str | None = None) -> str:
     """A new database on the PostgreSQL server at `url`, migrated to the current schema (as
-    `dalel migrate` leaves it); returns its URL. Its search index is partitioned every
-    `partition_ids` segment ids (None: the schema's 2,000,000), so that the tests' archives
-    span many partitions and the partitions are made while they are written."""
+    `dalel migrate [--app-role ROLE]` leaves it); returns its URL. Its search index is
+    partitioned every `partition_ids` segment ids (None: the schema's 2,000,000), so that the
+    tests' archives span many partitions and the partitions are made while they are written."""
     import psycopg
 
     from store.pg import PgDatabase
@@ -114,8 +114,18 @@ def empty_cluster_database(url: str, partition_ids: int | None = 1000) -> str:
             admin.execute(f"ALTER DATABASE {name} SET dalel.index_partition_ids = '{int(partition_ids)}'")
     url = url.rsplit("/", 1)[0] + "/" + name
     with PgDatabase(url) as db:
-        db.migrate()
+        db.migrate(app_role=app_role)
     return url
+
+
+def app_role_url(url: str, role: str = "dalel_app") -> str:
+    """`url` as the application role (created, able to log in, when missing): what the
+    cluster's processes connect as in the README's set-up."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"DO $$ BEGIN CREATE ROLE {role} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    return url.replace("://postgres@", f"://{role}@")
 
 
 _DATABASES = __import__("itertools").count(1)

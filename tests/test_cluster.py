@@ -10,20 +10,24 @@ import json
 import psycopg
 import pytest
 from click.testing import CliRunner
-from conftest import empty_cluster_database, make_bucket
+from conftest import app_role_url, empty_cluster_database, make_bucket
 
 from dalel.cli import cli
 
 
 @pytest.fixture
 def cluster(postgres, seaweed, request, tmp_path):
-    """A config with a fresh, migrated PostgreSQL database and a fresh Object-Locked bucket."""
-    url = empty_cluster_database(postgres)
+    """A config with a fresh PostgreSQL database, migrated by its owner and used as the
+    application role (`dalel migrate --app-role`: no UPDATE or DELETE on the custody log, no
+    CREATE), and a fresh Object-Locked bucket; and the owner's URL."""
+    app_role_url(postgres)                      # the role exists before migrate grants it its rights
+    url = empty_cluster_database(postgres, app_role="dalel_app")
+    app = app_role_url(url)
     bucket = "cl-" + hashlib.sha1(request.node.name.encode()).hexdigest()[:12]
     make_bucket(seaweed, bucket)
     path = tmp_path / "cluster.toml"
     path.write_text(f'data_dir = "data"\n[monitor]\nmin_request_interval = "0s"\n[transcribe]\nlanguages = ["ru"]\n'
-                    f'[cluster]\ndatabase_url = "{url}"\narchive_url = "s3://{bucket}/dalel"\n'
+                    f'[cluster]\ndatabase_url = "{app}"\narchive_url = "s3://{bucket}/dalel"\n'
                     f's3_endpoint_url = "{seaweed}"\nretention_days = 1\n', encoding="utf-8")
     return str(path), url
 

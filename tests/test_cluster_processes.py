@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import empty_cluster_database, make_bucket
+from conftest import app_role_url, empty_cluster_database, make_bucket
 
 import servers
 from dalel.loopback import DemoVideo, Platform, demo_videos
@@ -140,7 +140,8 @@ def pg_server():
 def cluster(pg_server, seaweed, tmp_path, request):
     bucket = "pr-" + hashlib.sha1(request.node.name.encode()).hexdigest()[:12]
     make_bucket(seaweed, bucket)
-    c = Cluster(tmp_path, empty_cluster_database(pg_server), seaweed, bucket)
+    app_role_url(pg_server)                     # every process connects as the application role
+    c = Cluster(tmp_path, app_role_url(empty_cluster_database(pg_server, app_role="dalel_app")), seaweed, bucket)
     yield c
     for proc in c.procs.values():
         if proc.poll() is None:
