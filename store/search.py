@@ -92,6 +92,7 @@ def search(store: Store, query: Query, options: SearchOptions = SearchOptions(),
     exact = _mentions(store, source, plan, opts, approximate=False, exhaustive=exhaustive)
     possible: list[_Mention] = []
     estimated = exact.estimated
+    loose = _Found([])
     if approximate or fuzzy_words or (approximate is None and not exact.found):
         near = resolve(conn, query, opts.lang, families=not opts.lemma, approximate=True)
         loose = _mentions(store, source, near, opts, approximate=True, exhaustive=exhaustive)
@@ -109,10 +110,16 @@ def search(store: Store, query: Query, options: SearchOptions = SearchOptions(),
     for m in ranked:
         per_video[m.video_id] = per_video.get(m.video_id, 0) + 1
     total = len(ranked)
-    capped = exact.estimated and exact.rows > fts5.COUNT_CAP
+    # Past the rows read in full, the counts come from the rows matched: the exact forms' and,
+    # when near spellings were asked, theirs (which hold the exact forms' too), never only from
+    # the mentions read — those are the best ~120, not all of them
+    capped = any(f.estimated and f.rows > fts5.COUNT_CAP for f in (exact, loose))
+    possible_total = len(possible)
+    if loose.estimated:
+        possible_total = max(possible_total, loose.rows - exact.rows)
     if estimated:
-        total = fts5.COUNT_CAP if capped else max(total, exact.rows)
-        per_video = exact.per_video or per_video
+        total = fts5.COUNT_CAP if capped else max(total, exact.rows, loose.rows)
+        per_video = _merged(exact.per_video, loose.per_video) or per_video
     order = sorted(per_video.items(), key=lambda kv: -kv[1])
     forms = {spec.text: sorted(spec.stems) for specs in plan.specs.values() for spec in specs
              if spec.prefix is None}
@@ -120,8 +127,14 @@ def search(store: Store, query: Query, options: SearchOptions = SearchOptions(),
     return Results(query.raw, total, hits, dict(order), approximate=not exact.found and bool(possible),
                    exact_total=len(exact.found) if not exact.estimated else
                    fts5.COUNT_CAP if capped else max(len(exact.found), exact.rows),
-                   possible_total=len(possible), total_exact=not estimated, total_capped=capped, forms=forms,
+                   possible_total=possible_total, total_exact=not estimated, total_capped=capped, forms=forms,
                    facets=facets, histogram=histogram)
+
+
+def _merged(exact: dict[str, int], loose: dict[str, int]) -> dict[str, int]:
+    """Matching rows per video from both passes: the near spellings' rows hold the exact
+    forms' rows too, so a video's count is the larger of its two."""
+    return {v: max(exact.get(v, 0), loose.get(v, 0)) for v in exact.keys() | loose.keys()}
 
 
 def _period(published: str | None, per: str) -> str:
