@@ -42,3 +42,20 @@ def test_analyze_shows_indexed_forms():
                       {"word": "власти", "stem": "власть", "lang": "ru"}]
     kk = json.loads(CliRunner().invoke(cli, ["analyze", "билікті", "--json"]).output)["tokens"]
     assert kk == [{"word": "билікті", "stem": "билик", "lang": "kk"}]  # і, й are written и in Kazakh forms
+
+
+def test_an_estimated_count_of_possible_mentions_says_about(tmp_path):
+    """`dalel search` on a word found only misheard, in more segments than it reads in full:
+    "about 1,200", the count of the segments holding a near form, never the ~120 read."""
+    import store
+    from store import SegmentRecord
+    (tmp_path / "config.toml").write_text('data_dir = "data"\n', encoding="utf-8")
+    (tmp_path / "data").mkdir()
+    with store.Store(tmp_path / "data" / "dalel.sqlite3") as st:
+        video, _ = st.videos.discover("example", "N1", "https://example.org/N1", channel="Ne deidi")
+        st.transcripts.add_text(video, source="asr", model="by hand", segments=[
+            SegmentRecord(float(i), i + 0.9, f"Говорим о выбарах, строка {i}.", "ru") for i in range(1200)])
+    out = CliRunner().invoke(cli, ["--config", str(tmp_path / "config.toml"), "search", "выборах"])
+    assert out.exit_code == 0, out.output
+    assert "no exact match; about 1,200 possible mention(s) spelled differently:" in out.output
+    assert "about 1,200 hit(s) in 1 video(s)" in out.output and "(N1), 1,200 hit(s)" in out.output

@@ -125,7 +125,8 @@ def _print_results(query: str, results: store.Results, offset: int) -> None:
         click.echo(f"no occurrence of {query!r} in the transcripts")
         return
     if results.approximate:
-        click.echo(f"no exact match; {results.total} possible mention(s) spelled differently:")
+        about = "" if results.total_exact else "about "
+        click.echo(f"no exact match; {about}{results.total:,} possible mention(s) spelled differently:")
     groups: dict[str, list[store.Hit]] = {}
     for h in results.hits:
         groups.setdefault(h.video_id, []).append(h)
@@ -133,7 +134,7 @@ def _print_results(query: str, results: store.Results, offset: int) -> None:
         h = hits[0]
         removed = "  [removed at source]" if h.removed else ""
         n = results.videos.get(vid, len(hits))
-        click.echo(click.style(f"{h.channel or '-'} — {h.title or '-'} ({vid}), {n} hit(s)", bold=True)
+        click.echo(click.style(f"{h.channel or '-'} — {h.title or '-'} ({vid}), {n:,} hit(s)", bold=True)
                    + removed)
         for h in hits:
             tag = "" if h.source == "asr" else f" [{h.source}]"
@@ -145,12 +146,12 @@ def _print_results(query: str, results: store.Results, offset: int) -> None:
             click.echo(f"    {link_at(h.url, h.start)}")
     shown = offset + len(results.hits)
     about = "" if results.total_exact else "about "
-    possible = f" ({results.possible_total} possible)" if results.possible_total and results.exact_total else ""
+    possible = f" ({results.possible_total:,} possible)" if results.possible_total and results.exact_total else ""
     if results.total_capped:
         click.echo(f"{results.total:,}+ hit(s): more than {results.total:,} segments match, the best shown are "
                    "of the newest of them; narrow the search (--channel, --since, a phrase) for exact counts"
                    + (f"; next page: --offset {shown}" if results.total > shown else ""))
         return
-    click.echo(f"{about}{results.total} hit(s){possible} in {len(results.videos)} video(s)"
+    click.echo(f"{about}{results.total:,} hit(s){possible} in {len(results.videos)} video(s)"
                + (f"; showing {offset + 1}–{shown}, next page: --offset {shown}"
                   if results.total > shown else ""))
