@@ -30,6 +30,15 @@ def segments(lines: list[str], lang: str = "ru") -> list[SegmentRecord]:
     return out
 
 
+MAY_1 = "2024-05-01T10:00:00+00:00"
+
+
+def add_video(st, vid: str, lines: list[str], channel: str = "Ne deidi", published: str | None = None) -> None:
+    """A video with one transcript of `lines` (spoken one after another)."""
+    video, _ = st.videos.discover("example", vid, f"https://example.org/{vid}", channel=channel, published=published)
+    st.transcripts.add_text(video, source="asr", model="by hand", segments=segments(lines))
+
+
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def s(request, tmp_path_factory):
     """The hand-built archive in SQLite, and in a cluster's PostgreSQL: every test runs on both."""
@@ -179,10 +188,7 @@ def test_a_filtered_common_word_counts_every_matching_segment_per_video(backend)
     the total and the count per video are those of the matching segments, not of all of them."""
     st = store.Store(backend)
     for n, channel, k in (("A1", "Alpha", 400), ("A2", "Alpha", 300), ("B1", "Beta", 500)):
-        video, _ = st.videos.discover("example", n, f"https://example.org/{n}", channel=channel,
-                                      published="2024-05-01T10:00:00+00:00")
-        st.transcripts.add_text(video, source="asr", model="by hand",
-                                segments=segments([f"Выборы прошли спокойно, строка {i}." for i in range(k)]))
+        add_video(st, n, [f"Выборы прошли спокойно, строка {i}." for i in range(k)], channel, MAY_1)
     everything = store.search(st, store.parse("выборы"), store.SearchOptions(limit=20), approximate=False)
     alpha = store.search(st, store.parse("выборы"), store.SearchOptions(limit=20, channel="Alpha"),
                          approximate=False)
@@ -200,13 +206,8 @@ def test_possible_mentions_past_the_rows_read_are_counted_from_their_rows_not_fr
     engines alike."""
     st = store.Store(backend)
     for n, k in (("N1", 700), ("N2", 500)):
-        video, _ = st.videos.discover("example", n, f"https://example.org/{n}", channel="Ne deidi",
-                                      published="2024-05-01T10:00:00+00:00")
-        st.transcripts.add_text(video, source="asr", model="by hand",
-                                segments=segments([f"Говорим о выбарах спокойно, строка {i}." for i in range(k)]))
-    video, _ = st.videos.discover("example", "E1", "https://example.org/E1", channel="Ne deidi")
-    st.transcripts.add_text(video, source="asr", model="by hand",
-                            segments=segments([f"Говорим о выборах, строка {i}." for i in range(3)]))
+        add_video(st, n, [f"Говорим о выбарах спокойно, строка {i}." for i in range(k)], published=MAY_1)
+    add_video(st, "E1", [f"Говорим о выборах, строка {i}." for i in range(3)])
     both = store.search(st, store.parse("выборах"), store.SearchOptions(limit=20), approximate=True)
     assert both.exact_total == 3 and not both.total_exact and not both.total_capped
     assert both.total == 1203 and both.possible_total == 1200
@@ -224,13 +225,8 @@ def test_a_word_in_more_than_ten_thousand_segments_is_counted_as_10000_plus(back
     report, a sort by date, still reads every one and counts exactly."""
     st = store.Store(backend)
     for n, k in (("Old", 6000), ("Mid", 3000), ("New", 3000)):
-        video, _ = st.videos.discover("example", n, f"https://example.org/{n}", channel="Ne deidi",
-                                      published="2024-05-01T10:00:00+00:00")
-        st.transcripts.add_text(video, source="asr", model="by hand",
-                                segments=segments([f"Выборы прошли спокойно, строка {i}." for i in range(k)]))
-    video, _ = st.videos.discover("example", "Rare", "https://example.org/Rare", channel="Ne deidi")
-    st.transcripts.add_text(video, source="asr", model="by hand",
-                            segments=segments(["Выборы отменили, а потом выборы", "прошли спокойно."]))
+        add_video(st, n, [f"Выборы прошли спокойно, строка {i}." for i in range(k)], published=MAY_1)
+    add_video(st, "Rare", ["Выборы отменили, а потом выборы", "прошли спокойно."])
     for options in (store.SearchOptions(limit=20), store.SearchOptions(limit=20, channel="Ne deidi")):
         r = store.search(st, store.parse("выборы"), options, approximate=False)
         assert r.total_capped and not r.total_exact and r.total == 10_000 and r.exact_total == 10_000
