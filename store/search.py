@@ -113,7 +113,8 @@ def search(store: Store, query: Query, options: SearchOptions = SearchOptions(),
     # Past the rows read in full, the counts come from the rows matched: the exact forms' and,
     # when near spellings were asked, theirs (which hold the exact forms' too), never only from
     # the mentions read — those are the best ~120, not all of them
-    capped = any(f.estimated and f.rows > fts5.COUNT_CAP for f in (exact, loose))
+    exact_capped = exact.estimated and exact.rows > fts5.COUNT_CAP
+    capped = exact_capped or (loose.estimated and loose.rows > fts5.COUNT_CAP)
     possible_total = len(possible)
     if loose.estimated:
         possible_total = max(possible_total, loose.rows - exact.rows)
@@ -126,7 +127,7 @@ def search(store: Store, query: Query, options: SearchOptions = SearchOptions(),
     facets, histogram = shape(ranked, opts.per)
     return Results(query.raw, total, hits, dict(order), approximate=not exact.found and bool(possible),
                    exact_total=len(exact.found) if not exact.estimated else
-                   fts5.COUNT_CAP if capped else max(len(exact.found), exact.rows),
+                   fts5.COUNT_CAP if exact_capped else max(len(exact.found), exact.rows),
                    possible_total=possible_total, total_exact=not estimated, total_capped=capped, forms=forms,
                    facets=facets, histogram=histogram)
 

@@ -219,6 +219,18 @@ def test_possible_mentions_past_the_rows_read_are_counted_from_their_rows_not_fr
     st.close()
 
 
+def test_near_spellings_past_the_cap_leave_the_exact_count_as_it_is(backend):
+    """600 segments with the word heard right (more than are read in full) and 10,100 with it
+    misheard: the total is capped at "10,000+" by the near spellings, the exact count stays 600."""
+    st = store.Store(backend)
+    add_video(st, "E1", [f"Говорим о выборах, строка {i}." for i in range(600)])
+    add_video(st, "N1", [f"Говорим о выбарах, строка {i}." for i in range(10_100)])
+    r = store.search(st, store.parse("выборах"), store.SearchOptions(limit=20), approximate=True)
+    assert r.total_capped and r.total == 10_000 and not r.total_exact
+    assert r.exact_total == 600
+    st.close()
+
+
 def test_a_word_in_more_than_ten_thousand_segments_is_counted_as_10000_plus(backend, monkeypatch):
     """Past COUNT_CAP matching segments a search reads the newest 10,000 only: its total says
     "10,000+" (never a pass over millions of rows), its hits name their videos' exact counts; a
