@@ -7,11 +7,14 @@ Recordings (Russian speech, made from the bundled media):
 Each is transcribed, in its own process, on the same model (bundled Whisper base, int8 CPU):
   plain:    WhisperModel(...).transcribe(audio) with default settings (sequential);
   batched:  faster-whisper's BatchedInferencePipeline(model).transcribe(audio), defaults;
+  engine:   Dalel's speech engine (transcribe.Transcriber) with the same settings, timed as
+            the call alone like the two above: what Dalel's decoding adds over the library;
   dalel:    `dalel --config CONFIG transcribe` on the archived file (start-up, model load,
             database writes), with a config of its own so the caller's cannot change it.
 Each is run 3 times; the median is printed: seconds per audio second, WER against the script,
 lines lost (script lines of which a third of the words or more have no match in the
-transcript, aligned in order), peak RSS.
+transcript, aligned in order) and of those the lines dropped (a third of whose words have no
+transcript word at all in their place: speech without words, not misheard), peak RSS.
 
     .venv/bin/python bench/transcribe_speed.py [--runs 3] [--only demo,festival,looped]
 """
@@ -36,15 +39,22 @@ sys.path.insert(0, str(ROOT / "bench"))
 PLAIN = """
 import sys, json, time
 from faster_whisper import WhisperModel, BatchedInferencePipeline
-from transcribe import ensure_base_model
+from transcribe import Segment, TranscribeOptions, Transcriber, ensure_base_model
 t0 = time.monotonic()
-model = WhisperModel(str(ensure_base_model()), device="cpu", compute_type="int8")
+if sys.argv[2] == "engine":      # Dalel's speech engine alone, with the settings of CONFIG
+    engine = Transcriber(TranscribeOptions(languages=("kk", "ru")))
+else:
+    model = WhisperModel(str(ensure_base_model()), device="cpu", compute_type="int8")
 t1 = time.monotonic()
-if sys.argv[2] == "batched":
+if sys.argv[2] == "engine":
+    _, events = engine.transcribe(sys.argv[1])
+    text = " ".join(e.text for e in events if isinstance(e, Segment))
+elif sys.argv[2] == "batched":
     segments, info = BatchedInferencePipeline(model).transcribe(sys.argv[1])
+    text = " ".join(s.text for s in segments)
 else:
     segments, info = model.transcribe(sys.argv[1])
-text = " ".join(s.text for s in segments)
+    text = " ".join(s.text for s in segments)
 t2 = time.monotonic()
 print(json.dumps({"load": t1 - t0, "transcribe": t2 - t1, "text": text}))
 """
@@ -111,23 +121,28 @@ def wer(ref: str, hyp: str) -> float:
     return prev[-1] / max(1, len(r))
 
 
-def lines_lost(lines: list[str], hyp: str) -> int:
-    """Script lines of which a third of the words or more have no match in the transcript,
-    the two aligned word by word in order (a minimum-edit alignment, so a line is matched at
-    its place in the speech, not anywhere — the recordings repeat themselves)."""
+def lines_lost(lines: list[str], hyp: str) -> tuple[int, int]:
+    """(lost, dropped): script lines of which a third of the words or more have no match in the
+    transcript, and of those, the lines a third of whose words have no transcript word at all in
+    their place (speech dropped, not misheard). The two are aligned word by word in order (a
+    minimum-edit alignment, so a line is matched at its place in the speech, not anywhere — the
+    recordings repeat themselves)."""
     ref, owner = [], []
     for i, line in enumerate(lines):
         for w in _words(line):
             ref.append(w)
             owner.append(i)
-    matched = [0] * len(lines)
-    for k in _aligned(ref, _words(hyp)):
-        matched[owner[k]] += 1
-    return sum(1 for i, line in enumerate(lines) if matched[i] < len(_words(line)) * 2 / 3)
+    matched, paired = [0] * len(lines), [0] * len(lines)
+    for k, equal in _aligned(ref, _words(hyp)):
+        paired[owner[k]] += 1
+        matched[owner[k]] += equal
+    lost = [i for i, line in enumerate(lines) if matched[i] < len(_words(line)) * 2 / 3]
+    return len(lost), sum(1 for i in lost if paired[i] < len(_words(lines[i])) * 2 / 3)
 
 
-def _aligned(ref: list[str], hyp: list[str]) -> list[int]:
-    """Indexes of the reference words that a minimum-edit alignment pairs with an equal word."""
+def _aligned(ref: list[str], hyp: list[str]) -> list[tuple[int, bool]]:
+    """The reference words that a minimum-edit alignment pairs with a transcript word: (index,
+    whether the two are equal); a reference word left out of the pairs has none in its place."""
     n, m = len(ref), len(hyp)
     prev, back = list(range(m + 1)), []
     for i in range(1, n + 1):
@@ -146,8 +161,7 @@ def _aligned(ref: list[str], hyp: list[str]) -> list[int]:
     while i > 0 and j > 0:
         d = back[i - 1][j]
         if d == 0:
-            if ref[i - 1] == hyp[j - 1]:
-                out.append(i - 1)
+            out.append((i - 1, ref[i - 1] == hyp[j - 1]))
             i, j = i - 1, j - 1
         elif d == 1:
             i -= 1
@@ -162,18 +176,19 @@ def peak_rss(cmd: list[str], cwd: Path | None = None) -> tuple[str, float, float
     if pid == 0:
         if cwd:
             os.chdir(cwd)
-        fd = os.open(os.path.join(tempfile.gettempdir(), f"dalel-bench-{os.getpid()}.out"),
-                     os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-        os.dup2(fd, 1)
+        for fd, ext in ((1, "out"), (2, "err")):   # stderr too: progress lines would mix in the table
+            os.dup2(os.open(os.path.join(tempfile.gettempdir(), f"dalel-bench-{os.getpid()}.{ext}"),
+                            os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
         os.execvp(cmd[0], cmd)
     _, status, usage = os.wait4(pid, 0)
     wall = time.monotonic() - start
-    out_path = os.path.join(tempfile.gettempdir(), f"dalel-bench-{pid}.out")
-    out = Path(out_path).read_text(encoding="utf-8")
-    os.unlink(out_path)
+    out, err = (Path(tempfile.gettempdir(), f"dalel-bench-{pid}.{ext}") for ext in ("out", "err"))
+    text, errors = out.read_text(encoding="utf-8"), err.read_text(encoding="utf-8")
+    out.unlink()
+    err.unlink()
     if status != 0:
-        raise SystemExit(f"{' '.join(cmd[:3])} failed with status {status}")
-    return out, wall, usage.ru_maxrss / 1024
+        raise SystemExit(f"{' '.join(cmd[:3])} failed with status {status}:\n{errors[-2000:]}")
+    return text, wall, usage.ru_maxrss / 1024
 
 
 def run_dalel(tmp: Path, name: str, wav: Path) -> tuple[str, float, float]:
@@ -203,11 +218,11 @@ def main() -> None:
         tmp = Path(tmp)
         recs = recordings(tmp, set(args.only.split(",")))
         print(f"{'recording':9} {'audio':>6} {'system':8} {'s/s':>6} {'× plain':>7} {'WER':>6} "
-              f"{'lines lost':>10} {'peak RSS':>8}   (median of {args.runs} runs)")
+              f"{'lines lost':>10} {'dropped':>7} {'peak RSS':>8}   (median of {args.runs} runs)")
         for name, (wav, seconds, lines) in recs.items():
             reference = " ".join(lines)
             results = {}
-            for system in ("plain", "batched", "dalel"):
+            for system in ("plain", "batched", "engine", "dalel"):
                 runs = []
                 for _ in range(args.runs):
                     if system == "dalel":
@@ -217,13 +232,13 @@ def main() -> None:
                         out, wall, rss = peak_rss([sys.executable, "-c", PLAIN, str(wav), system])
                         got = json.loads(out)
                         text, rtf = got["text"], got["transcribe"] / seconds   # the call alone
-                    runs.append((rtf, wer(reference, text), lines_lost(lines, text), rss))
+                    runs.append((rtf, wer(reference, text), *lines_lost(lines, text), rss))
                 results[system] = [statistics.median(x) for x in zip(*runs)]
-            for system, (rtf, w, lost, rss) in results.items():
+            for system, (rtf, w, lost, dropped, rss) in results.items():
                 print(f"{name:9} {seconds:>5.0f}s {system:8} {rtf:>6.3f} {results['plain'][0] / rtf:>6.2f}x "
-                      f"{w:>6.3f} {lost:>4.0f} of {len(lines):<4} {rss:>6.0f} MB")
+                      f"{w:>6.3f} {lost:>4.0f} of {len(lines):<4} {dropped:>7.0f} {rss:>6.0f} MB")
         print("dalel is timed as the whole command (start-up, model load, decoding, database writes);"
-              " plain and batched as the transcribe call alone")
+              " plain, batched and engine as the transcribe call alone")
 
 
 if __name__ == "__main__":
