@@ -1,9 +1,11 @@
-"""`dalel transcribe` (the whole command) vs faster-whisper's own two ways, on three recordings.
+"""`dalel transcribe` (the whole command) vs faster-whisper's own two ways, on four recordings.
 
 Recordings (Russian speech, made from the bundled media):
   demo:     the bundled demo speech, concatenated to about 5 minutes;
   festival: the claim-check broadcast (bench/data/claim_broadcast.mp4, 14 Festival sentences);
-  looped:   that broadcast five times over (looping is where the batched pass lost lines).
+  looped:   that broadcast five times over (looping is where the batched pass lost lines);
+  news:     10 minutes of held-out news sentences read by Festival with pauses of varied
+            length (bench/data/news_speech.ogg, made by bench/news_speech.py).
 Each is transcribed, in its own process, on the same model (bundled Whisper base, int8 CPU):
   plain:    WhisperModel(...).transcribe(audio) with default settings (sequential);
   batched:  faster-whisper's BatchedInferencePipeline(model).transcribe(audio), defaults;
@@ -16,7 +18,7 @@ lines lost (script lines of which a third of the words or more have no match in 
 transcript, aligned in order) and of those the lines dropped (a third of whose words have no
 transcript word at all in their place: speech without words, not misheard), peak RSS.
 
-    .venv/bin/python bench/transcribe_speed.py [--runs 3] [--only demo,festival,looped]
+    .venv/bin/python bench/transcribe_speed.py [--runs 3] [--only demo,festival,looped,news]
 """
 from __future__ import annotations
 
@@ -103,6 +105,10 @@ def recordings(tmp: Path, only: set[str]) -> dict[str, tuple[Path, float, list[s
         if "looped" in only:
             out["looped"] = (tmp / "looped.wav", _write_wav(tmp / "looped.wav", np.concatenate([one] * 5)),
                              lines * 5)
+    if "news" in only:
+        import news_speech
+        lines = [s["text"] for s in json.loads(news_speech.TRUTH.read_text(encoding="utf-8"))]
+        out["news"] = (tmp / "news.wav", _write_wav(tmp / "news.wav", decode_audio(str(news_speech.AUDIO))), lines)
     return out
 
 
@@ -212,7 +218,7 @@ def run_dalel(tmp: Path, name: str, wav: Path) -> tuple[str, float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--only", default="demo,festival,looped")
+    ap.add_argument("--only", default="demo,festival,looped,news")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

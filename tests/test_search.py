@@ -54,7 +54,11 @@ def test_phrase_or_exclusion_prefix(transcribed):
     assert dalel.json("search", '"захвату власти"')["total"] == 1
     assert dalel.json("search", '"власти захвату"')["total"] == 0
     assert dalel.json("search", "парламент OR журналисты")["total"] == 2
-    assert dalel.json("search", "выборы -парламент source:asr")["total"] == 2
+    # the segments with «выборы» less those that also say «парламент» (counted from the transcripts
+    # as Whisper wrote them: the test must not hang on which forms it heard right)
+    every, both = (dalel.json("search", q)["total"] for q in ("выборы source:asr", "выборы парламент source:asr"))
+    assert both >= 1 and every > both
+    assert dalel.json("search", "выборы -парламент source:asr")["total"] == every - both
     assert dalel.json("search", "насильствен*")["total"] == 1
     assert dalel.json("search", "NEAR(власть захват, 2)")["total"] == 1      # any order
     assert dalel.json("search", "NEAR(граждане захват, 1)", "--exact")["total"] == 0
@@ -63,13 +67,17 @@ def test_phrase_or_exclusion_prefix(transcribed):
 
 def test_filters(transcribed):
     dalel, _ = transcribed
-    assert dalel.json("search", "выборы source:asr", "--since", "2024-03-05")["total"] == 1
-    assert dalel.json("search", "выборы source:asr", "--until", "2024-03-05")["total"] == 2
+    # DaLeLdemo01 was published on 2024-03-01, DaLeLdemo02 on 2024-03-08
+    first, second = (dalel.json("search", f"выборы source:asr video:{v}")["total"]
+                     for v in ("DaLeLdemo01", "DaLeLdemo02"))
+    assert first >= 1 and second >= 1
+    assert dalel.json("search", "выборы source:asr", "--since", "2024-03-05")["total"] == second
+    assert dalel.json("search", "выборы source:asr", "--until", "2024-03-05")["total"] == first
     assert dalel.json("search", "выборы", "--lang", "kk")["total"] == 0
     # A scope that matches nothing is an error, never "no occurrence".
     unknown = dalel("search", "выборы", "--channel", "nobody", ok=False)
     assert unknown.exit_code == 1 and "no channel 'nobody'" in unknown.output
-    assert dalel.json("search", "выборы source:asr", "--channel", "Ne deidi (demo)")["total"] == 3
+    assert dalel.json("search", "выборы source:asr", "--channel", "Ne deidi (demo)")["total"] == first + second
     assert dalel.json("search", "выборы video:DaLeLdemo02")["total"] == 1
     assert len(dalel.json("search", "выборы", "--limit", "1")["hits"]) == 1
 
@@ -258,13 +266,14 @@ def test_watchlist_alerts_on_new_transcripts_and_posts_to_webhook(platform, tmp_
 def test_reindex_rebuilds_the_same_index(transcribed, tmp_path):
     dalel = copy_of(transcribed[0], tmp_path)
     before = dalel.json("search", '"не призывали к насильственному захвату"')
+    elections = dalel.json("search", "выборы source:asr")
     db = sqlite3.connect(dalel.data_dir / "dalel.sqlite3")
     db.execute("UPDATE meta SET value = 'old' WHERE key = 'analyser'")
     db.commit()
     assert "reindexed" in dalel("reindex").output
     assert dalel.json("search", '"не призывали к насильственному захвату"') == before
     assert db.execute("SELECT value FROM meta WHERE key = 'analyser'").fetchone()[0] != "old"
-    assert dalel.json("search", "выборы source:asr")["total"] == 3
+    assert elections["total"] >= 2 and dalel.json("search", "выборы source:asr") == elections
 
 
 def test_a_misheard_kazakh_form_is_found_by_its_stem(tmp_path):

@@ -138,6 +138,49 @@ def test_speech_the_batched_pass_loses_is_decoded_again_and_coverage_recorded(tr
     assert starts == sorted(starts)                                 # merged in time order
 
 
+def test_speech_the_decoder_skips_is_found_though_the_aligner_stretches_a_word_over_it(transcriber, monkeypatch):
+    """Decoded without timestamp tokens, a skipped phrase leaves no gap between segments: the
+    aligner stretches the word before it over its time. A test seam does that to «насильственному
+    захвату власти»; the stretched word counts for no more speech than its letters take
+    (timeline.word_seconds), so the rest is decoded again, and no word ends up twice."""
+    import json
+
+    from transcribe.pipeline import RestrictedLanguagePipeline
+    spoken = json.loads((DEMO_DIR / "ru_broadcast.json").read_text(encoding="utf-8"))["spoken_at"]
+    real = RestrictedLanguagePipeline.transcribe
+    cut = []
+
+    def skipping(self, *args, **kwargs):
+        segments, info = real(self, *args, **kwargs)
+
+        def out():
+            for s in segments:
+                words = list(s.words or [])
+                hit = next((i for i, w in enumerate(words) if "захват" in w.word.lower()), None)
+                if hit is not None and 1 < hit < len(words) - 2:
+                    lo, hi = hit - 1, hit + 2                        # насильственному захвату власти
+                    cut.extend(w.word for w in words[lo:hi])
+                    words[lo - 1].end = words[hi].start              # the word before stretched over them
+                    s.words = words[:lo] + words[hi:]
+                    s.text = "".join(w.word for w in s.words)
+                yield s
+        return out(), info
+
+    monkeypatch.setattr(RestrictedLanguagePipeline, "transcribe", skipping)
+    _, events = transcriber.transcribe(str(DEMO_DIR / "ru_broadcast.mp4"))
+    events = list(events)
+    assert cut, "the seam found no «захват» to skip"
+    words = [w for e in events if isinstance(e, transcribe.Segment) for w in e.words]
+    found = [w for w in words if w.word.strip().lower().startswith("захват")]
+    assert len(found) == 1 and abs(found[0].start - spoken) < 1.5   # recovered once, at its time
+    coverage = [e for e in events if isinstance(e, transcribe.Coverage)]
+    assert sum(len(c.redecoded) for c in coverage) >= 1
+    spelled = [(w.word.strip(" .,!?").lower(), w.start, w.end) for w in words]
+    twice = [(a, b) for i, a in enumerate(spelled) for b in spelled[i + 1:]
+             if a[0] == b[0] and min(a[2], b[2]) > max(a[1], b[1])]
+    assert not twice                                                # no word heard twice at one time
+
+
 def test_coverage_of_a_whole_transcript_is_stored_and_shown(transcribed):
     import json
     dalel, _ = transcribed

@@ -19,8 +19,10 @@ import numpy as np
 
 from . import audio as audiomod
 from . import model as models
+from . import timeline
 from .errors import ModelError
 from .pipeline import RestrictedLanguagePipeline
+from .timeline import Segment, Word
 
 log = logging.getLogger("dalel.transcribe")
 SAMPLE_RATE = audiomod.SAMPLE_RATE
@@ -39,25 +41,6 @@ class TranscribeOptions:
     # Per-language models, e.g. (("kk", "/srv/models/kazakh-ct2"), ("ru", "large-v3")): the
     # default model then identifies each chunk's language and the language's model decodes it.
     models: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Word:
-    start: float
-    end: float
-    word: str
-    probability: float
-
-
-@dataclass(frozen=True)
-class Segment:
-    start: float
-    end: float
-    text: str
-    lang: str
-    probability: float              # exp(mean log-probability of the tokens)
-    lang_probability: float = 1.0   # of `lang` among the configured languages
-    words: tuple[Word, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,7 +73,6 @@ class Checkpoint:
 
 Event = Union[Segment, Dropped, Coverage, Checkpoint]
 GAP_S = 1.0          # speech without words longer than this is decoded again
-WORD_PAD_S = 0.4     # a word covers this much around it (pauses between words are speech to VAD)
 VAD_PAD_S = 0.4      # Silero VAD's speech_pad_ms: silence it adds on each side of speech
 
 
@@ -162,7 +144,10 @@ class Transcriber:
         return asdict(self.opts) | {
             "device": self.device, "compute_type": self.compute_type,
             "pipeline": "batched, language per chunk", "vad": "silero",
-            "word_timestamps": True, "without_timestamps": False,
+            "chunks": "clips of at most 30 s cut at pauses" if self.by_language
+            else "speech joined up to 30 s (faster-whisper's)",
+            "word_timestamps": True, "without_timestamps": not self.by_language,
+            "segments": f"split at sentence ends and pauses over {timeline.PAUSE_S:g} s",
             "condition_on_previous_text": False, "loop_guard": "retry with temperature fallback, else drop",
             "no_speech_drop": "no_speech_prob > 0.6 and avg_logprob < -1"}
 
@@ -173,7 +158,7 @@ class Transcriber:
 
     def _events(self, media_path: str, start_at: float) -> Iterator[Event]:
         for offset, samples in audiomod.windows(media_path, self.opts.window_s, start_at):
-            speech = speech_spans(samples)   # for the coverage check (and the by-language clips)
+            speech = timeline.speech_spans(samples)   # for the coverage check (and the by-language clips)
             yield from self._complete(list(self._window(samples, offset, speech)), samples, offset, speech)
             yield Checkpoint(round(offset + len(samples) / SAMPLE_RATE, 3))
 
@@ -186,7 +171,7 @@ class Transcriber:
         segments = [e for e in events if isinstance(e, Segment)]
         speech = [(a / SAMPLE_RATE, b / SAMPLE_RATE) for a, b in spans]
         gaps: list[tuple[float, float]] = []
-        for a, b in _uncovered(speech, _covered(segments, offset)):   # near ones decoded together
+        for a, b in timeline.uncovered(speech, timeline.covered(segments, offset)):   # near ones decoded together
             if gaps and a - gaps[-1][1] < 0.5:
                 gaps[-1] = (gaps[-1][0], b)
             else:
@@ -198,7 +183,8 @@ class Transcriber:
                 continue
             lang = _language_near(segments, offset + a, offset + b) or \
                 self._identify(samples, [(int(a * SAMPLE_RATE), int(b * SAMPLE_RATE))])[0][0]
-            found = self._redecode(samples, offset, a, b, lang)
+            near = [w for s in segments for w in s.words if offset + a - 5 < w.end and w.start < offset + b + 5]
+            found = self._redecode(samples, offset, a, b, lang, near)
             segments += found
             (redecoded if found else empty).append((round(offset + a, 2), round(offset + b, 2)))
             if found:
@@ -208,14 +194,16 @@ class Transcriber:
         yield from sorted(merged, key=lambda e: e.start)
         # The figures count each stretch's core: VAD pads speech with 0.4 s of what is around it.
         core = [(a + VAD_PAD_S, b - VAD_PAD_S) for a, b in speech if b - a > 2 * VAD_PAD_S]
-        still = _uncovered(core, _covered(segments, offset))
+        still = timeline.uncovered(core, timeline.covered(segments, offset))
         speech_s = sum(b - a for a, b in core)
         yield Coverage(round(offset, 3), round(offset + len(samples) / SAMPLE_RATE, 3), round(speech_s, 2),
                        round(speech_s - sum(b - a for a, b in still), 2), tuple(redecoded),
                        tuple((round(offset + a, 2), round(offset + b, 2)) for a, b in still if b - a >= GAP_S))
 
-    def _redecode(self, samples: np.ndarray, offset: float, a: float, b: float, lang: str) -> list[Segment]:
-        """Decode the stretch a..b (window seconds) alone; keep the words inside it."""
+    def _redecode(self, samples: np.ndarray, offset: float, a: float, b: float, lang: str,
+                  known: list[Word]) -> list[Segment]:
+        """Decode the stretch a..b (window seconds) alone; keep the words inside it that are not
+        already in the transcript (a word heard again where a known one of the same spelling is)."""
         lo, hi = max(0, int((a - 0.3) * SAMPLE_RATE)), min(len(samples), int((b + 0.3) * SAMPLE_RATE))
         shift = offset + lo / SAMPLE_RATE
         found, _ = self.model.transcribe(
@@ -227,7 +215,8 @@ class Transcriber:
             if not text or looping(text) or (s.no_speech_prob > 0.6 and s.avg_logprob < -1.0):
                 continue
             seg = _segment(s, lang, 0.0, shift)
-            inside = tuple(w for w in seg.words if offset + a - 0.2 <= (w.start + w.end) / 2 <= offset + b + 0.2)
+            inside = tuple(w for w in seg.words if offset + a - 0.2 <= (w.start + w.end) / 2 <= offset + b + 0.2
+                           and not any(timeline.same_word(w, k) for k in known))
             if inside:
                 out.append(Segment(inside[0].start, inside[-1].end, "".join(w.word for w in inside).strip(),
                                    lang, seg.probability, 0.0, inside))
@@ -237,22 +226,29 @@ class Transcriber:
         if len(samples) < SAMPLE_RATE // 10:
             return
         if self.by_language:
-            yield from self._window_by_language(samples, offset, pause_clips(speech))
+            yield from self._window_by_language(samples, offset, timeline.pause_clips(speech))
             return
-        # The speech is cut into ≤ 30 s clips at the longest pauses (the pipeline's own chunking
-        # fills each chunk up to 30 s of speech and so cuts sentences in two): on the three
-        # bench recordings the word error rate fell from 0.151/0.154/0.144 to 0.116/0.115/0.126
-        # and the demo's lines lost from 14 to 8. One VAD pass serves the clips and the coverage.
-        clips = [{"start": a / SAMPLE_RATE, "end": b / SAMPLE_RATE} for a, b in pause_clips(speech)]
-        if not clips:
+        if not speech:
             return      # no speech detected (the coverage says so: 0 s of speech)
+        # faster-whisper's own batched way: the speech joined, without the pauses, into chunks of
+        # up to 30 s, decoded without timestamp tokens; the words' times come from alignment and
+        # the coverage check catches what the decoder skips. On the held-out news recording this
+        # kept the plain call's word error rate (0.367) where clips cut at pauses with timestamp
+        # tokens gave 0.389, and it is a fifth faster (bench/transcribe_speed.py). The chunks are
+        # made here, from the VAD pass that serves the coverage, exactly as the library makes them.
+        from faster_whisper.transcribe import restore_speech_timestamps
+        from faster_whisper.vad import collect_chunks
+
+        spans = [{"start": a, "end": b} for a, b in speech]
+        audio, chunks = collect_chunks(samples, spans, max_duration=30.0)
+        clips = [{"start": c["offset"], "end": c["offset"] + c["duration"]} for c in chunks]
         self.pipeline.segment_languages.clear()
         segments, _ = self.pipeline.transcribe(
-            samples, language=self.opts.languages[0], multilingual=True, clip_timestamps=clips,
-            batch_size=self.opts.batch_size, beam_size=self.opts.beam_size, vad_filter=False,
-            word_timestamps=True, without_timestamps=False, condition_on_previous_text=False,
-            log_progress=False)
-        for s in segments:
+            np.concatenate(audio), language=self.opts.languages[0], multilingual=True,
+            clip_timestamps=clips, batch_size=self.opts.batch_size, beam_size=self.opts.beam_size,
+            vad_filter=False, word_timestamps=True, without_timestamps=True,
+            condition_on_previous_text=False, log_progress=False)
+        for s in restore_speech_timestamps(segments, spans, SAMPLE_RATE):
             lang, lang_p = self.pipeline.segment_languages.popleft() \
                 if self.pipeline.segment_languages else (self.opts.languages[0], 0.0)
             yield from self._checked(s, lang, lang_p, samples, offset)
@@ -299,7 +295,7 @@ class Transcriber:
         elif looping(text):
             yield from self._retry(s, lang, lang_p, samples, offset)
         elif text:
-            yield _segment(s, lang, lang_p, offset)
+            yield from timeline.sentences(_segment(s, lang, lang_p, offset))
 
     def _retry(self, s, lang: str, lang_p: float, samples: np.ndarray,
                offset: float) -> Iterator[Event]:
@@ -317,64 +313,7 @@ class Transcriber:
             yield Dropped(offset + s.start, offset + s.end, s.text.strip(), "repetition loop")
             return
         for r in kept:
-            yield _segment(r, lang, lang_p, offset + a / SAMPLE_RATE)
-
-
-def speech_spans(samples: np.ndarray, max_s: float = 30.0) -> list[tuple[int, int]]:
-    """Silero VAD's speech (sample ranges), with the batched pipeline's settings."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    return [(ts["start"], ts["end"]) for ts in get_speech_timestamps(
-        samples, VadOptions(max_speech_duration_s=max_s, min_silence_duration_ms=160))]
-
-
-def pause_clips(speech: list[tuple[int, int]], min_s: float = 10.0, max_s: float = 30.0) -> list[tuple[int, int]]:
-    """Speech spans grouped into clips of at most `max_s` seconds, each cut at the longest pause
-    after its first `min_s` seconds (not at whichever pause comes last before the limit)."""
-    clips: list[tuple[int, int]] = []
-    limit, least = int(max_s * SAMPLE_RATE), int(min_s * SAMPLE_RATE)
-    pending = list(speech)
-    while pending:
-        start, k = pending[0][0], 1
-        while k < len(pending) and pending[k][1] - start <= limit:
-            k += 1
-        if k < len(pending):   # the clip must end before pending[k]: cut at the longest pause
-            gaps = [(pending[i + 1][0] - pending[i][1], i) for i in range(k - 1)
-                    if pending[i][1] - start >= least]
-            if gaps:
-                k = max(gaps)[1] + 1
-        clips.append((start, pending[k - 1][1]))
-        pending = pending[k:]
-    return clips
-
-
-def _covered(segments: list[Segment], offset: float) -> list[tuple[float, float]]:
-    """The window's seconds within words (each padded: VAD counts short pauses as speech)."""
-    spans = []
-    for s in segments:
-        if s.words:
-            spans += [(w.start - offset - WORD_PAD_S, w.end - offset + WORD_PAD_S) for w in s.words]
-        else:
-            spans.append((s.start - offset, s.end - offset))
-    return sorted(spans)
-
-
-def _uncovered(speech: list[tuple[float, float]], covered: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """The parts of the speech intervals that no covered interval reaches."""
-    out = []
-    for a, b in speech:
-        cur = a
-        for c, d in covered:
-            if d <= cur or c >= b:
-                continue
-            if c > cur:
-                out.append((cur, c))
-            cur = max(cur, d)
-            if cur >= b:
-                break
-        if cur < b:
-            out.append((cur, b))
-    return [(a, b) for a, b in out if b - a > 0.01]
+            yield from timeline.sentences(_segment(r, lang, lang_p, offset + a / SAMPLE_RATE))
 
 
 def _language_near(segments: list[Segment], a: float, b: float) -> str | None:

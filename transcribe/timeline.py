@@ -1,0 +1,128 @@
+"""Where speech and words lie in time, with no model: the speech Silero VAD finds, clips cut
+at its pauses, a decoded text cut into segments by its words, and how much of the speech the
+words cover (the coverage check that finds speech the decoder skipped)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .audio import SAMPLE_RATE
+
+WORD_PAD_S = 0.4     # a word covers this much around it (pauses between words are speech to VAD)
+PAUSE_S = 1.0        # a pause this long between two words ends a segment
+MAX_SEGMENT_S = 20.0
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    word: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float
+    end: float
+    text: str
+    lang: str
+    probability: float              # exp(mean log-probability of the tokens)
+    lang_probability: float = 1.0   # of `lang` among the configured languages
+    words: tuple[Word, ...] = ()
+
+
+def speech_spans(samples: np.ndarray, max_s: float = 30.0) -> list[tuple[int, int]]:
+    """Silero VAD's speech (sample ranges), with the batched pipeline's settings."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    return [(ts["start"], ts["end"]) for ts in get_speech_timestamps(
+        samples, VadOptions(max_speech_duration_s=max_s, min_silence_duration_ms=160))]
+
+
+def pause_clips(speech: list[tuple[int, int]], min_s: float = 10.0, max_s: float = 30.0) -> list[tuple[int, int]]:
+    """Speech spans grouped into clips of at most `max_s` seconds, each cut at the longest pause
+    after its first `min_s` seconds (not at whichever pause comes last before the limit)."""
+    clips: list[tuple[int, int]] = []
+    limit, least = int(max_s * SAMPLE_RATE), int(min_s * SAMPLE_RATE)
+    pending = list(speech)
+    while pending:
+        start, k = pending[0][0], 1
+        while k < len(pending) and pending[k][1] - start <= limit:
+            k += 1
+        if k < len(pending):   # the clip must end before pending[k]: cut at the longest pause
+            gaps = [(pending[i + 1][0] - pending[i][1], i) for i in range(k - 1)
+                    if pending[i][1] - start >= least]
+            if gaps:
+                k = max(gaps)[1] + 1
+        clips.append((start, pending[k - 1][1]))
+        pending = pending[k:]
+    return clips
+
+
+def word_seconds(word: str) -> float:
+    """The most speech a word is evidence of: 0.4 s and 0.1 s a letter (0.5 s a digit, said as
+    a number word). The aligner stretches the words next to speech the decoder skipped over it;
+    of 1,450 words decoded from the bench's recordings, 12 ran past this, by at most 0.4 s."""
+    letters = sum(1 for c in word if c.isalpha())
+    digits = sum(1 for c in word if c.isdigit())
+    return 0.4 + 0.1 * letters + 0.5 * digits
+
+
+def covered(segments: list[Segment], offset: float) -> list[tuple[float, float]]:
+    """The window's seconds within words (each padded: VAD counts short pauses as speech; each
+    counted for no more than word_seconds)."""
+    spans = []
+    for s in segments:
+        if s.words:
+            spans += [(w.start - offset - WORD_PAD_S, min(w.end, w.start + word_seconds(w.word)) - offset + WORD_PAD_S)
+                      for w in s.words]
+        else:
+            spans.append((s.start - offset, s.end - offset))
+    return sorted(spans)
+
+
+def uncovered(speech: list[tuple[float, float]], covered: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The parts of the speech intervals that no covered interval reaches."""
+    out = []
+    for a, b in speech:
+        cur = a
+        for c, d in covered:
+            if d <= cur or c >= b:
+                continue
+            if c > cur:
+                out.append((cur, c))
+            cur = max(cur, d)
+            if cur >= b:
+                break
+        if cur < b:
+            out.append((cur, b))
+    return [(a, b) for a, b in out if b - a > 0.01]
+
+
+def same_word(w: Word, k: Word) -> bool:
+    """The same spelling (letters and digits, any case) at overlapping times."""
+    return min(w.end, k.end) > max(w.start, k.start) and \
+        re.sub(r"\W+", "", w.word.lower()) == re.sub(r"\W+", "", k.word.lower())
+
+
+def sentences(seg: Segment) -> list[Segment]:
+    """A decoded stretch cut into segments by its words: after a sentence's end (. ! ? …),
+    at a pause of PAUSE_S or more, and before a segment would pass MAX_SEGMENT_S. (A chunk
+    decoded without timestamp tokens comes as one text of up to 30 s.)"""
+    if len(seg.words) < 2:
+        return [seg]
+    parts: list[list[Word]] = [[seg.words[0]]]
+    for w in seg.words[1:]:
+        last = parts[-1][-1]
+        if last.word.rstrip().endswith((".", "!", "?", "…")) or w.start - last.end >= PAUSE_S \
+                or w.end - parts[-1][0].start > MAX_SEGMENT_S:
+            parts.append([w])
+        else:
+            parts[-1].append(w)
+    if len(parts) == 1:
+        return [seg]
+    return [Segment(p[0].start, p[-1].end, "".join(w.word for w in p).strip(), seg.lang, seg.probability,
+                    seg.lang_probability, tuple(p)) for p in parts]
