@@ -139,16 +139,17 @@ def lines_lost(lines: list[str], hyp: str) -> tuple[int, int]:
             ref.append(w)
             owner.append(i)
     matched, paired = [0] * len(lines), [0] * len(lines)
-    for k, equal in _aligned(ref, _words(hyp)):
+    for k, _, equal in _aligned(ref, _words(hyp)):
         paired[owner[k]] += 1
         matched[owner[k]] += equal
     lost = [i for i, line in enumerate(lines) if matched[i] < len(_words(line)) * 2 / 3]
     return len(lost), sum(1 for i in lost if paired[i] < len(_words(lines[i])) * 2 / 3)
 
 
-def _aligned(ref: list[str], hyp: list[str]) -> list[tuple[int, bool]]:
-    """The reference words that a minimum-edit alignment pairs with a transcript word: (index,
-    whether the two are equal); a reference word left out of the pairs has none in its place."""
+def _aligned(ref: list[str], hyp: list[str]) -> list[tuple[int, int, bool]]:
+    """The reference words that a minimum-edit alignment pairs with a transcript word: (its index,
+    the transcript word's, whether the two are equal); a reference word left out of the pairs has
+    none in its place."""
     n, m = len(ref), len(hyp)
     prev, back = list(range(m + 1)), []
     for i in range(1, n + 1):
@@ -167,7 +168,7 @@ def _aligned(ref: list[str], hyp: list[str]) -> list[tuple[int, bool]]:
     while i > 0 and j > 0:
         d = back[i - 1][j]
         if d == 0:
-            out.append((i - 1, ref[i - 1] == hyp[j - 1]))
+            out.append((i - 1, j - 1, ref[i - 1] == hyp[j - 1]))
             i, j = i - 1, j - 1
         elif d == 1:
             i -= 1

@@ -53,40 +53,10 @@ def errors(truth: list[dict], words: list[tuple[float, float, str]]) -> tuple[li
         tokens = ts._words(sentence["text"])
         first[len(ref)], last[len(ref) + len(tokens) - 1] = i, i
         ref += tokens
-    pairs = dict(_pairs(ref, hyp))
+    pairs = {i: j for i, j, equal in ts._aligned(ref, hyp) if equal}
     starts = [times[pairs[k]][0] - truth[i]["start"] for k, i in first.items() if k in pairs]
     ends = [times[pairs[k]][1] - truth[i]["end"] for k, i in last.items() if k in pairs]
     return starts, ends
-
-
-def _pairs(ref: list[str], hyp: list[str]) -> list[tuple[int, int]]:
-    """(reference index, transcript index) of the equal words a minimum-edit alignment pairs."""
-    n, m = len(ref), len(hyp)
-    prev, back = list(range(m + 1)), []
-    for i in range(1, n + 1):
-        cur, dirs, r = [i] + [0] * m, bytearray(m + 1), ref[i - 1]
-        dirs[0] = 1
-        for j in range(1, m + 1):
-            best, d = prev[j - 1] + (r != hyp[j - 1]), 0
-            if prev[j] + 1 < best:
-                best, d = prev[j] + 1, 1
-            if cur[j - 1] + 1 < best:
-                best, d = cur[j - 1] + 1, 2
-            cur[j], dirs[j] = best, d
-        back.append(dirs)
-        prev = cur
-    out, i, j = [], n, m
-    while i > 0 and j > 0:
-        d = back[i - 1][j]
-        if d == 0:
-            if ref[i - 1] == hyp[j - 1]:
-                out.append((i - 1, j - 1))
-            i, j = i - 1, j - 1
-        elif d == 1:
-            i -= 1
-        else:
-            j -= 1
-    return out
 
 
 def main() -> None:
