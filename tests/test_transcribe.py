@@ -142,7 +142,8 @@ def test_speech_the_decoder_skips_is_found_though_the_aligner_stretches_a_word_o
     """Decoded without timestamp tokens, a skipped phrase leaves no gap between segments: the
     aligner stretches the word before it over its time. A test seam does that to «насильственному
     захвату власти»; the stretched word counts for no more speech than its letters take
-    (timeline.word_seconds), so the rest is decoded again, and no word ends up twice."""
+    (timeline.word_seconds), so the rest is decoded again, no word ends up twice, and the
+    stretched word is ended where the recovered words begin."""
     import json
 
     from transcribe.pipeline import RestrictedLanguagePipeline
@@ -175,6 +176,8 @@ def test_speech_the_decoder_skips_is_found_though_the_aligner_stretches_a_word_o
     assert len(found) == 1 and abs(found[0].start - spoken) < 1.5   # recovered once, at its time
     coverage = [e for e in events if isinstance(e, transcribe.Coverage)]
     assert sum(len(c.redecoded) for c in coverage) >= 1
+    # the stretched word ends where the recovered speech begins, as it was said
+    assert not [w for w in words if w.start < found[0].start < w.end]
     spelled = [(w.word.strip(" .,!?").lower(), w.start, w.end) for w in words]
     twice = [(a, b) for i, a in enumerate(spelled) for b in spelled[i + 1:]
              if a[0] == b[0] and min(a[2], b[2]) > max(a[1], b[1])]

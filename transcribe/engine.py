@@ -185,7 +185,7 @@ class Transcriber:
                 self._identify(samples, [(int(a * SAMPLE_RATE), int(b * SAMPLE_RATE))])[0][0]
             near = [w for s in segments for w in s.words if offset + a - 5 < w.end and w.start < offset + b + 5]
             found = self._redecode(samples, offset, a, b, lang, near)
-            segments += found
+            segments = timeline.unstretched(segments, found) + found
             (redecoded if found else empty).append((round(offset + a, 2), round(offset + b, 2)))
             if found:
                 log.info("re-decoded %.1f s of speech without words at %.1fs: %d segment(s)",

@@ -4,7 +4,7 @@ words cover (the coverage check that finds speech the decoder skipped)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -60,6 +60,18 @@ def pause_clips(speech: list[tuple[int, int]], min_s: float = 10.0, max_s: float
         clips.append((start, pending[k - 1][1]))
         pending = pending[k:]
     return clips
+
+
+def unstretched(segments: list[Segment], found: list[Segment]) -> list[Segment]:
+    """The segments with every word that runs over a word found later (decoded again where speech
+    had no words) ended where that word starts: the aligner had stretched it over the skipped speech."""
+    starts = sorted(w.start for f in found for w in f.words)
+    out = []
+    for seg in segments:
+        words = tuple(replace(w, end=max(w.start, min(x for x in starts if w.start < x < w.end)))
+                      if any(w.start < x < w.end for x in starts) else w for w in seg.words)
+        out.append(replace(seg, end=words[-1].end, words=words) if words != seg.words else seg)
+    return out
 
 
 def word_seconds(word: str) -> float:

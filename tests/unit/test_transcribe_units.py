@@ -1,7 +1,8 @@
 """How speech is cut into clips and decoded text into segments, and what counts as covered (no Whisper needed)."""
 from __future__ import annotations
 
-from transcribe.timeline import SAMPLE_RATE, Segment, Word, covered, pause_clips, same_word, sentences, uncovered
+from transcribe.timeline import (SAMPLE_RATE, Segment, Word, covered, pause_clips, same_word, sentences, uncovered,
+                                 unstretched)
 
 
 def spans(*pairs: tuple[float, float]) -> list[tuple[int, int]]:
@@ -53,6 +54,17 @@ def test_a_word_stretched_over_skipped_speech_does_not_hide_it():
         (10.0, 10.3, " к"), (10.4, 11.0, " захвату"), (11.1, 15.6, " власти")))
     gaps = uncovered([(10.0, 16.0)], covered([seg], 0.0))
     assert gaps and gaps[0][0] <= 13.0 and sum(b - a for a, b in gaps) >= 2.5
+
+
+def test_a_stretched_word_is_ended_where_the_speech_found_under_it_begins():
+    seg = Segment(10.0, 15.6, "к захвату власти", "ru", 0.8, 1.0, words(
+        (10.0, 10.3, " к"), (10.4, 11.0, " захвату"), (11.1, 15.6, " власти")))
+    found = [Segment(12.4, 15.5, "мы призываем", "ru", 0.7, 0.0,
+                     words((12.4, 12.9, " мы"), (13.0, 15.5, " призываем")))]
+    [fixed] = unstretched([seg], found)
+    assert [(w.start, w.end) for w in fixed.words] == [(10.0, 10.3), (10.4, 11.0), (11.1, 12.4)]
+    assert fixed.end == 12.4 and fixed.text == seg.text
+    assert unstretched([found[0]], []) == found                           # nothing found: unchanged
 
 
 def test_a_word_heard_again_is_not_added_twice():
