@@ -144,9 +144,8 @@ class Transcriber:
         return asdict(self.opts) | {
             "device": self.device, "compute_type": self.compute_type,
             "pipeline": "batched, language per chunk", "vad": "silero",
-            "chunks": "clips of at most 30 s cut at pauses" if self.by_language
-            else "speech joined up to 30 s (faster-whisper's)",
-            "word_timestamps": True, "without_timestamps": not self.by_language,
+            "chunks": "speech joined up to 30 s (faster-whisper's)",
+            "word_timestamps": True, "without_timestamps": True,
             "segments": f"split at sentence ends and pauses over {timeline.PAUSE_S:g} s",
             "condition_on_previous_text": False, "loop_guard": "retry with temperature fallback, else drop",
             "no_speech_drop": "no_speech_prob > 0.6 and avg_logprob < -1"}
@@ -158,7 +157,7 @@ class Transcriber:
 
     def _events(self, media_path: str, start_at: float) -> Iterator[Event]:
         for offset, samples in audiomod.windows(media_path, self.opts.window_s, start_at):
-            speech = timeline.speech_spans(samples)   # for the coverage check (and the by-language clips)
+            speech = timeline.speech_spans(samples)   # for the chunks and the coverage check
             yield from self._complete(list(self._window(samples, offset, speech)), samples, offset, speech)
             yield Checkpoint(round(offset + len(samples) / SAMPLE_RATE, 3))
 
@@ -223,12 +222,7 @@ class Transcriber:
         return out
 
     def _window(self, samples: np.ndarray, offset: float, speech: list[tuple[int, int]]) -> Iterator[Event]:
-        if len(samples) < SAMPLE_RATE // 10:
-            return
-        if self.by_language:
-            yield from self._window_by_language(samples, offset, timeline.pause_clips(speech))
-            return
-        if not speech:
+        if len(samples) < SAMPLE_RATE // 10 or not speech:
             return      # no speech detected (the coverage says so: 0 s of speech)
         # faster-whisper's own batched way: the speech joined, without the pauses, into chunks of
         # up to 30 s, decoded without timestamp tokens; the words' times come from alignment and
@@ -241,40 +235,38 @@ class Transcriber:
 
         spans = [{"start": a, "end": b} for a, b in speech]
         audio, chunks = collect_chunks(samples, spans, max_duration=30.0)
+        joined = np.concatenate(audio)
         clips = [{"start": c["offset"], "end": c["offset"] + c["duration"]} for c in chunks]
-        self.pipeline.segment_languages.clear()
-        segments, _ = self.pipeline.transcribe(
-            np.concatenate(audio), language=self.opts.languages[0], multilingual=True,
-            clip_timestamps=clips, batch_size=self.opts.batch_size, beam_size=self.opts.beam_size,
-            vad_filter=False, word_timestamps=True, without_timestamps=True,
-            condition_on_previous_text=False, log_progress=False)
-        for s in restore_speech_timestamps(segments, spans, SAMPLE_RATE):
-            lang, lang_p = self.pipeline.segment_languages.popleft() \
-                if self.pipeline.segment_languages else (self.opts.languages[0], 0.0)
-            yield from self._checked(s, lang, lang_p, samples, offset)
-
-    def _window_by_language(self, samples: np.ndarray, offset: float,
-                            clips: list[tuple[int, int]]) -> Iterator[Event]:
-        """Identify each speech clip's language with the default model, then decode the
-        clips of each language with its own model (the default one where none is set)."""
-        langs = self._identify(samples, clips)
-        found = []
-        for lang in dict.fromkeys(lang for lang, _ in langs):
-            pipeline = self.by_language.get(lang, (None,))[0]
-            if pipeline is None:
-                pipeline = RestrictedLanguagePipeline(self.model, (lang,))
-            mine = [{"start": a / SAMPLE_RATE, "end": b / SAMPLE_RATE}
-                    for (a, b), (lg, _) in zip(clips, langs) if lg == lang]
-            probability = {round(a / SAMPLE_RATE, 3): p for (a, _), (lg, p) in zip(clips, langs) if lg == lang}
-            segments, _ = pipeline.transcribe(
-                samples, language=lang, clip_timestamps=mine, vad_filter=False,
-                batch_size=self.opts.batch_size, beam_size=self.opts.beam_size,
-                word_timestamps=True, without_timestamps=False, condition_on_previous_text=False)
+        options = dict(batch_size=self.opts.batch_size, beam_size=self.opts.beam_size, vad_filter=False,
+                       word_timestamps=True, without_timestamps=True, condition_on_previous_text=False,
+                       log_progress=False)
+        decoded = []    # (segment in the joined audio's time, language, its probability)
+        if self.by_language:
+            # each chunk's language identified with the default model, then the chunks of each
+            # language decoded by its own model (the default one where none is set)
+            langs = self._identify(joined, [(int(c["start"] * SAMPLE_RATE), int(c["end"] * SAMPLE_RATE))
+                                            for c in clips])
+            for lang in dict.fromkeys(lang for lang, _ in langs):
+                pipeline = self.by_language[lang][0] if lang in self.by_language \
+                    else RestrictedLanguagePipeline(self.model, (lang,))
+                mine = [(c, p) for c, (lg, p) in zip(clips, langs) if lg == lang]
+                segments, _ = pipeline.transcribe(joined, language=lang, clip_timestamps=[c for c, _ in mine],
+                                                  **options)
+                for seg in segments:
+                    p = next((p for c, p in reversed(mine) if c["start"] <= seg.start + 0.01), 1.0)
+                    decoded.append((seg, lang, p))
+            decoded.sort(key=lambda x: x[0].start)
+        else:
+            self.pipeline.segment_languages.clear()
+            segments, _ = self.pipeline.transcribe(joined, language=self.opts.languages[0], multilingual=True,
+                                                   clip_timestamps=clips, **options)
             for seg in segments:
-                p = next((v for k, v in sorted(probability.items(), reverse=True) if k <= seg.start + 0.01), 1.0)
-                found.append((seg.start, seg, lang, p))
-        for _, seg, lang, p in sorted(found, key=lambda x: x[0]):
-            yield from self._checked(seg, lang, p, samples, offset)
+                lang, lang_p = self.pipeline.segment_languages.popleft() \
+                    if self.pipeline.segment_languages else (self.opts.languages[0], 0.0)
+                decoded.append((seg, lang, lang_p))
+        restored = restore_speech_timestamps([seg for seg, _, _ in decoded], spans, SAMPLE_RATE)
+        for seg, (_, lang, lang_p) in zip(restored, decoded):
+            yield from self._checked(seg, lang, lang_p, samples, offset)
 
     def _identify(self, samples: np.ndarray, clips: list[tuple[int, int]]) -> list[tuple[str, float]]:
         from faster_whisper.audio import pad_or_trim

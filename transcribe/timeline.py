@@ -1,14 +1,12 @@
-"""Where speech and words lie in time, with no model: the speech Silero VAD finds, clips cut
-at its pauses, a decoded text cut into segments by its words, and how much of the speech the
-words cover (the coverage check that finds speech the decoder skipped)."""
+"""Where speech and words lie in time, with no model: the speech Silero VAD finds, a decoded
+text cut into segments by its words, and how much of the speech the words cover (the coverage
+check that finds speech the decoder skipped)."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
 
 import numpy as np
-
-from .audio import SAMPLE_RATE
 
 WORD_PAD_S = 0.4     # a word covers this much around it (pauses between words are speech to VAD)
 PAUSE_S = 1.0        # a pause this long between two words ends a segment
@@ -42,26 +40,6 @@ def speech_spans(samples: np.ndarray, max_s: float = 30.0) -> list[tuple[int, in
         samples, VadOptions(max_speech_duration_s=max_s, min_silence_duration_ms=160))]
 
 
-def pause_clips(speech: list[tuple[int, int]], min_s: float = 10.0, max_s: float = 30.0) -> list[tuple[int, int]]:
-    """Speech spans grouped into clips of at most `max_s` seconds, each cut at the longest pause
-    after its first `min_s` seconds (not at whichever pause comes last before the limit)."""
-    clips: list[tuple[int, int]] = []
-    limit, least = int(max_s * SAMPLE_RATE), int(min_s * SAMPLE_RATE)
-    pending = list(speech)
-    while pending:
-        start, k = pending[0][0], 1
-        while k < len(pending) and pending[k][1] - start <= limit:
-            k += 1
-        if k < len(pending):   # the clip must end before pending[k]: cut at the longest pause
-            gaps = [(pending[i + 1][0] - pending[i][1], i) for i in range(k - 1)
-                    if pending[i][1] - start >= least]
-            if gaps:
-                k = max(gaps)[1] + 1
-        clips.append((start, pending[k - 1][1]))
-        pending = pending[k:]
-    return clips
-
-
 def unstretched(segments: list[Segment], found: list[Segment]) -> list[Segment]:
     """The segments with every word that runs over a word found later (decoded again where speech
     had no words) ended where that word starts: the aligner had stretched it over the skipped speech."""
@@ -77,7 +55,7 @@ def unstretched(segments: list[Segment], found: list[Segment]) -> list[Segment]:
 def word_seconds(word: str) -> float:
     """The most speech a word is evidence of: 0.4 s and 0.1 s a letter (0.5 s a digit, said as
     a number word). The aligner stretches the words next to speech the decoder skipped over it;
-    of 1,450 words decoded from the bench's recordings, 12 ran past this, by at most 0.4 s."""
+    of 1,450 words decoded from the bench's recordings, 12 ran past this, by at most 0.5 s."""
     letters = sum(1 for c in word if c.isalpha())
     digits = sum(1 for c in word if c.isdigit())
     return 0.4 + 0.1 * letters + 0.5 * digits
