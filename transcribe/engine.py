@@ -146,7 +146,7 @@ class Transcriber:
             "pipeline": "batched, language per chunk", "vad": "silero",
             "chunks": "speech joined up to 30 s (faster-whisper's)",
             "word_timestamps": True, "without_timestamps": True,
-            "segments": f"split at sentence ends and pauses over {timeline.PAUSE_S:g} s",
+            "segments": f"split at sentence ends and pauses of {timeline.PAUSE_S:g} s or more",
             "condition_on_previous_text": False, "loop_guard": "retry with temperature fallback, else drop",
             "no_speech_drop": "no_speech_prob > 0.6 and avg_logprob < -1"}
 
