@@ -33,6 +33,7 @@ from .working import KINDS, Workers
 
 log = logging.getLogger("dalel.daemon")
 STOP_GRACE_S = 5.0
+STOP_DEADLINE_S = 20.0   # a stop signal ends the process after this long, whatever still holds it
 RECHECK_BATCH = 50
 
 
@@ -88,6 +89,23 @@ class Daemon:
         self._stop.set()
         self._wake.set()
 
+    def _signalled(self, *_: object) -> None:
+        """SIGTERM or SIGINT: stop, and end the process after STOP_DEADLINE_S if the stop is
+        still held up then (a database lock another process keeps, a call that does not
+        return). Every write is a transaction and work is checkpointed, so the next start
+        finishes what was in progress, as after kill -9."""
+        if not self._stop.is_set():
+            deadline = threading.Timer(STOP_DEADLINE_S, self._stop_overdue)
+            deadline.daemon = True
+            deadline.start()
+        self.stop()
+
+    def _stop_overdue(self) -> None:
+        log.warning("still stopping after %.0f s (a database lock held elsewhere?): exiting now; "
+                    "jobs in progress resume on the next start", STOP_DEADLINE_S)
+        logging.shutdown()
+        os._exit(0)
+
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
@@ -98,8 +116,8 @@ class Daemon:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)   # not a line per heartbeat
         self._set_state("starting")
         if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, self.stop)
-            signal.signal(signal.SIGINT, self.stop)
+            signal.signal(signal.SIGTERM, self._signalled)
+            signal.signal(signal.SIGINT, self._signalled)
         app = App(self.config)
         try:
             if self.role != "scheduler":

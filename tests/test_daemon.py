@@ -127,6 +127,29 @@ def test_daemon_archives_transcribes_and_stops_promptly_on_sigterm(platform, dae
         assert line in log
 
 
+def test_a_stop_held_up_by_a_lock_elsewhere_ends_at_its_deadline(platform, daemon):
+    """Another process keeps the database's write lock while the daemon is told to stop: the
+    daemon's last writes would wait on it (30 s each). The process ends after STOP_DEADLINE_S
+    instead, and the next start finds everything done once."""
+    from dalel.daemon import STOP_DEADLINE_S
+    daemon.cli("channel", "add", platform.feed_url)
+    daemon.start()
+    daemon.wait(all_done(daemon))
+    lock = sqlite3.connect(daemon.data / "dalel.sqlite3", isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        took = daemon.kill(signal.SIGTERM)
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    assert took < STOP_DEADLINE_S + 5 and daemon.proc.returncode == 0
+    assert f"still stopping after {STOP_DEADLINE_S:.0f} s" in daemon.log.read_text()
+    daemon.start()
+    daemon.wait(lambda: daemon.status()["daemon"]["alive"] and daemon.status()["daemon"]["pid"] == daemon.proc.pid)
+    assert daemon.kill(signal.SIGTERM) < 5.0
+    assert_exactly_once(daemon)
+
+
 @pytest.mark.config("workers = 2\n")  # [transcribe] workers: two videos transcribed at once
 def test_new_entries_over_time_are_picked_up(platform, daemon):
     first, second = platform.videos
