@@ -111,26 +111,24 @@ class Transcriber:
     """One loaded model; transcribe many files with it."""
 
     def __init__(self, opts: TranscribeOptions = TranscribeOptions()):
-        from faster_whisper import WhisperModel
-
         self.opts = opts
-        path, self.label = models.resolve(opts.model)
+        _, self.label = models.resolve(opts.model)
         self.device, self.compute_type = _device(opts)
         try:
-            self.model = WhisperModel(path, device=self.device, compute_type=self.compute_type,
-                                      cpu_threads=opts.cpu_threads, local_files_only=path != opts.model)
+            self.model = models.load(opts.model, self.device, self.compute_type, opts.cpu_threads, opts.batch_size)
+        except ModelError:
+            raise
         except Exception as exc:  # ctranslate2 raises RuntimeError/ValueError/OSError variously
             raise ModelError(f"cannot load Whisper model {opts.model!r}: {exc}") from exc
         self.pipeline = RestrictedLanguagePipeline(self.model, opts.languages)
         self.by_language = {lang: self._load(name, lang) for lang, name in opts.models}
 
     def _load(self, name: str, lang: str) -> tuple[RestrictedLanguagePipeline, str]:
-        from faster_whisper import WhisperModel
-
-        path, label = models.resolve(name)
+        _, label = models.resolve(name)
         try:
-            model = WhisperModel(path, device=self.device, compute_type=self.compute_type,
-                                 cpu_threads=self.opts.cpu_threads, local_files_only=path != name)
+            model = models.load(name, self.device, self.compute_type, self.opts.cpu_threads, self.opts.batch_size)
+        except ModelError:
+            raise
         except Exception as exc:
             raise ModelError(f"cannot load the {lang} model {name!r}: {exc}") from exc
         return RestrictedLanguagePipeline(model, (lang,)), label
