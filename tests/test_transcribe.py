@@ -103,6 +103,8 @@ def test_per_language_models_decode_their_language(transcribed, tmp_path):
     data = json.loads(run("transcript", "DaLeLdemo01", "--format", "json").output)
     assert data["model"].endswith("; kk: whisper-base (sha256 d01c3014881c)")
     assert data["settings"]["models"] == [["kk", "base"]]
+    import os     # on CPU: a worker per core (up to the batch width), recorded with the transcript
+    assert data["settings"]["workers"] == min(len(os.sched_getaffinity(0)), 8)
     assert "захвату власти" in " ".join(s["text"] for s in data["segments"])
     bad = CliRunner().invoke(cli, ["--config", str(tmp_path / "c.toml"), "status"])
     assert bad.exit_code == 0

@@ -141,6 +141,7 @@ class Transcriber:
     def settings(self) -> dict:
         return asdict(self.opts) | {
             "device": self.device, "compute_type": self.compute_type,
+            "workers": getattr(self.model.model, "workers", 1),   # a batch's chunks split among them
             "pipeline": "batched, language per chunk", "vad": "silero",
             "chunks": "speech joined up to 30 s (faster-whisper's)",
             "word_timestamps": True, "without_timestamps": True,

@@ -117,14 +117,14 @@ class SplitRows:
 
     def __init__(self, model: Any, workers: int):
         self._model = model
-        self._workers = workers
+        self.workers = workers
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="whisper")
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._model, name)
 
     def _parts(self, n: int) -> list[slice]:
-        step = -(-n // self._workers)
+        step = -(-n // self.workers)
         return [slice(i, i + step) for i in range(0, n, step)]
 
     def _run(self, method: str, features: Any, *args: Any, **kw: Any) -> list[Any]:
