@@ -13,10 +13,11 @@ Each is transcribed, in its own process, on the same model (bundled Whisper base
             the call alone like the two above: what Dalel's decoding adds over the library;
   dalel:    `dalel --config CONFIG transcribe` on the archived file (start-up, model load,
             database writes), with a config of its own so the caller's cannot change it.
-Each is run 3 times; the median is printed: seconds per audio second, WER against the script,
-lines lost (script lines of which a third of the words or more have no match in the
-transcript, aligned in order) and of those the lines dropped (a third of whose words have no
-transcript word at all in their place: speech without words, not misheard), peak RSS.
+Each is run 3 times, the four systems taking turns; the median is printed: seconds per
+audio second, WER against the script, lines lost (script lines of which a third of the words
+or more have no match in the transcript, aligned in order) and of those the lines dropped (a
+third of whose words have no transcript word at all in their place: speech without words, not
+misheard), peak RSS.
 
     .venv/bin/python bench/transcribe_speed.py [--runs 3] [--only demo,festival,looped,news]
 """
@@ -60,6 +61,7 @@ else:
 t2 = time.monotonic()
 print(json.dumps({"load": t1 - t0, "transcribe": t2 - t1, "text": text}))
 """
+SYSTEMS = ("plain", "batched", "engine", "dalel")
 CONFIG = 'data_dir = "data"\n[transcribe]\nlanguages = ["kk", "ru"]\n'
 
 
@@ -228,10 +230,9 @@ def main() -> None:
               f"{'lines lost':>10} {'dropped':>7} {'peak RSS':>8}   (median of {args.runs} runs)")
         for name, (wav, seconds, lines) in recs.items():
             reference = " ".join(lines)
-            results = {}
-            for system in ("plain", "batched", "engine", "dalel"):
-                runs = []
-                for _ in range(args.runs):
+            runs: dict[str, list[tuple]] = {s: [] for s in SYSTEMS}
+            for _ in range(args.runs):      # the systems take turns, so a slower spell of the
+                for system in SYSTEMS:      # machine falls on each of them alike
                     if system == "dalel":
                         text, wall, rss = run_dalel(tmp, name, wav)
                         rtf = wall / seconds                    # the whole command
@@ -239,8 +240,8 @@ def main() -> None:
                         out, wall, rss = peak_rss([sys.executable, "-c", PLAIN, str(wav), system])
                         got = json.loads(out)
                         text, rtf = got["text"], got["transcribe"] / seconds   # the call alone
-                    runs.append((rtf, wer(reference, text), *lines_lost(lines, text), rss))
-                results[system] = [statistics.median(x) for x in zip(*runs)]
+                    runs[system].append((rtf, wer(reference, text), *lines_lost(lines, text), rss))
+            results = {system: [statistics.median(x) for x in zip(*r)] for system, r in runs.items()}
             for system, (rtf, w, lost, dropped, rss) in results.items():
                 print(f"{name:9} {seconds:>5.0f}s {system:8} {rtf:>6.3f} {results['plain'][0] / rtf:>6.2f}x "
                       f"{w:>6.3f} {lost:>4.0f} of {len(lines):<4} {dropped:>7.0f} {rss:>6.0f} MB")
