@@ -13,7 +13,7 @@ import math
 import re
 import zlib
 from dataclasses import asdict, dataclass, field
-from typing import Iterator, Union
+from typing import TYPE_CHECKING, Iterator, Union
 
 import numpy as np
 
@@ -21,8 +21,10 @@ from . import audio as audiomod
 from . import model as models
 from . import timeline
 from .errors import ModelError
-from .pipeline import RestrictedLanguagePipeline
 from .timeline import Segment, Word
+
+if TYPE_CHECKING:     # faster-whisper is imported with the first model: `dalel search` never needs it
+    from .pipeline import RestrictedLanguagePipeline
 
 log = logging.getLogger("dalel.transcribe")
 SAMPLE_RATE = audiomod.SAMPLE_RATE
@@ -120,10 +122,14 @@ class Transcriber:
             raise
         except Exception as exc:  # ctranslate2 raises RuntimeError/ValueError/OSError variously
             raise ModelError(f"cannot load Whisper model {opts.model!r}: {exc}") from exc
+        from .pipeline import RestrictedLanguagePipeline
+
         self.pipeline = RestrictedLanguagePipeline(self.model, opts.languages)
         self.by_language = {lang: self._load(name, lang) for lang, name in opts.models}
 
     def _load(self, name: str, lang: str) -> tuple[RestrictedLanguagePipeline, str]:
+        from .pipeline import RestrictedLanguagePipeline
+
         _, label = models.resolve(name)
         try:
             model = models.load(name, self.device, self.compute_type, self.opts.cpu_threads, self.opts.batch_size)
@@ -231,6 +237,8 @@ class Transcriber:
         # made here, from the VAD pass that serves the coverage, exactly as the library makes them.
         from faster_whisper.transcribe import restore_speech_timestamps
         from faster_whisper.vad import collect_chunks
+
+        from .pipeline import RestrictedLanguagePipeline
 
         spans = [{"start": a, "end": b} for a, b in speech]
         audio, chunks = collect_chunks(samples, spans, max_duration=30.0)
