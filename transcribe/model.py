@@ -89,8 +89,6 @@ def resolve(name: str) -> tuple[str, str]:
     return name, name  # a hub name such as large-v3: fetched by faster-whisper on servers
 
 
-
-
 def load(name: str, device: str, compute_type: str, cpu_threads: int, rows: int) -> Any:
     """A faster-whisper WhisperModel for the configured `name` (see `resolve`). On CPU,
     `cpu_threads` (0: all cores) are spread over up to `rows` workers (the batch width),
@@ -100,7 +98,8 @@ def load(name: str, device: str, compute_type: str, cpu_threads: int, rows: int)
     path, _ = resolve(name)
     workers, threads = 1, cpu_threads
     if device == "cpu":
-        cores = cpu_threads or len(os.sched_getaffinity(0))
+        cores = cpu_threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                                else os.cpu_count() or 1)
         workers = max(1, min(cores, rows))
         threads = max(1, cores // workers)
     model = WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=threads,
