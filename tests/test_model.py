@@ -49,3 +49,7 @@ def test_a_batch_split_among_workers_gives_what_one_worker_gives():
     alone = [whole.model.align(ctranslate2.StorageView.from_array(np.ascontiguousarray(rows[i:i + 1])),
                                prompt[:3], got[i:i + 1], 350)[0].alignments for i in range(3)]
     assert aligned == alone
+    # two workers: the rows split unevenly (two and one), still in order
+    two = load("base", "cpu", "int8", 2, 8)
+    assert two.model.workers == 2
+    assert [r.sequences_ids[0] for r in two.model.generate(two.encode(feats), [prompt] * 3, beam_size=5)] == got
