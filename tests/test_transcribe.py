@@ -54,6 +54,33 @@ def test_windows_cover_the_audio_once_and_cut_in_pauses():
     assert abs(sum(len(w) for _, w in resumed) - sum(len(w) for _, w in parts[1:])) < 1600
 
 
+def test_a_transcript_does_not_depend_on_the_batch_width_or_the_cores(tmp_path):
+    # The same recording must give the same evidence on any machine: decoded alone (batch of
+    # one, one worker) or eight chunks at a time split between two workers, every segment,
+    # word and word time is the same.
+    import wave
+
+    import numpy as np
+    from faster_whisper import decode_audio
+
+    speech = np.concatenate([decode_audio(str(DEMO_DIR / f"{name}.mp4"))
+                             for name in ("ru_broadcast", "ru_news", "ru_broadcast", "ru_news")])
+    path = tmp_path / "speech.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes((np.clip(speech, -1, 1) * 32767).astype("<i2").tobytes())
+
+    def heard(**opts) -> list:
+        _, events = transcribe.Transcriber(transcribe.TranscribeOptions(**opts)).transcribe(str(path))
+        return [(s.start, s.end, s.text, s.lang, s.words) for s in events if isinstance(s, transcribe.Segment)]
+
+    alone, shared = heard(batch_size=1, cpu_threads=1), heard(batch_size=8, cpu_threads=2)
+    assert len(speech) / 16000 > 80 and len(alone) > 10     # several chunks of up to 30 s
+    assert alone == shared
+
+
 def test_transcription_resumes_from_its_checkpoint(transcribed, tmp_path):
     import shutil
     import sqlite3
