@@ -13,11 +13,11 @@ Each is transcribed, in its own process, on the same model (bundled Whisper base
             the call alone like the two above: what Dalel's decoding adds over the library;
   dalel:    `dalel --config CONFIG transcribe` on the archived file (start-up, model load,
             database writes), with a config of its own so the caller's cannot change it.
-Each is run 3 times, the four systems taking turns; the median is printed: seconds per
-audio second, WER against the script, lines lost (script lines of which a third of the words
-or more have no match in the transcript, aligned in order) and of those the lines dropped (a
-third of whose words have no transcript word at all in their place: speech without words, not
-misheard), peak RSS.
+Each is run 3 times (9 under 2 minutes), the four systems taking turns; the median is printed:
+seconds per audio second, WER against the script, lines lost (script lines of which a third of
+the words or more have no match in the transcript, aligned in order) and of those the lines
+dropped (a third of whose words have no transcript word at all in their place: speech without
+words, not misheard), peak RSS.
 
     .venv/bin/python bench/transcribe_speed.py [--runs 3] [--only demo,festival,looped,news]
 """
@@ -227,12 +227,15 @@ def main() -> None:
         tmp = Path(tmp)
         recs = recordings(tmp, set(args.only.split(",")))
         print(f"{'recording':9} {'audio':>6} {'system':8} {'s/s':>6} {'× plain':>7} {'WER':>6} "
-              f"{'lines lost':>10} {'dropped':>7} {'peak RSS':>8}   (median of {args.runs} runs)")
+              f"{'lines lost':>10} {'dropped':>7} {'peak RSS':>8}   (median of {args.runs} runs, "
+              f"{3 * args.runs} under 2 minutes)")
         for name, (wav, seconds, lines) in recs.items():
             reference = " ".join(lines)
             runs: dict[str, list[tuple]] = {s: [] for s in SYSTEMS}
-            for _ in range(args.runs):      # the systems take turns, so a slower spell of the
-                for system in SYSTEMS:      # machine falls on each of them alike
+            # the systems take turns, so a slower spell of the machine falls on each alike; a short
+            # recording runs three times as often (its times vary by a tenth from run to run)
+            for _ in range(args.runs * (3 if seconds < 120 else 1)):
+                for system in SYSTEMS:
                     if system == "dalel":
                         text, wall, rss = run_dalel(tmp, name, wav)
                         rtf = wall / seconds                    # the whole command
