@@ -81,6 +81,28 @@ def test_a_transcript_does_not_depend_on_the_batch_width_or_the_cores(tmp_path):
     assert alone == shared
 
 
+def test_a_model_that_cannot_load_fails_before_a_transcript_is_begun(transcribed, tmp_path):
+    # The model loads in a thread while the first audio decodes; a broken one must still fail
+    # `transcribe` itself, so no half-begun transcript is left behind.
+    import shutil
+    import sqlite3
+
+    from click.testing import CliRunner
+    from dalel.cli import cli
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "model.bin").write_bytes(b"not a model")
+    loading = transcribe.Transcriber(transcribe.TranscribeOptions(model=str(broken)))
+    with pytest.raises(transcribe.ModelError, match="cannot load Whisper model"):
+        loading.transcribe(str(DEMO_DIR / "ru_broadcast.mp4"))
+    shutil.copytree(transcribed[0].data_dir, tmp_path / "data")
+    (tmp_path / "c.toml").write_text(f'data_dir = "data"\n[transcribe]\nmodel = "{broken}"\n', encoding="utf-8")
+    run = CliRunner().invoke(cli, ["--config", str(tmp_path / "c.toml"), "transcribe", "--again", "DaLeLdemo01"])
+    assert run.exit_code == 1 and "cannot load Whisper model" in run.output
+    db = sqlite3.connect(tmp_path / "data" / "dalel.sqlite3")
+    assert db.execute("SELECT count(*) FROM transcripts WHERE NOT complete").fetchone()[0] == 0
+
+
 def test_transcription_resumes_from_its_checkpoint(transcribed, tmp_path):
     import shutil
     import sqlite3

@@ -91,6 +91,16 @@ def resolve(name: str) -> tuple[str, str]:
     return name, name  # a hub name such as large-v3: fetched by faster-whisper on servers
 
 
+def cpu_workers(device: str, cpu_threads: int, rows: int) -> tuple[int, int]:
+    """(workers, threads per worker) a model runs with: on CPU, `cpu_threads` (0: all cores)
+    spread over up to `rows` workers (the batch width); elsewhere one worker."""
+    if device != "cpu":
+        return 1, cpu_threads
+    cores = cpu_threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    count = max(1, min(cores, rows))
+    return count, max(1, cores // count)
+
+
 def load(name: str, device: str, compute_type: str, cpu_threads: int, rows: int) -> Any:
     """A faster-whisper WhisperModel for the configured `name` (see `resolve`). On CPU,
     `cpu_threads` (0: all cores) are spread over up to `rows` workers (the batch width),
@@ -99,12 +109,7 @@ def load(name: str, device: str, compute_type: str, cpu_threads: int, rows: int)
     from faster_whisper import WhisperModel
 
     path, _ = resolve(name)
-    workers, threads = 1, cpu_threads
-    if device == "cpu":
-        cores = cpu_threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                                else os.cpu_count() or 1)
-        workers = max(1, min(cores, rows))
-        threads = max(1, cores // workers)
+    workers, threads = cpu_workers(device, cpu_threads, rows)
     model = WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=threads,
                          num_workers=workers, local_files_only=path != name)
     if device == "cpu":
