@@ -133,7 +133,10 @@ class Daemon:
             if self.role != "scheduler":
                 self.workers.start(self.kinds)
             self._set_state("started")
-            self._stop.wait()
+            # Wake now and then: a stop signal the kernel hands to another thread (the model's
+            # workers, the scheduler's) runs its handler only when this main thread next runs.
+            while not self._stop.wait(0.5):
+                pass
         finally:
             self._set_state("stopping")
             self._shut_down(app)

@@ -150,6 +150,27 @@ def test_a_stop_held_up_by_a_lock_elsewhere_ends_at_its_deadline(platform, daemo
     assert_exactly_once(daemon)
 
 
+def test_a_stop_signal_that_lands_on_another_thread_still_stops_the_daemon(platform, daemon):
+    """The kernel hands a process's SIGTERM to any of its threads (the model's workers, the
+    scheduler's, the HTTP pool's); Python runs the handler only when the main thread next runs.
+    A main thread asleep on the stop event with no timeout never would: this is how a stop once
+    hung past 30 s. The signal is sent here to one thread that is not the main one."""
+    import ctypes
+    import os
+    daemon.cli("channel", "add", platform.feed_url)
+    daemon.start()
+    daemon.wait(all_done(daemon))
+    pid = daemon.proc.pid
+    others = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid)
+    assert others, "the daemon runs threads besides its main one"
+    start = time.monotonic()
+    tgkill = {"x86_64": 234, "aarch64": 131}[os.uname().machine]     # tgkill(2): one thread's signal
+    assert ctypes.CDLL(None, use_errno=True).syscall(tgkill, pid, others[-1], signal.SIGTERM) == 0
+    daemon.proc.wait(timeout=30)
+    assert time.monotonic() - start < 5.0 and daemon.proc.returncode == 0
+    assert "daemon stopped" in daemon.log.read_text()
+
+
 @pytest.mark.config("workers = 2\n")  # [transcribe] workers: two videos transcribed at once
 def test_new_entries_over_time_are_picked_up(platform, daemon):
     first, second = platform.videos
