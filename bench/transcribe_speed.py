@@ -46,6 +46,7 @@ from transcribe import Segment, TranscribeOptions, Transcriber, ensure_base_mode
 t0 = time.monotonic()
 if sys.argv[2] == "engine":      # Dalel's speech engine alone, with the settings of CONFIG
     engine = Transcriber(TranscribeOptions(languages=("kk", "ru")))
+    engine.model                 # it loads in a thread: wait, so the call alone is timed
 else:
     model = WhisperModel(str(ensure_base_model()), device="cpu", compute_type="int8")
 t1 = time.monotonic()
