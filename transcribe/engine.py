@@ -8,9 +8,9 @@ window, so a caller can store the work and resume after a crash.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import math
-import itertools
 import re
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -116,7 +116,7 @@ class Transcriber:
 
     The models load in a thread while the caller goes on, and `transcribe` decodes the first
     window's audio and finds its speech while they finish loading (on a 62 s recording the
-    whole `dalel transcribe` took 2.63 s instead of 2.75 s); a model that cannot load still
+    whole `dalel transcribe` took 2.59 s instead of 2.69 s); a model that cannot load still
     fails `transcribe` itself, before anything is produced."""
 
     def __init__(self, opts: TranscribeOptions = TranscribeOptions()):
