@@ -258,7 +258,6 @@ class Transcriber:
         # kept the plain call's word error rate (0.367) where clips cut at pauses with timestamp
         # tokens gave 0.389, and it is a fifth faster (bench/transcribe_speed.py). The chunks are
         # made here, from the VAD pass that serves the coverage, exactly as the library makes them.
-        from faster_whisper.transcribe import restore_speech_timestamps
         from faster_whisper.vad import collect_chunks
 
         from .pipeline import RestrictedLanguagePipeline
@@ -294,8 +293,14 @@ class Transcriber:
                 lang, lang_p = self.pipeline.segment_languages.popleft() \
                     if self.pipeline.segment_languages else (self.opts.languages[0], 0.0)
                 decoded.append((seg, lang, lang_p))
-        restored = restore_speech_timestamps([seg for seg, _, _ in decoded], spans, SAMPLE_RATE)
-        for seg, (_, lang, lang_p) in zip(restored, decoded):
+        joined_map = timeline.Joined([(a / SAMPLE_RATE, b / SAMPLE_RATE) for a, b in speech])
+        for seg, lang, lang_p in decoded:
+            if seg.words:
+                for w, (a, b) in zip(seg.words, joined_map.words([(w.start, w.end) for w in seg.words])):
+                    w.start, w.end = a, b
+                seg.start, seg.end = seg.words[0].start, seg.words[-1].end
+            else:
+                seg.start, seg.end = joined_map.time(seg.start), joined_map.time(seg.end, end=True)
             yield from self._checked(seg, lang, lang_p, samples, offset)
 
     def _identify(self, samples: np.ndarray, clips: list[tuple[int, int]]) -> list[tuple[str, float]]:

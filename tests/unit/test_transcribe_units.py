@@ -1,7 +1,7 @@
 """How decoded text is cut into segments and what counts as covered by words (no Whisper needed)."""
 from __future__ import annotations
 
-from transcribe.timeline import Segment, Word, covered, same_word, sentences, uncovered, unstretched
+from transcribe.timeline import Joined, Segment, Word, covered, same_word, sentences, uncovered, unstretched
 
 
 def words(*items: tuple[float, float, str]) -> tuple[Word, ...]:
@@ -49,3 +49,37 @@ def test_a_word_heard_again_is_not_added_twice():
     assert same_word(Word(11.2, 11.7, " Власти", 0.8), known)
     assert not same_word(Word(11.2, 11.7, " власть", 0.8), known)
     assert not same_word(Word(12.0, 12.4, " власти", 0.8), known)       # said again, later
+
+
+# Speech at 2.0-5.0 s and 9.0-12.0 s of the recording, joined without the 4 s pause: 0-3 s and 3-6 s.
+SPEECH = [(2.0, 5.0), (9.0, 12.0)]
+
+
+def test_joined_times_go_back_to_the_recordings_times():
+    joined = Joined(SPEECH)
+    assert joined.words([(0.5, 0.9), (2.0, 2.6), (3.0, 3.4), (5.2, 6.0)]) == \
+        [(2.5, 2.9), (4.0, 4.6), (9.0, 9.4), (11.2, 12.0)]
+    assert (joined.time(1.0), joined.time(3.0), joined.time(3.0, end=True), joined.time(4.5)) == (3.0, 9.0, 5.0, 10.5)
+
+
+def test_a_word_laid_across_the_pause_stays_within_the_speech_of_its_middle():
+    # the aligner stretched «военные» over the pause padding at the junction (2.6-3.9 joined)
+    [(start, end)] = Joined(SPEECH).words([(2.6, 3.9)])
+    assert (start, end) == (9.0, 9.9)                # not 8.6: VAD found no speech before 9.0
+    [(start, end)] = Joined(SPEECH).words([(2.0, 3.2)])
+    assert (start, end) == (4.0, 5.0)                # its middle before the junction: cut at 5.0
+
+
+def test_joined_times_agree_with_the_librarys_within_the_speech():
+    from faster_whisper.transcribe import Segment as FwSegment
+    from faster_whisper.transcribe import Word as FwWord
+    from faster_whisper.transcribe import restore_speech_timestamps
+
+    times = [(0.02 * i, 0.02 * i + 0.3) for i in range(0, 280, 7)]
+    inside = [(s, e) for s, e in times if (s < 3.0) == (e <= 3.0)]     # not across the junction
+    words = [FwWord(s, e, "x", 0.9) for s, e in inside]
+    seg = FwSegment(id=0, seek=0, start=0.0, end=6.0, text="x", tokens=[], avg_logprob=0.0,
+                    compression_ratio=1.0, no_speech_prob=0.0, words=words, temperature=None)
+    [restored] = restore_speech_timestamps([seg], [{"start": int(a * 16000), "end": int(b * 16000)}
+                                                   for a, b in SPEECH], 16000)
+    assert Joined(SPEECH).words(inside) == [(w.start, w.end) for w in restored.words]
