@@ -62,7 +62,7 @@ class Joined:
         return min(find(self.ends, t), len(self.ends) - 1)
 
     def time(self, t: float, end: bool = False) -> float:
-        return round(t + self.shift[self.index(t, end)], 2)
+        return round(float(t) + self.shift[self.index(t, end)], 2)
 
     def words(self, times: list[tuple[float, float]]) -> list[tuple[float, float]]:
         """Recording times of words given in joined time: each goes to the span of its middle, as
@@ -74,8 +74,8 @@ class Joined:
         for s, e in times:
             k = self.index((s + e) / 2)
             lo, hi = self.spans[k]
-            start = min(max(s + self.shift[k], lo), hi)
-            out.append((round(start, 2), round(max(start, min(e + self.shift[k], hi)), 2)))
+            start = min(max(float(s) + self.shift[k], lo), hi)
+            out.append((round(start, 2), round(max(start, min(float(e) + self.shift[k], hi)), 2)))
         return out
 
 
