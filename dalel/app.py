@@ -332,7 +332,8 @@ class App:
             elif isinstance(ev, transcribe.Coverage):
                 coverage = {"start": ev.start, "end": ev.end, "speech_s": ev.speech_s,
                             "covered_s": ev.covered_s, "redecoded": [list(g) for g in ev.redecoded],
-                            "empty": [list(g) for g in ev.empty]}
+                            "empty": [list(g) for g in ev.empty],
+                            "undecodable": [list(g) for g in ev.undecodable]}
             if len(batch) >= SEGMENT_BATCH or isinstance(ev, transcribe.Checkpoint):
                 seq += self.store.transcripts.add_segments(tid, video, seq, batch)
                 batch = []

@@ -93,8 +93,11 @@ def coverage_line(cov: dict | None) -> str:
     if not cov:
         return "coverage not measured (transcribed by an earlier version)"
     m, s = divmod(int(round(cov["speech_s"])), 60)
-    return (f"speech {m} m {s} s, {cov['covered_share'] * 100:.1f}% covered by words; "
+    line = (f"speech {m} m {s} s, {cov['covered_share'] * 100:.1f}% covered by words; "
             f"{cov['redecoded']} gap(s) re-decoded; {cov['uncovered_s']:g} s left without words")
+    if cov.get("undecodable_s"):
+        line += f"; {cov['undecodable_s']:g} s of audio could not be decoded (damaged or missing), so not heard"
+    return line
 
 
 def hit_json(hit) -> dict[str, Any]:

@@ -54,7 +54,7 @@ def build_report(app: App, query: str, opts: store.SearchOptions) -> dict:
                 f"{scope['videos']} video(s) transcribed")
     searched += f"; {untranscribed} not transcribed, so not searched)" if untranscribed else ")"
     cov = scope["coverage"]
-    if cov["speech_s"]:
+    if cov["speech_s"] or cov.get("undecodable_s"):
         searched += f"; speech recognition: {coverage_line(cov)}"
     if hits:
         statement = (f"{len(hits)} occurrence(s) of «{query}» were found in "
@@ -65,6 +65,11 @@ def build_report(app: App, query: str, opts: store.SearchOptions) -> dict:
             statement += (f" {cov['uncovered_s']:g} s of detected speech have no words in the transcript "
                           "and were not searched: "
                           + ", ".join(f"{v} {hms(a)}–{hms(b)}" for v, a, b in cov["uncovered"][:20])
+                          + ".")
+        if cov.get("undecodable_s"):
+            statement += (f" {cov['undecodable_s']:g} s of audio could not be decoded (damaged or missing from "
+                          "the archived file), so nothing said there was heard or searched: "
+                          + ", ".join(f"{v} {hms(a)}–{hms(b)}" for v, a, b in cov["undecodable"][:20])
                           + ".")
     if possible:
         statement += (f" {len(possible)} possible mention(s) spelled differently in the transcript "

@@ -22,14 +22,17 @@ if TYPE_CHECKING:
 
 def coverage_summary(windows: list[dict]) -> dict:
     """A transcript's coverage from its windows': speech seconds, seconds within words, the
-    share covered, the stretches decoded again and those still without words."""
+    share covered, the stretches decoded again, those still without words, and the audio
+    that could not be decoded (damaged or missing: nothing there was heard)."""
     speech = sum(w["speech_s"] for w in windows)
     covered = sum(w["covered_s"] for w in windows)
     empty = [g for w in windows for g in w["empty"]]
+    lost = [g for w in windows for g in w.get("undecodable", [])]   # (not recorded before 0.1.0's audio check)
     return {"speech_s": round(speech, 1), "covered_s": round(covered, 1),
             "covered_share": round(covered / speech, 4) if speech else 1.0,
             "redecoded": sum(len(w["redecoded"]) for w in windows),
-            "uncovered_s": round(sum(g[-1] - g[-2] for g in empty), 1), "uncovered": empty}
+            "uncovered_s": round(sum(g[-1] - g[-2] for g in empty), 1), "uncovered": empty,
+            "undecodable_s": round(sum(g[-1] - g[-2] for g in lost), 1), "undecodable": lost}
 
 
 class Repository:
@@ -255,7 +258,8 @@ class Transcripts(Repository):
             got = json.loads(settings or "{}").get("coverage_windows")
             if got is None:
                 unmeasured += 1
-            windows += [w | {"empty": [[vid, a, b] for a, b in w["empty"]]} for w in got or []]
+            windows += [w | {"empty": [[vid, a, b] for a, b in w["empty"]],
+                             "undecodable": [[vid, a, b] for a, b in w.get("undecodable", [])]} for w in got or []]
         return coverage_summary(windows) | {"transcripts_unmeasured": unmeasured}
 
     def audio_seconds(self) -> float:

@@ -151,6 +151,33 @@ def test_a_corrupt_media_file_fails_alone(platform, dalel, tmp_path):
     assert dalel.json("search", "парламент")["total"] >= 1
 
 
+def test_a_file_cut_short_is_transcribed_and_a_report_names_the_seconds_never_heard(platform, dalel, tmp_path):
+    # the archived original itself is damaged (a recording cut short): what it has is transcribed
+    # and searched, and no statement of absence is made for the end that is not there
+    import subprocess
+    from dalel.formats import hms
+    from dalel.loopback import DemoVideo
+    from dalel.media import ffmpeg_exe
+    whole = tmp_path / "whole.mp4"
+    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(demo_videos()[0].media), "-c", "copy",
+                    "-movflags", "+faststart", str(whole)], check=True)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[:whole.stat().st_size // 2])
+    platform.videos = [DemoVideo("CutShort01", "Эфир, записанный не до конца", cut, "2024-03-09T00:00:00+00:00")]
+    dalel("channel", "add", platform.feed_url)
+    dalel("poll")
+    assert "transcribed CutShort01" in dalel("transcribe").output
+    cov = json.loads(dalel("transcript", "CutShort01", "--format", "json").output)["coverage"]
+    assert cov["undecodable_s"] > 5 and len(cov["undecodable"]) == 1
+    start, end = cov["undecodable"][0]
+    assert "could not be decoded" in dalel("status").output
+    report = dalel.json("report", "референдум")
+    assert report["statement"].startswith("No occurrence")
+    assert f"{cov['undecodable_s']:g} s of audio could not be decoded" in report["statement"]
+    assert f"CutShort01 {hms(start)}–{hms(end)}" in report["statement"]
+    assert dalel.json("search", "выборах")["total"] >= 1      # the first half: said, heard, found
+
+
 def test_a_live_stream_is_deferred_until_it_has_ended(platform, dalel, tmp_path):
     import subprocess
     from dalel.loopback import DemoVideo

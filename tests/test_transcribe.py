@@ -54,6 +54,57 @@ def test_windows_cover_the_audio_once_and_cut_in_pauses():
     assert abs(sum(len(w) for _, w in resumed) - sum(len(w) for _, w in parts[1:])) < 1600
 
 
+def _damaged(tmp_path, cut: float | None = None, garble: tuple[float, float] | None = None):
+    """The demo broadcast's audio as an MP4 with its index first (as a player streams it), cut
+    short at `cut` of its bytes, or with the bytes between the two fractions `garble` overwritten."""
+    import subprocess
+
+    from dalel.media import ffmpeg_exe
+    path = tmp_path / "damaged.mp4"
+    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(DEMO_DIR / "ru_broadcast.mp4"), "-vn",
+                    "-c:a", "copy", "-movflags", "+faststart", str(path)], check=True)
+    data = bytearray(path.read_bytes())
+    if cut is not None:
+        data = data[:int(len(data) * cut)]
+    if garble is not None:
+        a, b = int(len(data) * garble[0]), int(len(data) * garble[1])
+        data[a:b] = bytes((i * 131 + 7) % 256 for i in range(b - a))
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_audio_that_cannot_be_decoded_is_kept_as_silence_at_its_time_and_reported(tmp_path):
+    import numpy as np
+    whole = sum(len(w) for _, w in windows(str(DEMO_DIR / "ru_broadcast.mp4"), 1e9)) / 16000
+    garbled = _damaged(tmp_path, garble=(0.45, 0.55))
+    damaged: list = []
+    audio = np.concatenate([w for _, w in windows(str(garbled), 8.0, 0.0, damaged)])
+    assert abs(len(audio) / 16000 - whole) < 0.1          # the player's timeline: every second in place
+    assert damaged and all(5 < a < b < 30 for a, b in damaged)
+    assert sum(b - a for a, b in damaged) < 0.3 * whole
+    a, b = damaged[0]
+    assert not audio[int(a * 16000) + 1600:int(a * 16000) + 3200].any()   # skipped: silence, not noise
+
+    cut = _damaged(tmp_path, cut=0.5)
+    damaged = []
+    heard = sum(len(w) for _, w in windows(str(cut), 8.0, 0.0, damaged)) / 16000
+    assert 10 < heard < 0.6 * whole
+    assert damaged[-1][1] == pytest.approx(whole, abs=0.2) and damaged[-1][0] <= heard + 0.1
+
+
+def test_a_file_cut_short_is_transcribed_as_far_as_it_goes_and_the_rest_is_on_record(transcriber, tmp_path):
+    whole = sum(len(w) for _, w in windows(str(DEMO_DIR / "ru_broadcast.mp4"), 1e9)) / 16000
+    cut = _damaged(tmp_path, cut=0.5)
+    _, events = transcriber.transcribe(str(cut))
+    events = list(events)
+    segments = [e for e in events if isinstance(e, transcribe.Segment)]
+    assert segments and segments[-1].end < 0.6 * whole
+    lost = [g for e in events if isinstance(e, transcribe.Coverage) for g in e.undecodable]
+    assert len(lost) == 1 and segments[-1].end - 1 < lost[0][0] < 0.6 * whole
+    assert lost[0][1] == pytest.approx(whole, abs=0.2)
+    assert isinstance(events[-1], transcribe.Checkpoint) and events[-1].seconds == pytest.approx(lost[0][1], abs=0.01)
+
+
 def test_a_transcript_does_not_depend_on_the_batch_width_or_the_cores(tmp_path):
     # The same recording must give the same evidence on any machine: decoded alone (batch of
     # one, one worker) or eight chunks at a time split between two workers, every segment,

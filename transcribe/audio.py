@@ -1,10 +1,13 @@
 """Audio in windows: decode a long file piece by piece so memory stays flat.
 
 Each window ends at the quietest moment near its nominal end, so no word is cut
-between two windows.
+between two windows. Audio that cannot be decoded — a damaged packet, a file cut short —
+is skipped as a player skips it, its time kept as silence, and reported: speech there was
+never heard, so a transcript must not pass its silence off as an absence of speech.
 """
 from __future__ import annotations
 
+import logging
 import os
 from typing import Iterator
 
@@ -12,6 +15,7 @@ import numpy as np
 
 from .errors import AudioError
 
+log = logging.getLogger("dalel.transcribe")
 SAMPLE_RATE = 16_000
 _QUIET_SEARCH_S = 20.0   # look this far back from a window's end for a pause
 _FRAME = SAMPLE_RATE // 10
@@ -33,11 +37,14 @@ def duration(path: str | os.PathLike) -> float:
 _ALIGN_TOLERANCE = int(0.05 * SAMPLE_RATE)   # timestamp jitter below this is not a gap
 
 
-def _frames(path: str, start_s: float) -> Iterator[np.ndarray]:
+def _frames(path: str, start_s: float, damaged: list[tuple[float, float]]) -> Iterator[np.ndarray]:
     """16 kHz mono float32 samples from `start_s` on, placed at their presentation time: a
     gap in the timestamps (a recorded live stream drops segments) becomes silence and an
     overlap is dropped, as a player and `ffmpeg -ss` count time. So sample n is always at
-    start_s + n / 16000 s of the player's timeline, in a straight pass and after a resume."""
+    start_s + n / 16000 s of the player's timeline, in a straight pass and after a resume.
+    A packet that cannot be decoded is skipped (its time becomes silence) and the audio the
+    stream declares past what could be read (a file cut short) is not there: both are added
+    to `damaged` as (start, end) seconds. Nothing decodable at all is an AudioError."""
     import av
     try:
         container = av.open(path)
@@ -51,10 +58,28 @@ def _frames(path: str, start_s: float) -> Iterator[np.ndarray]:
             container.seek(int(start_s * 1_000_000), any_frame=False, backward=True)
         resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
         produced = 0   # samples yielded so far, from start_s
-        try:
-            for frame in container.decode(stream):
+        decoded, failure = False, None
+        packets = container.demux(stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except av.error.FFmpegError as exc:      # the container itself is broken from here
+                failure = exc
+                break
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError as exc:
+                failure = exc
+                if packet.pts is not None and packet.time_base is not None:
+                    at = float(packet.pts * packet.time_base)
+                    _damage(damaged, max(start_s, at), at + float((packet.duration or 0) * packet.time_base))
+                continue
+            for frame in frames:
                 if not isinstance(frame, av.AudioFrame):   # (an audio stream decodes to audio frames)
                     continue
+                decoded = True
                 outs = [o.to_ndarray().reshape(-1) for o in resampler.resample(frame)]
                 data = (np.concatenate(outs) if outs else np.zeros(0, np.int16)).astype(np.float32) / 32768.0
                 if frame.pts is not None and frame.time_base is not None:
@@ -67,20 +92,44 @@ def _frames(path: str, start_s: float) -> Iterator[np.ndarray]:
                 if len(data):
                     produced += len(data)
                     yield data
-            for out in resampler.resample(None):
-                data = out.to_ndarray().reshape(-1).astype(np.float32) / 32768.0
-                produced += len(data)
-                yield data
-        except av.error.FFmpegError as exc:
-            raise AudioError(f"cannot decode the audio of {path}: {exc}") from exc
+        if not decoded and failure is not None:
+            raise AudioError(f"cannot decode the audio of {path}: {failure}") from failure
+        for out in resampler.resample(None):
+            data = out.to_ndarray().reshape(-1).astype(np.float32) / 32768.0
+            produced += len(data)
+            yield data
+        end = start_s + produced / SAMPLE_RATE
+        if stream.duration and stream.time_base:      # declared, e.g. in an MP4's header
+            declared = float(((stream.start_time or 0) + stream.duration) * stream.time_base)
+            if declared - end > _MISSING_S:
+                _damage(damaged, end, declared)
+        if damaged:
+            log.warning("%s: %.1f s of audio could not be decoded (%s); the rest is transcribed",
+                        path, sum(b - a for a, b in damaged),
+                        ", ".join(f"{a:.1f}-{b:.1f}s" for a, b in damaged[:5]))
 
 
-def windows(path: str, window_s: float, start_s: float = 0.0) -> Iterator[tuple[float, np.ndarray]]:
-    """(offset in seconds, samples) of consecutive windows of about `window_s` seconds."""
+_MISSING_S = 1.0    # a stream ending this much before its declared end was cut short
+
+
+def _damage(damaged: list[tuple[float, float]], a: float, b: float) -> None:
+    """Add a..b to the damaged spans, joining it to the last one when they are under 1 s apart."""
+    b = max(a, b)
+    if damaged and a - damaged[-1][1] < 1.0:
+        damaged[-1] = (damaged[-1][0], max(damaged[-1][1], b))
+    else:
+        damaged.append((a, b))
+
+
+def windows(path: str, window_s: float, start_s: float = 0.0,
+            damaged: list[tuple[float, float]] | None = None) -> Iterator[tuple[float, np.ndarray]]:
+    """(offset in seconds, samples) of consecutive windows of about `window_s` seconds. The
+    stretches that could not be decoded are added to `damaged` as they are met (a window's
+    are all there when it is yielded; a file cut short adds its missing end last)."""
     size = int(window_s * SAMPLE_RATE)
     buf: list[np.ndarray] = []
     held, offset = 0, start_s
-    for data in _frames(path, start_s):
+    for data in _frames(path, start_s, [] if damaged is None else damaged):
         buf.append(data)
         held += len(data)
         if held >= size:

@@ -60,13 +60,15 @@ class Dropped:
 class Coverage:
     """How much of a window's detected speech the transcript's words cover: the speech
     seconds (Silero VAD), the seconds within words, the stretches of speech without words
-    that were decoded again on their own, and those still without words after that."""
+    that were decoded again on their own, those still without words after that, and the
+    stretches of audio that could not be decoded (damaged, or missing from a file cut short)."""
     start: float
     end: float
     speech_s: float
     covered_s: float
     redecoded: tuple[tuple[float, float], ...] = ()
     empty: tuple[tuple[float, float], ...] = ()
+    undecodable: tuple[tuple[float, float], ...] = ()   # audio that could not be decoded: never heard
 
 
 @dataclass(frozen=True)
@@ -178,19 +180,30 @@ class Transcriber:
         """Transcribe from `start_at` seconds (a checkpoint) to the end."""
         info = TranscriptInfo(round(audiomod.duration(media_path), 3), self.model_label, self.settings())
         pool = ThreadPoolExecutor(1, thread_name_prefix="first-window")
-        first = pool.submit(_first_window, audiomod.windows(media_path, self.opts.window_s, start_at))
+        damaged: list[tuple[float, float]] = []
+        first = pool.submit(_first_window, audiomod.windows(media_path, self.opts.window_s, start_at, damaged))
         pool.shutdown(wait=False)
         self._loading.result()          # a model that cannot load fails here
-        return info, self._events(first)
+        return info, self._events(first, damaged)
 
-    def _events(self, first: Future) -> Iterator[Event]:
+    def _events(self, first: Future, damaged: list[tuple[float, float]]) -> Iterator[Event]:
         head, rest = first.result()
+        end = None
         for offset, samples, speech in itertools.chain(head, ((o, s, timeline.speech_spans(s)) for o, s in rest)):
-            yield from self._complete(list(self._window(samples, offset, speech)), samples, offset, speech)
-            yield Checkpoint(round(offset + len(samples) / SAMPLE_RATE, 3))
+            end = offset + len(samples) / SAMPLE_RATE
+            lost = tuple((round(max(a, offset), 2), round(min(b, end), 2))
+                         for a, b in damaged if a < end and b > offset)
+            yield from self._complete(list(self._window(samples, offset, speech)), samples, offset, speech, lost)
+            yield Checkpoint(round(end, 3))
+        tail = [(a, b) for a, b in damaged if end is None or b > end]     # a file cut short: its end is missing
+        if tail:
+            start = tail[0][0] if end is None else max(end, tail[0][0])
+            yield Coverage(round(start, 3), round(tail[-1][1], 3), 0.0, 0.0,
+                           undecodable=tuple((round(max(a, start), 2), round(b, 2)) for a, b in tail))
+            yield Checkpoint(round(tail[-1][1], 3))
 
     def _complete(self, events: list[Event], samples: np.ndarray, offset: float,
-                  spans: list[tuple[int, int]]) -> Iterator[Event]:
+                  spans: list[tuple[int, int]], undecodable: tuple[tuple[float, float], ...] = ()) -> Iterator[Event]:
         """The window's events, with every stretch of detected speech that has no words decoded
         again on its own (sequentially, timestamps on), so no speech is silently lost — the
         batched pipeline is known to drop whole segments (faster-whisper #1179, #1351) — and
@@ -225,7 +238,8 @@ class Transcriber:
         speech_s = sum(b - a for a, b in core)
         yield Coverage(round(offset, 3), round(offset + len(samples) / SAMPLE_RATE, 3), round(speech_s, 2),
                        round(speech_s - sum(b - a for a, b in still), 2), tuple(redecoded),
-                       tuple((round(offset + a, 2), round(offset + b, 2)) for a, b in still if b - a >= GAP_S))
+                       tuple((round(offset + a, 2), round(offset + b, 2)) for a, b in still if b - a >= GAP_S),
+                       undecodable)
 
     def _redecode(self, samples: np.ndarray, offset: float, a: float, b: float, lang: str,
                   known: list[Word]) -> list[Segment]:
