@@ -376,6 +376,11 @@ def test_audio_positions_follow_presentation_time_across_gaps_and_after_a_resume
     assert len(windowed) == 4 and all(abs(a - b) < 0.01 for a, b in zip(windowed, straight)), windowed
     resumed = beeps(6.0, 60)                               # a resume seeks into the second gap
     assert len(resumed) == 2 and all(abs(a - b) < 0.15 for a, b in zip(resumed, expected[2:])), resumed
+    # the gaps are audio the recording does not have: on record as not heard, not as silence
+    missing: list = []
+    list(windows(str(path), 7.0, 0.0, missing))
+    assert len(missing) == 3 and all(abs(a - (2.0 + 5 * k)) < 0.15 and abs(b - a - 3.0) < 0.15
+                                     for k, (a, b) in enumerate(missing)), missing
 
 
 def test_credentials_in_a_channel_url_are_never_shown(platform, dalel):

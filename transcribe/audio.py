@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -42,9 +42,9 @@ def _frames(path: str, start_s: float, damaged: list[tuple[float, float]]) -> It
     gap in the timestamps (a recorded live stream drops segments) becomes silence and an
     overlap is dropped, as a player and `ffmpeg -ss` count time. So sample n is always at
     start_s + n / 16000 s of the player's timeline, in a straight pass and after a resume.
-    A packet that cannot be decoded is skipped (its time becomes silence) and the audio the
-    stream declares past what could be read (a file cut short) is not there: both are added
-    to `damaged` as (start, end) seconds. Nothing decodable at all is an AudioError."""
+    What is not there to hear is added to `damaged` as (start, end) seconds: a packet that
+    cannot be decoded (skipped, its time silence), a gap of a second or more in the
+    timestamps, and the audio the stream declares past what could be read (a file cut short)."""
     import av
     try:
         container = av.open(path)
@@ -58,42 +58,21 @@ def _frames(path: str, start_s: float, damaged: list[tuple[float, float]]) -> It
             container.seek(int(start_s * 1_000_000), any_frame=False, backward=True)
         resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
         produced = 0   # samples yielded so far, from start_s
-        decoded, failure = False, None
-        packets = container.demux(stream)
-        while True:
-            try:
-                packet = next(packets)
-            except StopIteration:
-                break
-            except av.error.FFmpegError as exc:      # the container itself is broken from here
-                failure = exc
-                break
-            try:
-                frames = packet.decode()
-            except av.error.FFmpegError as exc:
-                failure = exc
-                if packet.pts is not None and packet.time_base is not None:
-                    at = float(packet.pts * packet.time_base)
-                    _damage(damaged, max(start_s, at), at + float((packet.duration or 0) * packet.time_base))
-                continue
-            for frame in frames:
-                if not isinstance(frame, av.AudioFrame):   # (an audio stream decodes to audio frames)
-                    continue
-                decoded = True
-                outs = [o.to_ndarray().reshape(-1) for o in resampler.resample(frame)]
-                data = (np.concatenate(outs) if outs else np.zeros(0, np.int16)).astype(np.float32) / 32768.0
-                if frame.pts is not None and frame.time_base is not None:
-                    at = int(round((float(frame.pts * frame.time_base) - start_s) * SAMPLE_RATE))
-                    if at > produced + _ALIGN_TOLERANCE:      # a gap: silence until the frame
-                        yield np.zeros(at - produced, np.float32)
-                        produced = at
-                    elif at < produced - _ALIGN_TOLERANCE:    # before start_s, or an overlap
-                        data = data[min(len(data), produced - at):]
-                if len(data):
-                    produced += len(data)
-                    yield data
-        if not decoded and failure is not None:
-            raise AudioError(f"cannot decode the audio of {path}: {failure}") from failure
+        for frame in _decoded(path, container, stream, start_s, damaged):
+            outs = [o.to_ndarray().reshape(-1) for o in resampler.resample(frame)]
+            data = (np.concatenate(outs) if outs else np.zeros(0, np.int16)).astype(np.float32) / 32768.0
+            if frame.pts is not None and frame.time_base is not None:
+                at = int(round((float(frame.pts * frame.time_base) - start_s) * SAMPLE_RATE))
+                if at > produced + _ALIGN_TOLERANCE:      # a gap: silence until the frame
+                    if at - produced >= _MISSING_S * SAMPLE_RATE:
+                        _damage(damaged, start_s + produced / SAMPLE_RATE, start_s + at / SAMPLE_RATE)
+                    yield np.zeros(at - produced, np.float32)
+                    produced = at
+                elif at < produced - _ALIGN_TOLERANCE:    # before start_s, or an overlap
+                    data = data[min(len(data), produced - at):]
+            if len(data):
+                produced += len(data)
+                yield data
         for out in resampler.resample(None):
             data = out.to_ndarray().reshape(-1).astype(np.float32) / 32768.0
             produced += len(data)
@@ -103,10 +82,41 @@ def _frames(path: str, start_s: float, damaged: list[tuple[float, float]]) -> It
             declared = float(((stream.start_time or 0) + stream.duration) * stream.time_base)
             if declared - end > _MISSING_S:
                 _damage(damaged, end, declared)
-        if damaged:
-            log.warning("%s: %.1f s of audio could not be decoded (%s); the rest is transcribed",
-                        path, sum(b - a for a, b in damaged),
-                        ", ".join(f"{a:.1f}-{b:.1f}s" for a, b in damaged[:5]))
+    if damaged:
+        log.warning("%s: %.1f s of audio could not be decoded (%s); the rest is transcribed",
+                    path, sum(b - a for a, b in damaged), ", ".join(f"{a:.1f}-{b:.1f}s" for a, b in damaged[:5]))
+
+
+def _decoded(path: str, container: Any, stream: Any, start_s: float,
+             damaged: list[tuple[float, float]]) -> Iterator[Any]:
+    """The stream's audio frames; a packet that cannot be decoded is skipped and its time added
+    to `damaged`, a container broken from some point on ends the frames there. A file of which
+    nothing can be decoded is an AudioError (from a resume point, the rest of it is damaged)."""
+    import av
+    packets = container.demux(stream)
+    decoded, failure = False, None
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            break
+        except av.error.FFmpegError as exc:      # the container itself is broken from here
+            failure = exc
+            break
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError as exc:
+            failure = exc
+            if packet.pts is not None and packet.time_base is not None:
+                at = float(packet.pts * packet.time_base)
+                _damage(damaged, max(start_s, at), at + float((packet.duration or 0) * packet.time_base))
+            continue
+        for frame in frames:
+            if isinstance(frame, av.AudioFrame):     # (an audio stream decodes to audio frames)
+                decoded = True
+                yield frame
+    if not decoded and failure is not None and start_s == 0:
+        raise AudioError(f"cannot decode the audio of {path}: {failure}") from failure
 
 
 _MISSING_S = 1.0    # a stream ending this much before its declared end was cut short
