@@ -310,7 +310,7 @@ class Transcriber:
         joined_map = timeline.Joined([(a / SAMPLE_RATE, b / SAMPLE_RATE) for a, b in speech])
         for seg, lang, lang_p in decoded:
             if seg.words:
-                for w, (a, b) in zip(seg.words, joined_map.words([(w.start, w.end) for w in seg.words])):
+                for w, (a, b) in zip(seg.words, joined_map.words([(w.start, w.end, w.word) for w in seg.words])):
                     w.start, w.end = a, b
                 seg.start, seg.end = seg.words[0].start, seg.words[-1].end
             else:

@@ -57,17 +57,25 @@ SPEECH = [(2.0, 5.0), (9.0, 12.0)]
 
 def test_joined_times_go_back_to_the_recordings_times():
     joined = Joined(SPEECH)
-    assert joined.words([(0.5, 0.9), (2.0, 2.6), (3.0, 3.4), (5.2, 6.0)]) == \
+    assert joined.words([(0.5, 0.9, " a"), (2.0, 2.6, " b"), (3.0, 3.4, " c"), (5.2, 6.0, " d")]) == \
         [(2.5, 2.9), (4.0, 4.6), (9.0, 9.4), (11.2, 12.0)]
     assert (joined.time(1.0), joined.time(3.0), joined.time(3.0, end=True), joined.time(4.5)) == (3.0, 9.0, 5.0, 10.5)
 
 
 def test_a_word_laid_across_the_pause_stays_within_the_speech_of_its_middle():
     # the aligner stretched «военные» over the pause padding at the junction (2.6-3.9 joined)
-    [(start, end)] = Joined(SPEECH).words([(2.6, 3.9)])
-    assert (start, end) == (9.0, 9.9)                # not 8.6: VAD found no speech before 9.0
-    [(start, end)] = Joined(SPEECH).words([(2.0, 3.2)])
-    assert (start, end) == (4.0, 5.0)                # its middle before the junction: cut at 5.0
+    assert Joined(SPEECH).words([(1.8, 2.6, " заложников"), (2.6, 3.9, " военные.")])[1] == (9.0, 9.9)
+    # (not 8.6: VAD found no speech before 9.0); its middle before the junction: cut at 5.0
+    assert Joined(SPEECH).words([(1.4, 2.0, " заложников"), (2.0, 3.2, " военные")])[1] == (4.0, 5.0)
+
+
+def test_the_first_word_after_what_vad_took_for_speech_goes_with_the_words_after_it():
+    # music at 2-5 s passed VAD; «Мы» is laid over its end and the start of the speech at 9 s
+    joined = Joined(SPEECH)
+    assert joined.words([(2.2, 3.3, " Мы"), (3.3, 3.8, " никогда")]) == [(9.0, 9.3), (9.3, 9.8)]
+    # a sentence ends on it, or a word before it is in the same span: the span of its middle
+    assert joined.words([(2.2, 3.3, " Да."), (3.3, 3.8, " Мы")])[0] == (4.2, 5.0)
+    assert joined.words([(1.5, 2.1, " и"), (2.2, 3.3, " мы"), (3.3, 3.8, " никогда")])[1] == (4.2, 5.0)
 
 
 def test_joined_times_agree_with_the_librarys_within_the_speech():
@@ -82,4 +90,4 @@ def test_joined_times_agree_with_the_librarys_within_the_speech():
                     compression_ratio=1.0, no_speech_prob=0.0, words=words, temperature=None)
     [restored] = restore_speech_timestamps([seg], [{"start": int(a * 16000), "end": int(b * 16000)}
                                                    for a, b in SPEECH], 16000)
-    assert Joined(SPEECH).words(inside) == [(w.start, w.end) for w in restored.words]
+    assert Joined(SPEECH).words([(s, e, " x") for s, e in inside]) == [(w.start, w.end) for w in restored.words]
