@@ -92,6 +92,29 @@ def test_audio_that_cannot_be_decoded_is_kept_as_silence_at_its_time_and_reporte
     assert damaged[-1][1] == pytest.approx(whole, abs=0.2) and damaged[-1][0] <= heard + 0.1
 
 
+def test_a_recording_whose_timestamps_start_late_is_timed_from_its_start(tmp_path):
+    # an MPEG-TS recording's first timestamp is 1.4 s or more: players and ffmpeg (the clips)
+    # count from the file's start, and nothing before it is missing
+    import subprocess
+
+    import numpy as np
+
+    from dalel.media import ffmpeg_exe
+    ts = tmp_path / "stream.ts"
+    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(DEMO_DIR / "ru_broadcast.mp4"), "-c", "copy",
+                    "-f", "mpegts", str(ts)], check=True)
+
+    def onset(path, start: float = 0.0) -> tuple[float, list]:
+        damaged: list = []
+        audio = np.concatenate([w for _, w in windows(str(path), 600, start, damaged)])
+        return start + np.flatnonzero(np.abs(audio) > 0.05)[0] / 16000, damaged
+
+    mp4_at, _ = onset(DEMO_DIR / "ru_broadcast.mp4")
+    ts_at, damaged = onset(ts)
+    assert damaged == [] and abs(ts_at - mp4_at) < 0.1     # (AAC's priming, 64 ms, is not trimmed in TS)
+    assert abs(onset(ts, 1.0)[0] - ts_at) < 0.05           # a resume counts the same way
+
+
 def test_a_file_cut_short_is_transcribed_as_far_as_it_goes_and_the_rest_is_on_record(transcriber, tmp_path):
     whole = sum(len(w) for _, w in windows(str(DEMO_DIR / "ru_broadcast.mp4"), 1e9)) / 16000
     cut = _damaged(tmp_path, cut=0.5)

@@ -54,15 +54,18 @@ def _frames(path: str, start_s: float, damaged: list[tuple[float, float]]) -> It
         stream = next((s for s in container.streams if s.type == "audio"), None)
         if stream is None:
             raise AudioError(f"{path} has no audio stream")
+        # time 0 is where the file starts, as players and ffmpeg count (an MPEG-TS recording's
+        # first timestamp is often 1.4 s): the transcript's times are the clips' times
+        origin = max(0.0, (container.start_time or 0) / 1_000_000)
         if start_s > 0:
-            container.seek(int(start_s * 1_000_000), any_frame=False, backward=True)
+            container.seek(int((start_s + origin) * 1_000_000), any_frame=False, backward=True)
         resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
         produced = 0   # samples yielded so far, from start_s
-        for frame in _decoded(path, container, stream, start_s, damaged):
+        for frame in _decoded(path, container, stream, start_s, origin, damaged):
             outs = [o.to_ndarray().reshape(-1) for o in resampler.resample(frame)]
             data = (np.concatenate(outs) if outs else np.zeros(0, np.int16)).astype(np.float32) / 32768.0
             if frame.pts is not None and frame.time_base is not None:
-                at = int(round((float(frame.pts * frame.time_base) - start_s) * SAMPLE_RATE))
+                at = int(round((float(frame.pts * frame.time_base) - origin - start_s) * SAMPLE_RATE))
                 if at > produced + _ALIGN_TOLERANCE:      # a gap: silence until the frame
                     if at - produced >= _MISSING_S * SAMPLE_RATE:
                         _damage(damaged, start_s + produced / SAMPLE_RATE, start_s + at / SAMPLE_RATE)
@@ -79,7 +82,7 @@ def _frames(path: str, start_s: float, damaged: list[tuple[float, float]]) -> It
             yield data
         end = start_s + produced / SAMPLE_RATE
         if stream.duration and stream.time_base:      # declared, e.g. in an MP4's header
-            declared = float(((stream.start_time or 0) + stream.duration) * stream.time_base)
+            declared = float(((stream.start_time or 0) + stream.duration) * stream.time_base) - origin
             if declared - end > _MISSING_S:
                 _damage(damaged, end, declared)
     if damaged:
@@ -87,7 +90,7 @@ def _frames(path: str, start_s: float, damaged: list[tuple[float, float]]) -> It
                     path, sum(b - a for a, b in damaged), ", ".join(f"{a:.1f}-{b:.1f}s" for a, b in damaged[:5]))
 
 
-def _decoded(path: str, container: Any, stream: Any, start_s: float,
+def _decoded(path: str, container: Any, stream: Any, start_s: float, origin: float,
              damaged: list[tuple[float, float]]) -> Iterator[Any]:
     """The stream's audio frames; a packet that cannot be decoded is skipped and its time added
     to `damaged`, a container broken from some point on ends the frames there. A file of which
@@ -108,7 +111,7 @@ def _decoded(path: str, container: Any, stream: Any, start_s: float,
         except av.error.FFmpegError as exc:
             failure = exc
             if packet.pts is not None and packet.time_base is not None:
-                at = float(packet.pts * packet.time_base)
+                at = float(packet.pts * packet.time_base) - origin
                 _damage(damaged, max(start_s, at), at + float((packet.duration or 0) * packet.time_base))
             continue
         for frame in frames:
