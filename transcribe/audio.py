@@ -122,13 +122,13 @@ def _decoded(path: str, container: Any, stream: Any, start_s: float, origin: flo
         raise AudioError(f"cannot decode the audio of {path}: {failure}") from failure
 
 
-_MISSING_S = 1.0    # a stream ending this much before its declared end was cut short
+_MISSING_S = 1.0    # a gap in the timestamps, or a stream's end short of its declared end, this long is missing
 
 
 def _damage(damaged: list[tuple[float, float]], a: float, b: float) -> None:
     """Add a..b to the damaged spans, joining it to the last one when they are under 1 s apart."""
     b = max(a, b)
-    if damaged and a - damaged[-1][1] < 1.0:
+    if damaged and a - damaged[-1][1] < _MISSING_S:
         damaged[-1] = (damaged[-1][0], max(damaged[-1][1], b))
     else:
         damaged.append((a, b))
