@@ -27,7 +27,7 @@ def coverage_summary(windows: list[dict]) -> dict:
     speech = sum(w["speech_s"] for w in windows)
     covered = sum(w["covered_s"] for w in windows)
     empty = [g for w in windows for g in w["empty"]]
-    lost = [g for w in windows for g in w.get("undecodable", [])]   # (not recorded before 0.1.0's audio check)
+    lost = [g for w in windows for g in w.get("undecodable", [])]   # (none in transcripts made before the check)
     return {"speech_s": round(speech, 1), "covered_s": round(covered, 1),
             "covered_share": round(covered / speech, 4) if speech else 1.0,
             "redecoded": sum(len(w["redecoded"]) for w in windows),
