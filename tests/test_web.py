@@ -298,6 +298,24 @@ def test_the_video_list_filters_by_channel_state_and_dates(archive):
         assert bad[0] == 200 and "not a date" in bad[1].decode()
 
 
+def test_the_video_page_says_how_much_audio_could_not_be_decoded(archive):
+    from store.transcripts import coverage_summary
+    db = sqlite3.connect(archive / "dalel.sqlite3")
+    tid, raw = db.execute("SELECT t.id, t.settings FROM transcripts t JOIN videos v ON v.id = t.video"
+                          " WHERE v.video_id = 'DaLeLdemo02' AND t.source = 'asr'").fetchone()
+    settings = json.loads(raw)
+    settings["coverage_windows"][-1]["undecodable"] = [[12.0, 26.5]]     # a damaged original's end
+    settings["coverage"] = coverage_summary(settings["coverage_windows"])
+    db.execute("UPDATE transcripts SET settings = ? WHERE id = ?", (json.dumps(settings), tid))
+    db.commit()
+    with Server(archive) as srv:
+        damaged = srv.get("/videos/DaLeLdemo02")[1].decode()
+        assert "; 14.5 s of audio could not be decoded (damaged or missing), so not heard</p>" in damaged
+        russian = srv.get("/videos/DaLeLdemo02", {"Accept-Language": "ru"})[1].decode()
+        assert "14.5 с аудио не удалось декодировать" in russian
+        assert "could not be decoded" not in srv.get("/videos/DaLeLdemo01")[1].decode()
+
+
 def test_a_channel_page_shows_its_source_numbers_hours_and_videos(archive):
     with Server(archive) as srv:
         status, body, _ = srv.get("/channels/1")
