@@ -63,14 +63,11 @@ def build_report(app: App, query: str, opts: store.SearchOptions) -> dict:
         statement = f"No occurrence of «{query}» was found in {searched}."
         if cov["uncovered_s"]:
             statement += (f" {cov['uncovered_s']:g} s of detected speech have no words in the transcript "
-                          "and were not searched: "
-                          + ", ".join(f"{v} {hms(a)}–{hms(b)}" for v, a, b in cov["uncovered"][:20])
-                          + ".")
+                          f"and were not searched: {_where(cov['uncovered'])}.")
         if cov.get("undecodable_s"):
             statement += (f" {cov['undecodable_s']:g} s of audio could not be decoded (damaged or missing from "
-                          "the archived file), so nothing said there was heard or searched: "
-                          + ", ".join(f"{v} {hms(a)}–{hms(b)}" for v, a, b in cov["undecodable"][:20])
-                          + ".")
+                          f"the archived file), so nothing said there was heard or searched: "
+                          f"{_where(cov['undecodable'])}.")
     if possible:
         statement += (f" {len(possible)} possible mention(s) spelled differently in the transcript "
                       "are listed apart; listen to each before relying on it.")
@@ -79,6 +76,11 @@ def build_report(app: App, query: str, opts: store.SearchOptions) -> dict:
             "found_forms": dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))),
             "hits": hits, "possible": possible, "statement": statement,
             "created_at": store.utcnow(), "tools": tool_versions()}
+
+
+def _where(spans: list) -> str:
+    """The first 20 stretches, (video, start, end) each, as "VIDEO 0:00:14–0:00:28, …"."""
+    return ", ".join(f"{v} {hms(a)}–{hms(b)}" for v, a, b in spans[:20])
 
 
 def _hit_row(h: store.Hit) -> dict:
